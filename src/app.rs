@@ -1,0 +1,14 @@
+//! Dispatch: one command line to the code that runs it.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+
+/// Run a parsed command; `Ok` carries the exit code to return.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        other => anyhow::bail!("not implemented yet: {other:?}"),
+    }
+}

@@ -1,0 +1,289 @@
+//! Command-line definitions (clap derive). Never touches sockets or bytes:
+//! it only says what the user asked for.
+
+pub mod values;
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use values::OrderArg;
+
+/// socklab: speak, sniff and explain the socket-course protocols.
+#[derive(Debug, Parser)]
+#[command(name = "socklab", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every socklab command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// UDP calculator: struct.pack("III", a, b, op) -> struct.pack("I", res).
+    #[command(subcommand)]
+    UdpCalc(UdpCalc),
+    /// TCP calculator: NUL-terminated decimal numbers, reply "res\0\0".
+    #[command(subcommand)]
+    TcpCalc(TcpCalc),
+    /// Echo over TCP or UDP.
+    #[command(subcommand)]
+    Echo(Echo),
+    /// Chat server: one poll loop, lines broadcast to everyone else.
+    #[command(subcommand)]
+    Chat(Chat),
+    /// System monitor: fixed 67-byte text records over TCP.
+    #[command(subcommand)]
+    Monitor(Monitor),
+    /// HTTP GET client: connect, send, shutdown(SHUT_WR), read to end.
+    Get(GetArgs),
+    /// Name and address lookups: gethostname, getaddrinfo, gethostbyaddr.
+    Resolve(ResolveArgs),
+}
+
+/// Options every server shares.
+#[derive(Debug, Clone, Args)]
+pub struct ServeOpts {
+    /// Address and port to listen on (HOST:PORT, [V6]:PORT, or PORT).
+    #[arg(long, short = 'b', value_name = "ADDR:PORT")]
+    pub bind: Option<String>,
+    /// Do not set SO_REUSEADDR (shows "Address already in use" while TIME_WAIT holds the port).
+    #[arg(long)]
+    pub no_reuseaddr: bool,
+    /// Print only problems and the final summary, not one line per event.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Client options for the request/response calculators.
+#[derive(Debug, Clone, Args)]
+pub struct LoadOpts {
+    /// Load mode: send N requests and print requests/s and latency.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Load mode: parallel clients (threads).
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub concurrency: usize,
+}
+
+/// `socklab udp-calc ...`
+#[derive(Debug, Subcommand)]
+pub enum UdpCalc {
+    /// Run the server.
+    Serve {
+        #[command(flatten)]
+        opts: ServeOpts,
+        /// Byte order the server expects and replies in.
+        #[arg(long, value_enum, default_value_t = OrderArg::Native)]
+        order: OrderArg,
+    },
+    /// Send one request (or many, with --count) and show the bytes.
+    Ask {
+        /// First operand, 0..4294967295.
+        a: String,
+        /// Second operand, 0..4294967295.
+        b: String,
+        /// Operation: 0/add or 1/sub.
+        #[arg(value_parser = values::op)]
+        op: u32,
+        /// Server address.
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:10009")]
+        to: String,
+        /// Byte order to pack the request in.
+        #[arg(long, value_enum, default_value_t = OrderArg::Native)]
+        order: OrderArg,
+        /// Seconds to wait for the reply.
+        #[arg(long, value_parser = values::secs, default_value = "5")]
+        timeout: Duration,
+        #[command(flatten)]
+        load: LoadOpts,
+        /// Load mode: requests in flight per client (sent with one sendmmsg).
+        #[arg(long, value_name = "W", default_value_t = 32)]
+        window: usize,
+    },
+}
+
+/// How a TCP server handles its clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TcpMode {
+    /// One client at a time, in the accept loop.
+    Iterative,
+    /// One thread per connection.
+    Threads,
+}
+
+/// `socklab tcp-calc ...`
+#[derive(Debug, Subcommand)]
+pub enum TcpCalc {
+    /// Run the server.
+    Serve {
+        #[command(flatten)]
+        opts: ServeOpts,
+        /// Server style.
+        #[arg(long, value_enum, default_value_t = TcpMode::Threads)]
+        mode: TcpMode,
+        /// Close a client that sends nothing for this many seconds.
+        #[arg(long, value_parser = values::secs, default_value = "10")]
+        idle_timeout: Duration,
+        /// Threads mode: most clients served at once; more are refused politely.
+        #[arg(long, default_value_t = 1000)]
+        max_clients: usize,
+    },
+    /// Send one request (or many, with --count).
+    Ask {
+        /// First operand (signed decimal).
+        #[arg(allow_hyphen_values = true)]
+        a: i64,
+        /// Second operand (signed decimal).
+        #[arg(allow_hyphen_values = true)]
+        b: i64,
+        /// Operation: 0/add or 1/sub.
+        #[arg(value_parser = values::op)]
+        op: u32,
+        /// Server address.
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:10009")]
+        to: String,
+        /// Seconds to wait for connect and for the reply.
+        #[arg(long, value_parser = values::secs, default_value = "5")]
+        timeout: Duration,
+        #[command(flatten)]
+        load: LoadOpts,
+    },
+}
+
+/// Echo server variants seen in the course.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EchoStyle {
+    /// Send back exactly what came.
+    Plain,
+    /// Send it back in upper case.
+    Upper,
+    /// Welcome line, then "OK..." + data (the telnet server).
+    Ok,
+}
+
+/// `socklab echo ...`
+#[derive(Debug, Subcommand)]
+pub enum Echo {
+    /// Run the server.
+    Serve {
+        #[command(flatten)]
+        opts: ServeOpts,
+        /// UDP instead of TCP.
+        #[arg(long)]
+        udp: bool,
+        /// What the reply looks like.
+        #[arg(long, value_enum, default_value_t = EchoStyle::Plain)]
+        style: EchoStyle,
+        /// Close a TCP client that sends nothing for this many seconds (0 = never).
+        #[arg(long, value_parser = values::secs, default_value = "60")]
+        idle_timeout: Duration,
+        /// Most TCP clients served at once.
+        #[arg(long, default_value_t = 1000)]
+        max_clients: usize,
+    },
+    /// Send a message and print the reply.
+    Send {
+        /// The message.
+        message: String,
+        /// Server address.
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:10000")]
+        to: String,
+        /// UDP instead of TCP.
+        #[arg(long)]
+        udp: bool,
+        /// The course client: append a NUL and read the reply until a NUL.
+        #[arg(long)]
+        nul: bool,
+        /// Seconds to wait for connect and for the reply.
+        #[arg(long, value_parser = values::secs, default_value = "5")]
+        timeout: Duration,
+    },
+}
+
+/// `socklab chat ...`
+#[derive(Debug, Subcommand)]
+pub enum Chat {
+    /// Run the select/poll-loop chat server.
+    Serve {
+        #[command(flatten)]
+        opts: ServeOpts,
+        /// Close a client that sends nothing for this many seconds (0 = never).
+        #[arg(long, value_parser = values::secs, default_value = "600")]
+        idle_timeout: Duration,
+        /// Most clients at once.
+        #[arg(long, default_value_t = 1000)]
+        max_clients: usize,
+    },
+}
+
+/// How the monitor server handles its clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MonitorMode {
+    /// One poll loop for every client (the select() server).
+    Poll,
+    /// One thread per client.
+    Threads,
+}
+
+/// `socklab monitor ...`
+#[derive(Debug, Subcommand)]
+pub enum Monitor {
+    /// Run the server: one line per 67-byte record.
+    Serve {
+        #[command(flatten)]
+        opts: ServeOpts,
+        /// Server style.
+        #[arg(long, value_enum, default_value_t = MonitorMode::Poll)]
+        mode: MonitorMode,
+        /// Close a client that sends nothing for this many seconds (0 = never).
+        #[arg(long, value_parser = values::secs, default_value = "30")]
+        idle_timeout: Duration,
+        /// Most clients at once.
+        #[arg(long, default_value_t = 20000)]
+        max_clients: usize,
+    },
+    /// Send this machine's CPU and memory figures as 67-byte records.
+    Report {
+        /// Server address.
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:5000")]
+        to: String,
+        /// Seconds between records (fractions allowed).
+        #[arg(long, value_parser = values::secs, default_value = "3")]
+        interval: Duration,
+        /// Records per connection (default: until Ctrl-C).
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+        /// Load mode: open K concurrent connections.
+        #[arg(long, value_name = "K", default_value_t = 1)]
+        clients: usize,
+        /// Seconds to wait for each connect.
+        #[arg(long, value_parser = values::secs, default_value = "5")]
+        timeout: Duration,
+    },
+}
+
+/// `socklab get HOST PORT|SERVICE [PATH]`
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Server host name or address.
+    pub host: String,
+    /// Port number or service name (http = 80).
+    pub port: String,
+    /// Path to request.
+    #[arg(default_value = "/")]
+    pub path: String,
+    /// Seconds to wait for connect and for each read.
+    #[arg(long, value_parser = values::secs, default_value = "10")]
+    pub timeout: Duration,
+}
+
+/// `socklab resolve NAME|ADDRESS [SERVICE]`
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Host name or address to look up.
+    pub name: String,
+    /// Optional service name or port for getaddrinfo.
+    pub service: Option<String>,
+}

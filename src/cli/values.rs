@@ -1,0 +1,77 @@
+//! Parsers for command-line values: seconds, byte orders, calculator ops.
+//! Each returns a message that says what was expected.
+
+use std::time::Duration;
+
+use crate::wire::order::Order;
+
+/// Byte order of packed integers, as chosen on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OrderArg {
+    /// This machine's order (what Python's "III" uses).
+    Native,
+    /// Least significant byte first ("<III").
+    Little,
+    /// Most significant byte first, network order ("!III").
+    Big,
+}
+
+impl From<OrderArg> for Order {
+    fn from(o: OrderArg) -> Order {
+        match o {
+            OrderArg::Native => Order::Native,
+            OrderArg::Little => Order::Little,
+            OrderArg::Big => Order::Big,
+        }
+    }
+}
+
+/// Parse seconds with fractions allowed: `5`, `0.2`.
+pub fn secs(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds (examples: 5, 0.2)"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("'{s}' must be a finite number of seconds >= 0"));
+    }
+    if v > 1.0e7 {
+        return Err(format!("'{s}' seconds is too long (at most 10000000)"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// Parse a calculator operation: `0`/`add` adds, `1`/`sub` (or any other
+/// number, as in the course server) subtracts.
+pub fn op(s: &str) -> Result<u32, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "add" | "+" | "plus" => Ok(0),
+        "sub" | "-" | "minus" => Ok(1),
+        t => t.parse::<u32>().map_err(|_| {
+            format!("'{s}' is not an operation: use 0 or add (a + b), 1 or sub (a - b)")
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_allow_fractions_and_reject_junk() {
+        assert_eq!(secs("0.2").unwrap(), Duration::from_millis(200));
+        assert_eq!(secs("5").unwrap(), Duration::from_secs(5));
+        assert!(secs("-1").unwrap_err().contains(">= 0"));
+        assert!(secs("soon").unwrap_err().contains("not a number"));
+        assert!(secs("nan").is_err());
+    }
+
+    #[test]
+    fn ops_by_name_or_number() {
+        assert_eq!(op("add").unwrap(), 0);
+        assert_eq!(op("SUB").unwrap(), 1);
+        assert_eq!(op("0").unwrap(), 0);
+        assert_eq!(op("7").unwrap(), 7);
+        assert!(op("mul").unwrap_err().contains("not an operation"));
+    }
+}

@@ -1,0 +1,12 @@
+//! socklab: a packet-level protocol explorer for socket-programming courses.
+//!
+//! Layers, data flowing one way: `cli` (what the user asked) -> `proto`
+//! (course protocols on real sockets) using `wire` (pure codecs) and
+//! `render` (text for people). `app` wires a command to its implementation.
+
+pub mod app;
+pub mod cli;
+pub mod error;
+pub mod proto;
+pub mod render;
+pub mod wire;

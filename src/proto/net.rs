@@ -1,0 +1,267 @@
+//! Socket set-up shared by every client and server: parsing `HOST:PORT`,
+//! resolving names, creating, binding, listening and connecting, each
+//! failure reported as a [`NetError`] naming its stage.
+
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::error::{describe_io, NetError, Stage};
+
+/// A host and port as the user wrote them, not yet resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Host name or address (IPv6 without brackets).
+    pub host: String,
+    /// Port number.
+    pub port: u16,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Parse `HOST:PORT`, `[V6]:PORT`, a bare `PORT` (default host), or a bare
+/// host (default port). A bare IPv6 address without brackets is accepted too.
+pub fn parse_endpoint(s: &str, default: &Endpoint) -> Result<Endpoint, String> {
+    let s = s.trim();
+    let port_of = |p: &str| -> Result<u16, String> {
+        p.parse::<u16>()
+            .map_err(|_| format!("bad address '{s}': port '{p}' is not a number from 0 to 65535"))
+    };
+    if s.is_empty() {
+        return Err("empty address: expected HOST:PORT, [V6]:PORT or PORT".into());
+    }
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, tail) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("bad address '{s}': '[' without a closing ']'"))?;
+        let port = match tail {
+            "" => default.port,
+            t => port_of(t.strip_prefix(':').ok_or_else(|| {
+                format!("bad address '{s}': expected ':PORT' after ']'")
+            })?)?,
+        };
+        return Ok(Endpoint {
+            host: host.to_string(),
+            port,
+        });
+    }
+    if s.chars().all(|c| c.is_ascii_digit()) {
+        return Ok(Endpoint {
+            host: default.host.clone(),
+            port: port_of(s)?,
+        });
+    }
+    if s.matches(':').count() > 1 {
+        // A bare IPv6 address such as ::1.
+        return Ok(Endpoint {
+            host: s.to_string(),
+            port: default.port,
+        });
+    }
+    match s.split_once(':') {
+        Some((h, p)) => Ok(Endpoint {
+            host: if h.is_empty() {
+                default.host.clone()
+            } else {
+                h.to_string()
+            },
+            port: port_of(p)?,
+        }),
+        None => Ok(Endpoint {
+            host: s.to_string(),
+            port: default.port,
+        }),
+    }
+}
+
+/// Resolve a host name to addresses, like `getaddrinfo`, keeping its order.
+pub fn resolve(ep: &Endpoint) -> Result<Vec<SocketAddr>, NetError> {
+    let addrs: Vec<SocketAddr> = (ep.host.as_str(), ep.port)
+        .to_socket_addrs()
+        .map_err(|e| {
+            NetError::msg(Stage::ResolveName, &ep.host, describe_io(&e)).with_hint(
+                "unknown host: check the spelling, /etc/hosts or DNS; an address like 127.0.0.1 or ::1 needs no lookup",
+            )
+        })?
+        .collect();
+    if addrs.is_empty() {
+        return Err(NetError::msg(
+            Stage::ResolveName,
+            &ep.host,
+            "the name has no addresses",
+        ));
+    }
+    Ok(addrs)
+}
+
+/// Parse and resolve an endpoint given on the command line; first address.
+pub fn resolve_one(s: &str, default: &Endpoint) -> anyhow::Result<SocketAddr> {
+    let ep = parse_endpoint(s, default).map_err(anyhow::Error::msg)?;
+    Ok(resolve(&ep)?[0])
+}
+
+/// Parse and resolve an endpoint; every address, in resolver order.
+pub fn resolve_all(s: &str, default: &Endpoint) -> anyhow::Result<Vec<SocketAddr>> {
+    let ep = parse_endpoint(s, default).map_err(anyhow::Error::msg)?;
+    Ok(resolve(&ep)?)
+}
+
+fn new_socket(addr: &SocketAddr, ty: Type, proto: Protocol) -> Result<Socket, NetError> {
+    let what = if ty == Type::STREAM { "TCP" } else { "UDP" };
+    Socket::new(Domain::for_address(*addr), ty, Some(proto))
+        .map_err(|e| NetError::os(Stage::CreateSocket, format!("{what} socket for {addr}"), e))
+}
+
+fn reuse(sock: &Socket, on: bool, addr: &SocketAddr) -> Result<(), NetError> {
+    sock.set_reuse_address(on)
+        .map_err(|e| NetError::os(Stage::SetOption, format!("SO_REUSEADDR on {addr}"), e))
+}
+
+/// A UDP socket bound to `addr` (`SO_REUSEADDR` if `reuseaddr`).
+pub fn udp_bind(addr: SocketAddr, reuseaddr: bool) -> Result<UdpSocket, NetError> {
+    let s = new_socket(&addr, Type::DGRAM, Protocol::UDP)?;
+    reuse(&s, reuseaddr, &addr)?;
+    s.bind(&SockAddr::from(addr))
+        .map_err(|e| NetError::os(Stage::Bind, addr, e))?;
+    Ok(s.into())
+}
+
+/// A TCP listener on `addr` with the given backlog.
+pub fn tcp_listen(addr: SocketAddr, reuseaddr: bool, backlog: i32) -> Result<TcpListener, NetError> {
+    let s = new_socket(&addr, Type::STREAM, Protocol::TCP)?;
+    reuse(&s, reuseaddr, &addr)?;
+    s.bind(&SockAddr::from(addr))
+        .map_err(|e| NetError::os(Stage::Bind, addr, e))?;
+    s.listen(backlog)
+        .map_err(|e| NetError::os(Stage::Listen, addr, e))?;
+    Ok(s.into())
+}
+
+/// Connect to the first address that answers, like Python's
+/// `socket.create_connection`; `timeout` bounds each attempt and then every
+/// read and write on the stream.
+pub fn tcp_connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream, NetError> {
+    let mut last = None;
+    for addr in addrs {
+        let s = new_socket(addr, Type::STREAM, Protocol::TCP)?;
+        let r = if timeout.is_zero() {
+            s.connect(&SockAddr::from(*addr))
+        } else {
+            s.connect_timeout(&SockAddr::from(*addr), timeout)
+        };
+        match r {
+            Ok(()) => {
+                let stream: TcpStream = s.into();
+                set_timeouts_stream(&stream, timeout)?;
+                return Ok(stream);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut && e.raw_os_error().is_none() => {
+                last = Some(
+                    NetError::timeout(addr, "the connection to be accepted", timeout).with_hint(
+                        "no answer to the SYN: the host is down, or a firewall drops the packets",
+                    ),
+                )
+            }
+            Err(e) => last = Some(NetError::os(Stage::Connect, addr, e)),
+        }
+    }
+    Err(last.unwrap_or_else(|| NetError::msg(Stage::Connect, "(no address)", "nothing to connect to")))
+}
+
+/// A UDP socket connected to the first usable address (so that refusals
+/// come back as ECONNREFUSED), with a receive timeout.
+pub fn udp_connect(addrs: &[SocketAddr], timeout: Duration) -> Result<UdpSocket, NetError> {
+    let mut last = None;
+    for addr in addrs {
+        let s = new_socket(addr, Type::DGRAM, Protocol::UDP)?;
+        match s.connect(&SockAddr::from(*addr)) {
+            Ok(()) => {
+                let u: UdpSocket = s.into();
+                let t = nonzero(timeout);
+                u.set_read_timeout(t)
+                    .and_then(|_| u.set_write_timeout(t))
+                    .map_err(|e| NetError::os(Stage::SetOption, "SO_RCVTIMEO", e))?;
+                return Ok(u);
+            }
+            Err(e) => last = Some(NetError::os(Stage::Connect, addr, e)),
+        }
+    }
+    Err(last.unwrap_or_else(|| NetError::msg(Stage::Connect, "(no address)", "nothing to connect to")))
+}
+
+/// `None` for zero (no timeout), as std's setters want.
+pub fn nonzero(d: Duration) -> Option<Duration> {
+    if d.is_zero() {
+        None
+    } else {
+        Some(d)
+    }
+}
+
+/// Set read and write timeouts on a stream (zero = none).
+pub fn set_timeouts_stream(s: &TcpStream, timeout: Duration) -> Result<(), NetError> {
+    let t = nonzero(timeout);
+    s.set_read_timeout(t)
+        .and_then(|_| s.set_write_timeout(t))
+        .map_err(|e| NetError::os(Stage::SetOption, "SO_RCVTIMEO/SO_SNDTIMEO", e))
+}
+
+/// True for the errors a receive timeout produces.
+pub fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// A human description of a socket's type for server banners.
+pub fn reuse_note(reuseaddr: bool) -> &'static str {
+    if reuseaddr {
+        "SO_REUSEADDR on"
+    } else {
+        "SO_REUSEADDR off"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d() -> Endpoint {
+        Endpoint {
+            host: "127.0.0.1".into(),
+            port: 10009,
+        }
+    }
+
+    #[test]
+    fn endpoints() {
+        let p = |s| parse_endpoint(s, &d()).unwrap();
+        assert_eq!(p("localhost:80"), Endpoint { host: "localhost".into(), port: 80 });
+        assert_eq!(p("[::1]:10009"), Endpoint { host: "::1".into(), port: 10009 });
+        assert_eq!(p("[::1]"), Endpoint { host: "::1".into(), port: 10009 });
+        assert_eq!(p("::1"), Endpoint { host: "::1".into(), port: 10009 });
+        assert_eq!(p("5000"), Endpoint { host: "127.0.0.1".into(), port: 5000 });
+        assert_eq!(p(":5000"), Endpoint { host: "127.0.0.1".into(), port: 5000 });
+        assert_eq!(p("example"), Endpoint { host: "example".into(), port: 10009 });
+        assert_eq!(p("[::1]:1").to_string(), "[::1]:1");
+    }
+
+    #[test]
+    fn bad_endpoints_say_why() {
+        let e = |s| parse_endpoint(s, &d()).unwrap_err();
+        assert!(e("host:99999").contains("port '99999'"));
+        assert!(e("[::1").contains("closing ']'"));
+        assert!(e("[::1]x").contains("':PORT'"));
+        assert!(e("").contains("empty"));
+    }
+}

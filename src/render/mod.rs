@@ -1,0 +1,4 @@
+//! Everything that writes for a person or a program: hex dumps, output lines.
+
+pub mod hexdump;
+pub mod out;

@@ -1,0 +1,8 @@
+//! Pure encoding and decoding of the course protocols. No I/O, no panics on
+//! any input, no allocation beyond the values returned.
+
+pub mod http;
+pub mod monitor;
+pub mod order;
+pub mod tcp_calc;
+pub mod udp_calc;
