@@ -1,14 +1,259 @@
-//! Dispatch: one command line to the code that runs it.
+//! Dispatch: one command line to the code that runs it. Validation of
+//! addresses happens here; the protocol modules get resolved values.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{
+    Chat, Cli, Command, Echo, EchoStyle, Monitor, MonitorMode, ServeOpts, TcpCalc, TcpMode, UdpCalc,
+};
+use crate::proto::accept::Style;
+use crate::proto::log::Log;
+use crate::proto::net::{self, Endpoint};
+use crate::proto::{
+    chat, echo_client, echo_server, get, monitor_client, monitor_server, resolve, stop,
+    tcp_calc_client, tcp_calc_server, udp_calc_client, udp_calc_server,
+};
+use crate::wire::udp_calc::Request;
+
+fn local(port: u16) -> Endpoint {
+    Endpoint {
+        host: "127.0.0.1".into(),
+        port,
+    }
+}
+
+fn bind_addr(opts: &ServeOpts, default_port: u16) -> Result<std::net::SocketAddr> {
+    net::resolve_one(
+        opts.bind.as_deref().unwrap_or("127.0.0.1"),
+        &local(default_port),
+    )
+}
+
+/// Raise the soft open-files limit to the hard limit (servers and load
+/// clients may hold thousands of sockets). Failure is harmless.
+fn raise_fd_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
 
 /// Run a parsed command; `Ok` carries the exit code to return.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    stop::install();
+    raise_fd_limit();
     match cli.command {
-        other => anyhow::bail!("not implemented yet: {other:?}"),
+        Command::UdpCalc(c) => udp_calc(c),
+        Command::TcpCalc(c) => tcp_calc(c),
+        Command::Echo(c) => echo(c),
+        Command::Chat(c) => chat_cmd(c),
+        Command::Monitor(c) => monitor(c),
+        Command::Get(g) => {
+            get::get(&g.host, &g.port, &g.path, g.timeout)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Resolve(r) => {
+            resolve::resolve(&r.name, r.service.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+fn tcp_calc(c: TcpCalc) -> Result<ExitCode> {
+    match c {
+        TcpCalc::Serve {
+            opts,
+            mode,
+            idle_timeout,
+            max_clients,
+        } => {
+            let cfg = tcp_calc_server::Config {
+                bind: bind_addr(&opts, 10009)?,
+                reuseaddr: !opts.no_reuseaddr,
+                style: match mode {
+                    TcpMode::Iterative => Style::Iterative,
+                    TcpMode::Threads => Style::Threads(max_clients.max(1)),
+                },
+                idle: idle_timeout,
+                log: Log::new(opts.quiet),
+            };
+            tcp_calc_server::serve(&cfg)?;
+        }
+        TcpCalc::Ask {
+            a,
+            b,
+            op,
+            to,
+            timeout,
+            load,
+        } => {
+            let addrs = net::resolve_all(&to, &local(10009))?;
+            match load.count {
+                Some(count) => {
+                    let st = tcp_calc_client::load(&addrs, count, load.concurrency, timeout);
+                    if st.ok == 0 && count > 0 {
+                        anyhow::bail!("no request got a correct reply");
+                    }
+                }
+                None => {
+                    tcp_calc_client::ask(&addrs, a, b, op, timeout)?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn echo(c: Echo) -> Result<ExitCode> {
+    match c {
+        Echo::Serve {
+            opts,
+            udp,
+            style,
+            idle_timeout,
+            max_clients,
+        } => {
+            let cfg = echo_server::Config {
+                bind: bind_addr(&opts, 10000)?,
+                reuseaddr: !opts.no_reuseaddr,
+                reply: match style {
+                    EchoStyle::Plain => echo_server::Reply::Plain,
+                    EchoStyle::Upper => echo_server::Reply::Upper,
+                    EchoStyle::Ok => echo_server::Reply::Ok,
+                },
+                idle: idle_timeout,
+                max_clients: max_clients.max(1),
+                log: Log::new(opts.quiet),
+            };
+            if udp {
+                echo_server::serve_udp(&cfg)?;
+            } else {
+                echo_server::serve_tcp(&cfg)?;
+            }
+        }
+        Echo::Send {
+            message,
+            to,
+            udp,
+            nul,
+            timeout,
+        } => {
+            let mut addrs = net::resolve_all(&to, &local(10000))?;
+            if udp {
+                addrs = udp_calc_client::ipv4_first(addrs);
+            }
+            let cfg = echo_client::Config {
+                message: message.into_bytes(),
+                udp,
+                nul,
+                timeout,
+            };
+            echo_client::send(&addrs, &cfg)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn chat_cmd(c: Chat) -> Result<ExitCode> {
+    let Chat::Serve {
+        opts,
+        idle_timeout,
+        max_clients,
+    } = c;
+    let cfg = chat::Config {
+        bind: bind_addr(&opts, 8888)?,
+        reuseaddr: !opts.no_reuseaddr,
+        idle: idle_timeout,
+        max_clients: max_clients.max(1),
+        log: Log::new(opts.quiet),
+    };
+    chat::serve(&cfg)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn monitor(c: Monitor) -> Result<ExitCode> {
+    match c {
+        Monitor::Serve {
+            opts,
+            mode,
+            idle_timeout,
+            max_clients,
+        } => {
+            let cfg = monitor_server::Config {
+                bind: bind_addr(&opts, 5000)?,
+                reuseaddr: !opts.no_reuseaddr,
+                threads: mode == MonitorMode::Threads,
+                idle: idle_timeout,
+                max_clients: max_clients.max(1),
+                log: Log::new(opts.quiet),
+            };
+            monitor_server::serve(&cfg)?;
+        }
+        Monitor::Report {
+            to,
+            interval,
+            count,
+            clients,
+            timeout,
+        } => {
+            let addrs = net::resolve_all(&to, &local(5000))?;
+            let cfg = monitor_client::Config {
+                interval,
+                count,
+                clients,
+                timeout,
+            };
+            monitor_client::report(&addrs, &cfg)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn udp_calc(c: UdpCalc) -> Result<ExitCode> {
+    match c {
+        UdpCalc::Serve { opts, order } => {
+            let cfg = udp_calc_server::Config {
+                bind: bind_addr(&opts, 10009)?,
+                reuseaddr: !opts.no_reuseaddr,
+                order: order.into(),
+                log: Log::new(opts.quiet),
+            };
+            udp_calc_server::serve(&cfg)?;
+        }
+        UdpCalc::Ask {
+            a,
+            b,
+            op,
+            to,
+            order,
+            timeout,
+            load,
+            window,
+        } => {
+            let addrs = udp_calc_client::ipv4_first(net::resolve_all(&to, &local(10009))?);
+            match load.count {
+                Some(count) => {
+                    let cfg = udp_calc_client::Load {
+                        count,
+                        concurrency: load.concurrency,
+                        window,
+                        timeout,
+                        order: order.into(),
+                    };
+                    let st = udp_calc_client::load(&addrs, &cfg)?;
+                    if st.ok == 0 && count > 0 {
+                        anyhow::bail!("no request got a correct reply");
+                    }
+                }
+                None => {
+                    udp_calc_client::ask(&addrs, Request { a, b, op }, order.into(), timeout)?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -81,9 +81,11 @@ pub enum UdpCalc {
     /// Send one request (or many, with --count) and show the bytes.
     Ask {
         /// First operand, 0..4294967295.
-        a: String,
+        #[arg(value_parser = values::u32_operand, allow_hyphen_values = true)]
+        a: u32,
         /// Second operand, 0..4294967295.
-        b: String,
+        #[arg(value_parser = values::u32_operand, allow_hyphen_values = true)]
+        b: u32,
         /// Operation: 0/add or 1/sub.
         #[arg(value_parser = values::op)]
         op: u32,

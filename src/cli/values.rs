@@ -53,6 +53,18 @@ pub fn op(s: &str) -> Result<u32, String> {
     }
 }
 
+/// Parse an operand for struct format `I`, with Python's wording on overflow.
+pub fn u32_operand(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    match t.parse::<i128>() {
+        Ok(v) if (0..=i128::from(u32::MAX)).contains(&v) => Ok(v as u32),
+        Ok(_) => Err(format!(
+            "{s} does not fit: format 'I' requires 0 <= number <= 4294967295 (Python: struct.error)"
+        )),
+        Err(_) => Err(format!("'{s}' is not a decimal integer")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +76,18 @@ mod tests {
         assert!(secs("-1").unwrap_err().contains(">= 0"));
         assert!(secs("soon").unwrap_err().contains("not a number"));
         assert!(secs("nan").is_err());
+    }
+
+    #[test]
+    fn operands_fit_format_i() {
+        assert_eq!(u32_operand("4294967295").unwrap(), u32::MAX);
+        assert!(u32_operand("4294967296")
+            .unwrap_err()
+            .contains("requires 0 <= number"));
+        assert!(u32_operand("-1")
+            .unwrap_err()
+            .contains("requires 0 <= number"));
+        assert!(u32_operand("ten").unwrap_err().contains("not a decimal"));
     }
 
     #[test]

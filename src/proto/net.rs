@@ -45,9 +45,10 @@ pub fn parse_endpoint(s: &str, default: &Endpoint) -> Result<Endpoint, String> {
             .ok_or_else(|| format!("bad address '{s}': '[' without a closing ']'"))?;
         let port = match tail {
             "" => default.port,
-            t => port_of(t.strip_prefix(':').ok_or_else(|| {
-                format!("bad address '{s}': expected ':PORT' after ']'")
-            })?)?,
+            t => port_of(
+                t.strip_prefix(':')
+                    .ok_or_else(|| format!("bad address '{s}': expected ':PORT' after ']'"))?,
+            )?,
         };
         return Ok(Endpoint {
             host: host.to_string(),
@@ -136,7 +137,11 @@ pub fn udp_bind(addr: SocketAddr, reuseaddr: bool) -> Result<UdpSocket, NetError
 }
 
 /// A TCP listener on `addr` with the given backlog.
-pub fn tcp_listen(addr: SocketAddr, reuseaddr: bool, backlog: i32) -> Result<TcpListener, NetError> {
+pub fn tcp_listen(
+    addr: SocketAddr,
+    reuseaddr: bool,
+    backlog: i32,
+) -> Result<TcpListener, NetError> {
     let s = new_socket(&addr, Type::STREAM, Protocol::TCP)?;
     reuse(&s, reuseaddr, &addr)?;
     s.bind(&SockAddr::from(addr))
@@ -174,7 +179,8 @@ pub fn tcp_connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream,
             Err(e) => last = Some(NetError::os(Stage::Connect, addr, e)),
         }
     }
-    Err(last.unwrap_or_else(|| NetError::msg(Stage::Connect, "(no address)", "nothing to connect to")))
+    Err(last
+        .unwrap_or_else(|| NetError::msg(Stage::Connect, "(no address)", "nothing to connect to")))
 }
 
 /// A UDP socket connected to the first usable address (so that refusals
@@ -195,7 +201,8 @@ pub fn udp_connect(addrs: &[SocketAddr], timeout: Duration) -> Result<UdpSocket,
             Err(e) => last = Some(NetError::os(Stage::Connect, addr, e)),
         }
     }
-    Err(last.unwrap_or_else(|| NetError::msg(Stage::Connect, "(no address)", "nothing to connect to")))
+    Err(last
+        .unwrap_or_else(|| NetError::msg(Stage::Connect, "(no address)", "nothing to connect to")))
 }
 
 /// `None` for zero (no timeout), as std's setters want.
@@ -246,13 +253,55 @@ mod tests {
     #[test]
     fn endpoints() {
         let p = |s| parse_endpoint(s, &d()).unwrap();
-        assert_eq!(p("localhost:80"), Endpoint { host: "localhost".into(), port: 80 });
-        assert_eq!(p("[::1]:10009"), Endpoint { host: "::1".into(), port: 10009 });
-        assert_eq!(p("[::1]"), Endpoint { host: "::1".into(), port: 10009 });
-        assert_eq!(p("::1"), Endpoint { host: "::1".into(), port: 10009 });
-        assert_eq!(p("5000"), Endpoint { host: "127.0.0.1".into(), port: 5000 });
-        assert_eq!(p(":5000"), Endpoint { host: "127.0.0.1".into(), port: 5000 });
-        assert_eq!(p("example"), Endpoint { host: "example".into(), port: 10009 });
+        assert_eq!(
+            p("localhost:80"),
+            Endpoint {
+                host: "localhost".into(),
+                port: 80
+            }
+        );
+        assert_eq!(
+            p("[::1]:10009"),
+            Endpoint {
+                host: "::1".into(),
+                port: 10009
+            }
+        );
+        assert_eq!(
+            p("[::1]"),
+            Endpoint {
+                host: "::1".into(),
+                port: 10009
+            }
+        );
+        assert_eq!(
+            p("::1"),
+            Endpoint {
+                host: "::1".into(),
+                port: 10009
+            }
+        );
+        assert_eq!(
+            p("5000"),
+            Endpoint {
+                host: "127.0.0.1".into(),
+                port: 5000
+            }
+        );
+        assert_eq!(
+            p(":5000"),
+            Endpoint {
+                host: "127.0.0.1".into(),
+                port: 5000
+            }
+        );
+        assert_eq!(
+            p("example"),
+            Endpoint {
+                host: "example".into(),
+                port: 10009
+            }
+        );
         assert_eq!(p("[::1]:1").to_string(), "[::1]:1");
     }
 

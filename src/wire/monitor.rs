@@ -51,9 +51,8 @@ pub fn encode(host: &str, cpu: f64, mem: f64) -> [u8; RECORD_LEN] {
 }
 
 fn figure(s: &str) -> Result<String, RecordError> {
-    let ok = !s.is_empty()
-        && s.len() <= 8
-        && s.parse::<f64>().map(|v| v.is_finite()).unwrap_or(false);
+    let ok =
+        !s.is_empty() && s.len() <= 8 && s.parse::<f64>().map(|v| v.is_finite()).unwrap_or(false);
     if ok {
         Ok(s.to_string())
     } else {
@@ -100,7 +99,10 @@ mod tests {
         assert_eq!(&r[..63], COURSE.as_bytes());
         assert_eq!(&r[63..], b"    ");
         let d = decode(&r).unwrap();
-        assert_eq!((d.host.as_str(), d.cpu.as_str(), d.mem.as_str()), ("pc-home", "0.5", "50.4"));
+        assert_eq!(
+            (d.host.as_str(), d.cpu.as_str(), d.mem.as_str()),
+            ("pc-home", "0.5", "50.4")
+        );
     }
 
     #[test]

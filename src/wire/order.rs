@@ -32,9 +32,9 @@ impl Order {
     /// `native (little-endian)`, `little-endian`, `big-endian (network order)`.
     pub fn describe(self) -> String {
         match self {
-            Order::Native => format!("native = {}", self.concrete().describe()),
+            Order::Native => format!("native ({})", self.concrete().describe()),
             Order::Little => "little-endian".into(),
-            Order::Big => "big-endian = network order".into(),
+            Order::Big => "big-endian (network order)".into(),
         }
     }
 
@@ -79,7 +79,10 @@ mod tests {
 
     #[test]
     fn native_is_the_machine() {
-        assert_eq!(Order::Native.put_u32(0x0102_0304), 0x0102_0304u32.to_ne_bytes());
+        assert_eq!(
+            Order::Native.put_u32(0x0102_0304),
+            0x0102_0304u32.to_ne_bytes()
+        );
         assert_ne!(Order::Native.opposite(), Order::Native.concrete());
     }
 }

@@ -179,15 +179,24 @@ mod tests {
     fn bad_numbers() {
         assert!(matches!(
             read_all(&[b"12a\0"])[0],
-            Step::Bad { error: NumberError::NotDecimal, .. }
+            Step::Bad {
+                error: NumberError::NotDecimal,
+                ..
+            }
         ));
         assert!(matches!(
             read_all(&[b"\0"])[0],
-            Step::Bad { error: NumberError::Empty, .. }
+            Step::Bad {
+                error: NumberError::Empty,
+                ..
+            }
         ));
         let long = vec![b'9'; 40];
         match &read_all(&[&long])[0] {
-            Step::Bad { error: NumberError::TooLong, text } => assert_eq!(text.len(), 33),
+            Step::Bad {
+                error: NumberError::TooLong,
+                text,
+            } => assert_eq!(text.len(), 33),
             s => panic!("{s:?}"),
         }
     }

@@ -136,7 +136,11 @@ mod tests {
 
     #[test]
     fn course_request_native_little() {
-        let r = Request { a: 10, b: 500, op: 0 };
+        let r = Request {
+            a: 10,
+            b: 500,
+            op: 0,
+        };
         let b = r.encode(Order::Little);
         assert_eq!(b, [10, 0, 0, 0, 0xf4, 1, 0, 0, 0, 0, 0, 0]);
         assert_eq!(Request::decode(&b, Order::Little).unwrap(), r);
@@ -166,7 +170,12 @@ mod tests {
         assert_eq!(o.exact, -4);
         assert_eq!(o.wire, 4_294_967_292);
         assert!(o.wrapped());
-        let o = Request { a: u32::MAX, b: 1, op: 0 }.compute();
+        let o = Request {
+            a: u32::MAX,
+            b: 1,
+            op: 0,
+        }
+        .compute();
         assert_eq!(o.wire, 0);
         assert!(o.wrapped());
         assert!(!Request { a: 7, b: 3, op: 5 }.compute().wrapped());

@@ -1,0 +1,270 @@
+//! The system-monitor server in the course's two styles: one poll loop for
+//! every client (the `select()` server), or one thread per client. Each
+//! reads exactly 67 bytes per record, looping because TCP may deliver a
+//! record in pieces. Per-client state is one 67-byte buffer.
+
+use std::io::{ErrorKind, Read};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+
+use crate::error::{describe_io, fmt_secs, NetError, Stage};
+use crate::proto::accept::{self, Style};
+use crate::proto::log::Log;
+use crate::proto::{net, stop};
+use crate::wire::monitor::{decode, RECORD_LEN};
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind.
+    pub bind: SocketAddr,
+    /// Set SO_REUSEADDR.
+    pub reuseaddr: bool,
+    /// Poll loop (`None`) or threads.
+    pub threads: bool,
+    /// Close a client silent this long (zero = never).
+    pub idle: Duration,
+    /// Most clients at once.
+    pub max_clients: usize,
+    /// Event log.
+    pub log: Log,
+}
+
+/// Totals for the closing summary.
+#[derive(Debug, Default)]
+pub struct Totals {
+    /// Good records.
+    pub records: AtomicU64,
+    /// Bad records (not the layout, not UTF-8, cut short).
+    pub bad: AtomicU64,
+    /// Connections accepted.
+    pub clients: AtomicU64,
+}
+
+/// One complete record from `peer`: print it or report it.
+fn on_record(peer: SocketAddr, rec: &[u8], log: Log, totals: &Totals) {
+    match decode(rec) {
+        Ok(r) => {
+            totals.records.fetch_add(1, Ordering::Relaxed);
+            log.event(&format!(
+                "{peer}  host {}  CPU {}%  memory available {}%",
+                r.host, r.cpu, r.mem
+            ));
+        }
+        Err(e) => {
+            totals.bad.fetch_add(1, Ordering::Relaxed);
+            log.bad_input(peer, &e.to_string(), rec);
+        }
+    }
+}
+
+/// The client left: say whether it left mid-record.
+fn on_close(peer: SocketAddr, partial: &[u8], why: &str, log: Log, totals: &Totals) {
+    if !partial.is_empty() {
+        totals.bad.fetch_add(1, Ordering::Relaxed);
+        log.bad_input(
+            peer,
+            &format!(
+                "the stream ended in the middle of a record: {} of {RECORD_LEN} bytes",
+                partial.len()
+            ),
+            partial,
+        );
+    }
+    log.event(&format!("closed connection with {peer} ({why})"));
+}
+
+/// Run until Ctrl-C.
+pub fn serve(cfg: &Config) -> Result<(), NetError> {
+    let listener = net::tcp_listen(cfg.bind, cfg.reuseaddr, 4096)?;
+    let local = listener.local_addr().unwrap_or(cfg.bind);
+    let style = if cfg.threads {
+        format!("one thread per client, at most {}", cfg.max_clients)
+    } else {
+        "one poll loop for every client".to_string()
+    };
+    cfg.log.always(&format!(
+        "monitor server listening on {local} (TCP, {style}, {}); records are {RECORD_LEN} bytes",
+        net::reuse_note(cfg.reuseaddr)
+    ));
+    let totals = Arc::new(Totals::default());
+    if cfg.threads {
+        let (log, idle, t) = (cfg.log, cfg.idle, Arc::clone(&totals));
+        accept::serve(
+            &listener,
+            Style::Threads(cfg.max_clients),
+            log,
+            move |s, p| {
+                t.clients.fetch_add(1, Ordering::Relaxed);
+                serve_one(s, p, idle, log, &t)
+            },
+        );
+    } else {
+        poll_loop(listener, cfg, &totals)?;
+    }
+    cfg.log.always(&format!(
+        "monitor server stopped: {} records from {} clients, {} bad",
+        totals.records.load(Ordering::Relaxed),
+        totals.clients.load(Ordering::Relaxed),
+        totals.bad.load(Ordering::Relaxed)
+    ));
+    Ok(())
+}
+
+fn serve_one(
+    mut s: std::net::TcpStream,
+    peer: SocketAddr,
+    idle: Duration,
+    log: Log,
+    totals: &Totals,
+) {
+    log.event(&format!("connection from {peer}"));
+    let _ = net::set_timeouts_stream(&s, idle);
+    let mut rec = [0u8; RECORD_LEN];
+    let mut have = 0;
+    loop {
+        match s.read(&mut rec[have..]) {
+            Ok(0) => return on_close(peer, &rec[..have], "it closed its side", log, totals),
+            Ok(n) => {
+                have += n;
+                if have == RECORD_LEN {
+                    on_record(peer, &rec, log, totals);
+                    have = 0;
+                }
+            }
+            Err(e) if net::is_timeout(&e) => {
+                let why = format!("sent nothing for {}", fmt_secs(idle));
+                return on_close(peer, &rec[..have], &why, log, totals);
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => {
+                let why = format!("receive failed: {}", describe_io(&e));
+                return on_close(peer, &rec[..have], &why, log, totals);
+            }
+        }
+    }
+}
+
+struct Conn {
+    stream: TcpStream,
+    peer: SocketAddr,
+    rec: [u8; RECORD_LEN],
+    have: usize,
+    last: Instant,
+}
+
+const LISTENER: Token = Token(usize::MAX);
+
+fn poll_loop(
+    listener: std::net::TcpListener,
+    cfg: &Config,
+    totals: &Totals,
+) -> Result<(), NetError> {
+    let log = cfg.log;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| NetError::os(Stage::SetOption, "O_NONBLOCK", e))?;
+    let mut listener = TcpListener::from_std(listener);
+    let mut poll = Poll::new().map_err(|e| NetError::os(Stage::CreateSocket, "epoll", e))?;
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)
+        .map_err(|e| NetError::os(Stage::SetOption, "epoll registration", e))?;
+    let mut conns: Slab<Conn> = Slab::new();
+    let mut events = Events::with_capacity(1024);
+    let mut gone: Vec<(usize, String)> = Vec::new();
+    let mut last_sweep = Instant::now();
+    while !stop::requested() {
+        if let Err(e) = poll.poll(&mut events, Some(stop::TICK)) {
+            if e.kind() != ErrorKind::Interrupted {
+                log.problem(&format!("poll failed: {}", describe_io(&e)));
+            }
+            continue;
+        }
+        for ev in events.iter() {
+            if ev.token() == LISTENER {
+                loop {
+                    let (mut stream, peer) = match listener.accept() {
+                        Ok(c) => c,
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(e) => {
+                            log.problem(&format!("accept failed: {}", describe_io(&e)));
+                            break;
+                        }
+                    };
+                    if conns.len() >= cfg.max_clients {
+                        log.problem(&format!(
+                            "refusing {peer}: {} clients already connected (--max-clients)",
+                            cfg.max_clients
+                        ));
+                        continue;
+                    }
+                    let entry = conns.vacant_entry();
+                    if let Err(e) = poll.registry().register(
+                        &mut stream,
+                        Token(entry.key()),
+                        Interest::READABLE,
+                    ) {
+                        log.problem(&format!("cannot watch {peer}: {}", describe_io(&e)));
+                        continue;
+                    }
+                    totals.clients.fetch_add(1, Ordering::Relaxed);
+                    log.event(&format!("connection from {peer}"));
+                    entry.insert(Conn {
+                        stream,
+                        peer,
+                        rec: [0; RECORD_LEN],
+                        have: 0,
+                        last: Instant::now(),
+                    });
+                }
+                continue;
+            }
+            let id = ev.token().0;
+            let Some(c) = conns.get_mut(id) else { continue };
+            // Edge-triggered: read until the socket is empty.
+            loop {
+                match c.stream.read(&mut c.rec[c.have..]) {
+                    Ok(0) => {
+                        gone.push((id, "it closed its side".into()));
+                        break;
+                    }
+                    Ok(n) => {
+                        c.last = Instant::now();
+                        c.have += n;
+                        if c.have == RECORD_LEN {
+                            on_record(c.peer, &c.rec, log, totals);
+                            c.have = 0;
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        gone.push((id, format!("receive failed: {}", describe_io(&e))));
+                        break;
+                    }
+                }
+            }
+        }
+        if !cfg.idle.is_zero() && last_sweep.elapsed() >= Duration::from_millis(500) {
+            last_sweep = Instant::now();
+            for (id, c) in conns.iter() {
+                if c.last.elapsed() >= cfg.idle {
+                    gone.push((id, format!("sent nothing for {}", fmt_secs(cfg.idle))));
+                }
+            }
+        }
+        for (id, why) in gone.drain(..) {
+            if let Some(mut c) = conns.try_remove(id) {
+                let _ = poll.registry().deregister(&mut c.stream);
+                on_close(c.peer, &c.rec[..c.have], &why, log, totals);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,286 @@
+//! The UDP calculator client: one request shown byte by byte, or load mode
+//! (many requests in flight per socket with `sendmmsg`/`recvmmsg`).
+
+use std::fmt::Write as _;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use crate::error::{NetError, Stage};
+use crate::proto::mmsg::{self, Batch};
+use crate::proto::stats::LoadStats;
+use crate::proto::{net, stop};
+use crate::render::hexdump::spaced;
+use crate::wire::order::Order;
+use crate::wire::udp_calc::{decode_reply, field, Request, REPLY_LEN};
+
+/// Prefer IPv4 first, like the course's AF_INET clients do with `localhost`.
+pub fn ipv4_first(mut addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
+    addrs.sort_by_key(|a| a.is_ipv6());
+    addrs
+}
+
+fn field_line(name: &str, r: std::ops::Range<usize>, bytes: &[u8], value: &str) -> String {
+    format!(
+        "  {name:<3} @{:<2} {}  -> {value}",
+        r.start,
+        spaced(&bytes[r.clone()])
+    )
+}
+
+/// What the request means, as printed before it is sent.
+pub fn describe_request(req: &Request, order: Order) -> String {
+    let bytes = req.encode(order);
+    let opname = if req.op == 0 { "add" } else { "subtract" };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "request: struct.pack(\"{}\", {}, {}, {}), byte order: {}",
+        order.struct_format(3),
+        req.a,
+        req.b,
+        req.op,
+        order.describe()
+    );
+    let _ = writeln!(s, "  12 bytes: {}", spaced(&bytes));
+    let _ = writeln!(
+        s,
+        "{}",
+        field_line("a", field::A, &bytes, &req.a.to_string())
+    );
+    let _ = writeln!(
+        s,
+        "{}",
+        field_line("b", field::B, &bytes, &req.b.to_string())
+    );
+    let _ = write!(
+        s,
+        "{}",
+        field_line("op", field::OP, &bytes, &format!("{} ({opname})", req.op))
+    );
+    s
+}
+
+/// What a server with the other byte order would reply (as read by us).
+fn other_order_reply(req: &Request, order: Order) -> (Request, u32) {
+    let other = order.opposite();
+    let seen = Request::decode(&req.encode(order), other).unwrap_or(*req);
+    let wire = other.put_u32(seen.compute().wire);
+    (seen, order.get_u32(wire))
+}
+
+/// Send one request, print the bytes both ways, return the result.
+pub fn ask(
+    to: &[SocketAddr],
+    req: Request,
+    order: Order,
+    timeout: Duration,
+) -> Result<u32, NetError> {
+    let sock = net::udp_connect(to, timeout)?;
+    let peer = sock.peer_addr().unwrap_or(to[0]);
+    crate::render::out::line(&describe_request(&req, order));
+    let expect = req.compute();
+    if expect.wrapped() {
+        crate::render::out::line(&format!(
+            "note: {} {} {} = {} is outside 0..4294967295: socklab's server wraps it to {}; the Python course server raises struct.error and dies, so no reply would come",
+            req.a, req.symbol(), req.b, expect.exact, expect.wire
+        ));
+    }
+    let bytes = req.encode(order);
+    sock.send(&bytes)
+        .map_err(|e| NetError::os(Stage::Send, peer, e))?;
+    crate::render::out::line(&format!(
+        "sent 12 bytes to {peer}, waiting up to {}",
+        crate::error::fmt_secs(timeout)
+    ));
+    let mut buf = [0u8; 2048];
+    let n = match sock.recv(&mut buf) {
+        Ok(n) => n,
+        Err(e) if net::is_timeout(&e) => {
+            let hint = if expect.wrapped() {
+                format!(
+                    "this request's result ({}) does not fit in struct 'I': the Python course server dies on it (struct.error) and never replies",
+                    expect.exact
+                )
+            } else {
+                "UDP has no connection and no retransmission: the request or the reply was lost, the server is not running, or it died".to_string()
+            };
+            return Err(NetError::timeout(peer, "the 4-byte reply", timeout).with_hint(hint));
+        }
+        Err(e) => return Err(NetError::os(Stage::Receive, peer, e)),
+    };
+    let reply = &buf[..n];
+    let res = decode_reply(reply, order).map_err(|e| {
+        NetError::msg(
+            Stage::Protocol,
+            peer,
+            format!("reply {e}: {}", spaced(&reply[..n.min(64)])),
+        )
+    })?;
+    crate::render::out::line(&format!(
+        "reply from {peer}:\n  4 bytes: {}\n  res @0  {}  -> {res}",
+        spaced(reply),
+        spaced(&reply[..REPLY_LEN])
+    ));
+    if res != expect.wire {
+        let (seen, other) = other_order_reply(&req, order);
+        if res == other {
+            crate::render::out::line(&format!(
+                "note: expected {} but the server answered {res}: it reads requests as {} and saw a={} b={} op={}",
+                expect.wire,
+                order.opposite().describe(),
+                seen.a,
+                seen.b,
+                seen.op
+            ));
+        } else {
+            crate::render::out::line(&format!(
+                "note: expected {} for {} {} {}, the server answered {res}",
+                expect.wire,
+                req.a,
+                req.symbol(),
+                req.b
+            ));
+        }
+    }
+    crate::render::out::line(&format!("result: {res}"));
+    Ok(res)
+}
+
+/// Load mode settings.
+#[derive(Debug, Clone)]
+pub struct Load {
+    /// Total requests.
+    pub count: u64,
+    /// Client threads, one socket each.
+    pub concurrency: usize,
+    /// Requests in flight per socket.
+    pub window: usize,
+    /// Wait for a window's replies at most this long.
+    pub timeout: Duration,
+    /// Byte order.
+    pub order: Order,
+}
+
+/// Run load mode and print the report; returns the stats.
+pub fn load(to: &[SocketAddr], cfg: &Load) -> Result<LoadStats, NetError> {
+    let k = cfg.concurrency.max(1);
+    let window = cfg.window.clamp(1, 1024);
+    crate::render::out::line(&format!(
+        "udp-calc load: {} requests to {} from {k} clients, {window} in flight each, byte order: {}",
+        cfg.count,
+        to[0],
+        cfg.order.describe()
+    ));
+    let socks = (0..k)
+        .map(|_| net::udp_connect(to, cfg.timeout))
+        .collect::<Result<Vec<_>, _>>()?;
+    let started = Instant::now();
+    let handles: Vec<_> = socks
+        .into_iter()
+        .enumerate()
+        .map(|(t, s)| {
+            let share = cfg.count / k as u64 + u64::from((t as u64) < cfg.count % k as u64);
+            let (order, timeout) = (cfg.order, cfg.timeout);
+            std::thread::spawn(move || client_thread(s, t as u32, share, window, order, timeout))
+        })
+        .collect();
+    let mut total = LoadStats::default();
+    for h in handles {
+        match h.join() {
+            Ok(s) => total.merge(s),
+            Err(_) => total.first_error = Some("a client thread failed".into()),
+        }
+    }
+    for l in total.report(started.elapsed()) {
+        crate::render::out::line(&l);
+    }
+    Ok(total)
+}
+
+fn client_thread(
+    sock: UdpSocket,
+    id: u32,
+    count: u64,
+    window: usize,
+    order: Order,
+    timeout: Duration,
+) -> LoadStats {
+    let mut st = LoadStats::default();
+    let mut batch = Batch::new(window);
+    let mut reqs = vec![[0u8; 12]; window];
+    let mut seen = vec![false; window];
+    let b = id;
+    let mut next: u64 = 0;
+    while next < count && !stop::requested() {
+        let n = (count - next).min(window as u64) as usize;
+        // a takes distinct values per request so each reply maps to its request.
+        let base = (next % (1 << 30)) as u32;
+        for (i, r) in reqs.iter_mut().take(n).enumerate() {
+            *r = Request {
+                a: base + i as u32,
+                b,
+                op: 0,
+            }
+            .encode(order);
+        }
+        seen[..n].fill(false);
+        let sent_at = Instant::now();
+        match mmsg::send_many(&sock, &mut reqs[..n]) {
+            Ok(k) if k == n => {}
+            Ok(k) => {
+                st.sent += k as u64;
+                st.missing += (n - k) as u64;
+                next += n as u64;
+                continue;
+            }
+            Err(e) => {
+                st.missing += n as u64;
+                st.first_error
+                    .get_or_insert_with(|| format!("send: {}", crate::error::describe_io(&e)));
+                next += n as u64;
+                continue;
+            }
+        }
+        st.sent += n as u64;
+        let deadline = sent_at + timeout;
+        let mut got = 0;
+        while got < n {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let _ = sock.set_read_timeout(Some((deadline - now).max(Duration::from_millis(1))));
+            let m = match batch.recv(&sock) {
+                Ok(m) => m,
+                Err(e) if net::is_timeout(&e) => break,
+                Err(e) => {
+                    st.first_error.get_or_insert_with(|| {
+                        format!("receive: {}", crate::error::describe_io(&e))
+                    });
+                    break;
+                }
+            };
+            let at = Instant::now();
+            for j in 0..m {
+                let Ok(v) = decode_reply(batch.data(j), order) else {
+                    st.wrong += 1;
+                    continue;
+                };
+                let idx = v.wrapping_sub(b).wrapping_sub(base) as usize;
+                if idx < n && !seen[idx] {
+                    seen[idx] = true;
+                    got += 1;
+                    st.ok += 1;
+                    st.latency(at - sent_at);
+                } else if v.wrapping_sub(b) < base {
+                    st.late += 1;
+                } else {
+                    st.wrong += 1;
+                }
+            }
+        }
+        st.missing += (n - got) as u64;
+        next += n as u64;
+    }
+    st
+}

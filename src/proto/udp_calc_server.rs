@@ -1,0 +1,132 @@
+//! The UDP calculator server: one socket, batches of datagrams per system
+//! call, a reply for every valid 12-byte request, a logged hex dump for
+//! anything else. Results outside 0..2^32-1 wrap modulo 2^32 (said in the log).
+
+use std::net::SocketAddr;
+
+use crate::error::NetError;
+use crate::proto::log::Log;
+use crate::proto::mmsg::{Batch, SLOT};
+use crate::proto::{net, stop};
+use crate::render::hexdump::spaced;
+use crate::wire::order::Order;
+use crate::wire::udp_calc::{encode_reply, Request, REQUEST_LEN};
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind.
+    pub bind: SocketAddr,
+    /// Set SO_REUSEADDR.
+    pub reuseaddr: bool,
+    /// Byte order of requests and replies.
+    pub order: Order,
+    /// Event log.
+    pub log: Log,
+}
+
+/// Datagrams received per `recvmmsg`.
+const BATCH: usize = 64;
+
+/// Run until Ctrl-C; returns (requests answered, bad datagrams).
+pub fn serve(cfg: &Config) -> Result<(u64, u64), NetError> {
+    let sock = net::udp_bind(cfg.bind, cfg.reuseaddr)?;
+    let local = sock.local_addr().unwrap_or(cfg.bind);
+    sock.set_read_timeout(Some(stop::TICK))
+        .map_err(|e| NetError::os(crate::error::Stage::SetOption, "SO_RCVTIMEO", e))?;
+    let log = cfg.log;
+    log.always(&format!(
+        "udp-calc server listening on {local} (UDP, {}); requests are struct.pack(\"{}\", a, b, op), byte order: {}",
+        net::reuse_note(cfg.reuseaddr),
+        cfg.order.struct_format(3),
+        cfg.order.describe()
+    ));
+    log.always("results outside 0..4294967295 wrap modulo 2^32, like C unsigned arithmetic (Python's struct.pack would raise struct.error)");
+
+    let mut batch = Batch::new(BATCH);
+    let mut replies: Vec<(usize, [u8; 4])> = Vec::with_capacity(BATCH);
+    let mut lines = String::new();
+    let (mut answered, mut bad) = (0u64, 0u64);
+    while !stop::requested() {
+        let n = match batch.recv(&sock) {
+            Ok(n) => n,
+            Err(e) if net::is_timeout(&e) || e.kind() == std::io::ErrorKind::Interrupted => {
+                continue
+            }
+            Err(e) => {
+                log.problem(&format!(
+                    "recvmmsg failed: {}",
+                    crate::error::describe_io(&e)
+                ));
+                continue;
+            }
+        };
+        replies.clear();
+        lines.clear();
+        for i in 0..n {
+            let len = batch.len(i);
+            let from = batch.from(i);
+            let peer = from.map_or_else(|| "(unknown)".to_string(), |a| a.to_string());
+            let req = match (len <= SLOT).then(|| Request::decode(batch.data(i), cfg.order)) {
+                Some(Ok(r)) => r,
+                _ => {
+                    bad += 1;
+                    let what = format!(
+                        "datagram of {len} bytes, expected exactly {REQUEST_LEN} (struct.pack(\"III\", a, b, op)); no reply sent"
+                    );
+                    match from {
+                        Some(a) => log.bad_input(a, &what, batch.data(i)),
+                        None => log.problem(&what),
+                    }
+                    continue;
+                }
+            };
+            let out = req.compute();
+            let reply = encode_reply(out.wire, cfg.order);
+            if !log.quiet() {
+                use std::fmt::Write;
+                let _ = writeln!(
+                    lines,
+                    "received 12 bytes from {peer}: a={} b={} op={} -> {} {} {} = {}",
+                    req.a,
+                    req.b,
+                    req.op,
+                    req.a,
+                    req.symbol(),
+                    req.b,
+                    out.exact
+                );
+                if out.wrapped() {
+                    let _ = writeln!(
+                        lines,
+                        "note: {} does not fit in 'I' (0..4294967295): replying {} (wrapped modulo 2^32; Python's struct.pack would raise struct.error and the course server would die)",
+                        out.exact, out.wire
+                    );
+                }
+                let _ = writeln!(
+                    lines,
+                    "sent 4 bytes to {peer}: {} ({})",
+                    spaced(&reply),
+                    out.wire
+                );
+            }
+            replies.push((i, reply));
+        }
+        if !replies.is_empty() {
+            match batch.send_back(&sock, &mut replies) {
+                Ok(k) => answered += k as u64,
+                Err(e) => log.problem(&format!(
+                    "sendmmsg failed: {}",
+                    crate::error::describe_io(&e)
+                )),
+            }
+        }
+        if !lines.is_empty() {
+            log.event(lines.trim_end());
+        }
+    }
+    log.always(&format!(
+        "udp-calc server stopped: {answered} requests answered, {bad} bad datagrams"
+    ));
+    Ok((answered, bad))
+}
