@@ -1,0 +1,221 @@
+//! Test helpers: ephemeral ports, servers as child processes that are always
+//! killed, commands run with a time limit, and output collected line by line.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{TcpListener, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The socklab binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_socklab"))
+}
+
+/// The Python reference peers.
+pub fn peer(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/peers")
+        .join(name)
+}
+
+/// True if python3 and the shared peers are here; otherwise print why.
+pub fn have_python_peers() -> bool {
+    let ok = Command::new("python3")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("SKIPPED: python3 is not installed");
+        return false;
+    }
+    if !peer("udp_calc_server.py").exists() {
+        eprintln!("SKIPPED: ../shared/peers is missing");
+        return false;
+    }
+    true
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+pub fn tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("ephemeral TCP port")
+}
+
+/// A free UDP port on 127.0.0.1 (bound then released).
+pub fn udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("ephemeral UDP port")
+}
+
+/// A running server whose stdout+stderr lines are collected; killed on drop.
+pub struct Server {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Start `program args`, wait until a line contains `ready` (max 10 s).
+    pub fn start(program: impl Into<PathBuf>, args: &[&str], ready: &str) -> Server {
+        let mut child = Command::new(program.into())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env("PYTHONUNBUFFERED", "1")
+            .spawn()
+            .expect("spawn server");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let l = Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    l.lock().unwrap().push(line);
+                }
+            });
+        }
+        let s = Server { child, lines };
+        s.wait_for(ready, Duration::from_secs(10));
+        s
+    }
+
+    /// Start socklab with `args`, ready when it says it is listening.
+    pub fn socklab(args: &[&str]) -> Server {
+        Server::start(bin(), args, "listening on")
+    }
+
+    /// Start a Python peer with its port.
+    pub fn python(script: &str, port: u16) -> Server {
+        let p = port.to_string();
+        let path = peer(script);
+        Server::start(
+            "python3",
+            &[path.to_str().expect("utf-8 path"), p.as_str()],
+            "ready",
+        )
+    }
+
+    /// Every line so far.
+    pub fn output(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// Wait until some line contains `needle`; panic with the output if not.
+    pub fn wait_for(&self, needle: &str, limit: Duration) {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if self.lines.lock().unwrap().iter().any(|l| l.contains(needle)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("no line containing {needle:?} within {limit:?}; output:\n{}", self.output());
+    }
+
+    /// How many lines contain `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.lines.lock().unwrap().iter().filter(|l| l.contains(needle)).count()
+    }
+
+    /// True if the process has exited.
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Send SIGINT (Ctrl-C) and wait for the exit code (max 5 s).
+    pub fn interrupt(&mut self) -> Option<i32> {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let end = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < end {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                // Give the reader threads a moment to collect the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Run a program with a time limit (killed after it); returns its output.
+pub fn run_limited(program: impl Into<PathBuf>, args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(program.into())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let end = Instant::now() + limit;
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// Run socklab with `args` (limit 20 s).
+pub fn socklab(args: &[&str]) -> Output {
+    run_limited(bin(), args, Duration::from_secs(20))
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The last non-empty stdout line.
+pub fn last_line(o: &Output) -> String {
+    stdout(o)
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Assert a failure that teaches: non-zero exit, the expected text, no panic
+/// and no Rust debug formatting.
+pub fn assert_teaching_error(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert!(!o.status.success(), "expected failure; stderr:\n{err}");
+    for n in needles {
+        assert!(err.contains(n), "stderr lacks {n:?}:\n{err}");
+    }
+    for bad in ["panicked", "RUST_BACKTRACE", "Os {", "kind:", "Custom {"] {
+        assert!(!err.contains(bad), "stderr shows {bad:?}:\n{err}");
+    }
+}
