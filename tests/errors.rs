@@ -26,14 +26,42 @@ fn refused_tcp() {
 #[test]
 fn refused_udp_is_reported_not_a_hang() {
     let port = udp_port();
-    let o = socklab(&["udp-calc", "ask", "1", "2", "add", "--to", &format!("127.0.0.1:{port}"), "--timeout", "5"]);
-    assert_teaching_error(&o, &["receive 127.0.0.1", "Connection refused (ECONNREFUSED)", "ICMP port unreachable"]);
+    let o = socklab(&[
+        "udp-calc",
+        "ask",
+        "1",
+        "2",
+        "add",
+        "--to",
+        &format!("127.0.0.1:{port}"),
+        "--timeout",
+        "5",
+    ]);
+    assert_teaching_error(
+        &o,
+        &[
+            "receive 127.0.0.1",
+            "Connection refused (ECONNREFUSED)",
+            "ICMP port unreachable",
+        ],
+    );
 }
 
 #[test]
 fn unknown_host() {
-    let o = socklab(&["tcp-calc", "ask", "1", "2", "add", "--to", "no-such-host.invalid:10009"]);
-    assert_teaching_error(&o, &["resolve name no-such-host.invalid", "hint: unknown host"]);
+    let o = socklab(&[
+        "tcp-calc",
+        "ask",
+        "1",
+        "2",
+        "add",
+        "--to",
+        "no-such-host.invalid:10009",
+    ]);
+    assert_teaching_error(
+        &o,
+        &["resolve name no-such-host.invalid", "hint: unknown host"],
+    );
 }
 
 #[test]
@@ -60,8 +88,23 @@ fn timeout_on_a_silent_tcp_server() {
         let _ = s.read(&mut b);
         std::thread::sleep(Duration::from_secs(2));
     });
-    let o = socklab(&["tcp-calc", "ask", "1", "2", "add", "--to", &to, "--timeout", "0.5"]);
-    assert_teaching_error(&o, &[&format!("timeout {to}: timed out after 0.5 s waiting for the result")]);
+    let o = socklab(&[
+        "tcp-calc",
+        "ask",
+        "1",
+        "2",
+        "add",
+        "--to",
+        &to,
+        "--timeout",
+        "0.5",
+    ]);
+    assert_teaching_error(
+        &o,
+        &[&format!(
+            "timeout {to}: timed out after 0.5 s waiting for the result"
+        )],
+    );
     t.join().unwrap();
 }
 
@@ -72,8 +115,22 @@ fn udp_wrap_kills_the_python_server_and_the_client_times_out() {
     }
     let port = udp_port();
     let mut srv = Server::python("udp_calc_server.py", port);
-    let o = socklab(&["udp-calc", "ask", "3", "7", "sub", "--to", &format!("127.0.0.1:{port}"), "--timeout", "1"]);
-    assert!(stdout(&o).contains("-4 is outside 0..4294967295"), "{}", stdout(&o));
+    let o = socklab(&[
+        "udp-calc",
+        "ask",
+        "3",
+        "7",
+        "sub",
+        "--to",
+        &format!("127.0.0.1:{port}"),
+        "--timeout",
+        "1",
+    ]);
+    assert!(
+        stdout(&o).contains("-4 is outside 0..4294967295"),
+        "{}",
+        stdout(&o)
+    );
     assert_teaching_error(
         &o,
         &[
@@ -83,7 +140,11 @@ fn udp_wrap_kills_the_python_server_and_the_client_times_out() {
     );
     // The Python server really died on struct.error.
     std::thread::sleep(Duration::from_millis(300));
-    assert!(srv.exited(), "python server still running:\n{}", srv.output());
+    assert!(
+        srv.exited(),
+        "python server still running:\n{}",
+        srv.output()
+    );
     assert!(srv.output().contains("struct.error"), "{}", srv.output());
 }
 
@@ -91,15 +152,34 @@ fn udp_wrap_kills_the_python_server_and_the_client_times_out() {
 fn udp_wrap_against_socklab_is_documented() {
     let port = udp_port();
     let srv = Server::socklab(&["udp-calc", "serve", "--bind", &format!("127.0.0.1:{port}")]);
-    let o = socklab(&["udp-calc", "ask", "3", "7", "sub", "--to", &format!("127.0.0.1:{port}")]);
+    let o = socklab(&[
+        "udp-calc",
+        "ask",
+        "3",
+        "7",
+        "sub",
+        "--to",
+        &format!("127.0.0.1:{port}"),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(last_line(&o), "result: 4294967292");
-    srv.wait_for("-4 does not fit in 'I' (0..4294967295): replying 4294967292 (wrapped modulo 2^32", Duration::from_secs(2));
+    srv.wait_for(
+        "-4 does not fit in 'I' (0..4294967295): replying 4294967292 (wrapped modulo 2^32",
+        Duration::from_secs(2),
+    );
 }
 
 /// Make one request so the server closes first and its side sits in TIME_WAIT.
 fn one_request(port: u16) {
-    let o = socklab(&["tcp-calc", "ask", "1", "2", "add", "--to", &format!("127.0.0.1:{port}")]);
+    let o = socklab(&[
+        "tcp-calc",
+        "ask",
+        "1",
+        "2",
+        "add",
+        "--to",
+        &format!("127.0.0.1:{port}"),
+    ]);
     assert_eq!(last_line(&o), "result: 3", "{}", stderr(&o));
 }
 
@@ -110,7 +190,14 @@ fn bind_in_use_and_time_wait_with_and_without_reuseaddr() {
     let mut first = Server::socklab(&["tcp-calc", "serve", "--bind", &bind]);
     // A second listener on the same port fails even with SO_REUSEADDR.
     let o = socklab(&["tcp-calc", "serve", "--bind", &bind]);
-    assert_teaching_error(&o, &[&format!("bind {bind}: Address already in use (EADDRINUSE)"), "TIME_WAIT", "--no-reuseaddr"]);
+    assert_teaching_error(
+        &o,
+        &[
+            &format!("bind {bind}: Address already in use (EADDRINUSE)"),
+            "TIME_WAIT",
+            "--no-reuseaddr",
+        ],
+    );
     one_request(port);
     assert_eq!(first.interrupt(), Some(0));
     // The server closed first: TIME_WAIT holds the port. Without SO_REUSEADDR, bind fails...
@@ -124,7 +211,10 @@ fn bind_in_use_and_time_wait_with_and_without_reuseaddr() {
 #[test]
 fn unknown_service_and_bad_path_for_get() {
     let o = socklab(&["get", "127.0.0.1", "no-such-service-xyz"]);
-    assert_teaching_error(&o, &["resolve service no-such-service-xyz", "getservbyname"]);
+    assert_teaching_error(
+        &o,
+        &["resolve service no-such-service-xyz", "getservbyname"],
+    );
     let o = socklab(&["get", "127.0.0.1", "80", "/a b"]);
     assert_teaching_error(&o, &["must start with '/' and contain no spaces"]);
 }
@@ -134,7 +224,12 @@ fn server_stops_cleanly_on_ctrl_c() {
     let port = udp_port();
     let mut srv = Server::socklab(&["udp-calc", "serve", "--bind", &format!("127.0.0.1:{port}")]);
     assert_eq!(srv.interrupt(), Some(0));
-    assert!(srv.output().contains("udp-calc server stopped: 0 requests answered"), "{}", srv.output());
+    assert!(
+        srv.output()
+            .contains("udp-calc server stopped: 0 requests answered"),
+        "{}",
+        srv.output()
+    );
 }
 
 #[test]
@@ -147,10 +242,18 @@ fn get_sends_the_request_then_half_closes_and_prints_everything() {
         // Reading to EOF only ends if the client sent FIN (shutdown SHUT_WR).
         let mut req = Vec::new();
         s.read_to_end(&mut req).unwrap();
-        s.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from the test\n").unwrap();
+        s.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from the test\n")
+            .unwrap();
         req
     });
-    let o = socklab(&["get", "127.0.0.1", &port.to_string(), "/lesson", "--timeout", "5"]);
+    let o = socklab(&[
+        "get",
+        "127.0.0.1",
+        &port.to_string(),
+        "/lesson",
+        "--timeout",
+        "5",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(t.join().unwrap(), b"GET /lesson HTTP/1.0\r\n\r\n");
     assert!(stdout(&o).starts_with("HTTP/1.0 200 OK\r\n"));
@@ -170,8 +273,15 @@ fn get_resolves_service_names_like_getservbyname() {
         eprintln!("SKIPPED: something listens on port 80 on this machine");
         return;
     }
-    assert!(stderr(&o).contains("service http is port 80"), "{}", stderr(&o));
-    assert_teaching_error(&o, &["connect 127.0.0.1:80: Connection refused (ECONNREFUSED)"]);
+    assert!(
+        stderr(&o).contains("service http is port 80"),
+        "{}",
+        stderr(&o)
+    );
+    assert_teaching_error(
+        &o,
+        &["connect 127.0.0.1:80: Connection refused (ECONNREFUSED)"],
+    );
 }
 
 #[test]
@@ -180,8 +290,14 @@ fn resolve_prints_getaddrinfo_rows_and_reverse_lookup() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.starts_with("this machine: "), "{out}");
-    assert!(out.contains("AF_INET   SOCK_STREAM  tcp (6)   127.0.0.1:80"), "{out}");
-    assert!(out.contains("AF_INET   SOCK_DGRAM   udp (17)  127.0.0.1:80"), "{out}");
+    assert!(
+        out.contains("AF_INET   SOCK_STREAM  tcp (6)   127.0.0.1:80"),
+        "{out}"
+    );
+    assert!(
+        out.contains("AF_INET   SOCK_DGRAM   udp (17)  127.0.0.1:80"),
+        "{out}"
+    );
     assert!(out.contains("gethostbyaddr(\"127.0.0.1\")"), "{out}");
     let o = socklab(&["resolve", "no-such-host.invalid"]);
     assert_teaching_error(&o, &["resolve name no-such-host.invalid", "gaierror"]);

@@ -18,10 +18,23 @@ fn udp_calc_socklab_client_python_server() {
     }
     let port = udp_port();
     let _srv = Server::python("udp_calc_server.py", port);
-    let o = socklab(&["udp-calc", "ask", "10", "500", "add", "--to", &addr(port), "--timeout", "3"]);
+    let o = socklab(&[
+        "udp-calc",
+        "ask",
+        "10",
+        "500",
+        "add",
+        "--to",
+        &addr(port),
+        "--timeout",
+        "3",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("12 bytes: 0a 00 00 00 f4 01 00 00 00 00 00 00"), "{out}");
+    assert!(
+        out.contains("12 bytes: 0a 00 00 00 f4 01 00 00 00 00 00 00"),
+        "{out}"
+    );
     assert!(out.contains("a   @0  0a 00 00 00  -> 10"), "{out}");
     assert!(out.contains("4 bytes: fe 01 00 00"), "{out}");
     assert_eq!(last_line(&o), "result: 510");
@@ -39,7 +52,14 @@ fn udp_calc_python_client_socklab_server() {
     let p = peer("udp_calc_client.py");
     let o = run_limited(
         "python3",
-        &[p.to_str().unwrap(), "127.0.0.1", &port.to_string(), "10", "500", "0"],
+        &[
+            p.to_str().unwrap(),
+            "127.0.0.1",
+            &port.to_string(),
+            "10",
+            "500",
+            "0",
+        ],
         Duration::from_secs(10),
     );
     assert_eq!(stdout(&o).trim(), "(510,)", "{}", stderr(&o));
@@ -54,8 +74,22 @@ fn tcp_calc_socklab_client_python_server() {
     }
     let port = tcp_port();
     let _srv = Server::python("tcp_calc_server.py", port);
-    for (a, b, op, want) in [("5", "8", "sub", "-3"), ("5", "8", "0", "13"), ("-20", "7", "add", "-13")] {
-        let o = socklab(&["tcp-calc", "ask", a, b, op, "--to", &addr(port), "--timeout", "3"]);
+    for (a, b, op, want) in [
+        ("5", "8", "sub", "-3"),
+        ("5", "8", "0", "13"),
+        ("-20", "7", "add", "-13"),
+    ] {
+        let o = socklab(&[
+            "tcp-calc",
+            "ask",
+            a,
+            b,
+            op,
+            "--to",
+            &addr(port),
+            "--timeout",
+            "3",
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
         assert_eq!(last_line(&o), format!("result: {want}"));
     }
@@ -72,7 +106,14 @@ fn tcp_calc_python_client_socklab_server_both_modes() {
         let p = peer("tcp_calc_client.py");
         let o = run_limited(
             "python3",
-            &[p.to_str().unwrap(), "127.0.0.1", &port.to_string(), "5", "8", "1"],
+            &[
+                p.to_str().unwrap(),
+                "127.0.0.1",
+                &port.to_string(),
+                "5",
+                "8",
+                "1",
+            ],
             Duration::from_secs(10),
         );
         assert_eq!(stdout(&o).trim(), "-3", "{mode}: {}", stderr(&o));
@@ -92,7 +133,14 @@ fn echo_socklab_client_python_server() {
     let o = socklab(&["echo", "send", "hello, echo", "--to", &addr(port)]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "hello, echo\n");
-    let o = socklab(&["echo", "send", "Esto es una cadena ", "--nul", "--to", &addr(port)]);
+    let o = socklab(&[
+        "echo",
+        "send",
+        "Esto es una cadena ",
+        "--nul",
+        "--to",
+        &addr(port),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "Esto es una cadena \n");
 }
@@ -125,7 +173,16 @@ fn monitor_socklab_client_python_server() {
     }
     let port = tcp_port();
     let srv = Server::python("monitor_server.py", port);
-    let o = socklab(&["monitor", "report", "--to", &addr(port), "--interval", "0.1", "--count", "3"]);
+    let o = socklab(&[
+        "monitor",
+        "report",
+        "--to",
+        &addr(port),
+        "--interval",
+        "0.1",
+        "--count",
+        "3",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).matches("sent 67 bytes: Hostname:").count(), 3);
     // The Python server prints each complete 67-byte record it decoded.
@@ -160,6 +217,10 @@ fn monitor_python_client_socklab_server_poll_and_threads() {
             srv.output()
         );
         assert_eq!(srv.interrupt(), Some(0));
-        assert!(srv.output().contains("3 records from 1 clients, 0 bad"), "{}", srv.output());
+        assert!(
+            srv.output().contains("3 records from 1 clients, 0 bad"),
+            "{}",
+            srv.output()
+        );
     }
 }

@@ -120,8 +120,8 @@ impl Batch {
         replies: &mut [(usize, [u8; 4])],
     ) -> io::Result<usize> {
         let m = replies.len().min(self.hdrs.len());
-        for k in 0..m {
-            let (slot, ref mut data) = replies[k];
+        for (k, (slot, data)) in replies.iter_mut().take(m).enumerate() {
+            let slot = *slot;
             // Header k is reused for reply k; its sender is read first, and
             // slots ascend, so no sender is overwritten before it is used.
             debug_assert!(slot >= k);

@@ -116,17 +116,31 @@ impl Server {
     pub fn wait_for(&self, needle: &str, limit: Duration) {
         let end = Instant::now() + limit;
         while Instant::now() < end {
-            if self.lines.lock().unwrap().iter().any(|l| l.contains(needle)) {
+            if self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.contains(needle))
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("no line containing {needle:?} within {limit:?}; output:\n{}", self.output());
+        panic!(
+            "no line containing {needle:?} within {limit:?}; output:\n{}",
+            self.output()
+        );
     }
 
     /// How many lines contain `needle`.
     pub fn count(&self, needle: &str) -> usize {
-        self.lines.lock().unwrap().iter().filter(|l| l.contains(needle)).count()
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
     }
 
     /// True if the process has exited.
