@@ -169,18 +169,15 @@ fn udp_wrap_against_socklab_is_documented() {
     );
 }
 
-/// Make one request so the server closes first and its side sits in TIME_WAIT.
+/// Make one request and wait for the server's FIN before closing, so the
+/// server closes first and its side of the connection sits in TIME_WAIT.
 fn one_request(port: u16) {
-    let o = socklab(&[
-        "tcp-calc",
-        "ask",
-        "1",
-        "2",
-        "add",
-        "--to",
-        &format!("127.0.0.1:{port}"),
-    ]);
-    assert_eq!(last_line(&o), "result: 3", "{}", stderr(&o));
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"1\x002\x000\x00").unwrap();
+    let mut reply = Vec::new();
+    s.read_to_end(&mut reply).unwrap();
+    assert_eq!(reply, b"3\0\0");
 }
 
 #[test]

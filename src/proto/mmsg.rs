@@ -193,18 +193,42 @@ fn send_all(sock: &impl AsRawFd, hdrs: &mut [libc::mmsghdr]) -> io::Result<usize
     Ok(sent)
 }
 
-/// Send several 12-byte requests on a connected socket with one `sendmmsg`.
-pub fn send_many(sock: &impl AsRawFd, msgs: &mut [[u8; 12]]) -> io::Result<usize> {
-    // SAFETY: plain C structs, all-zero is valid.
-    let mut iovs: Vec<libc::iovec> = vec![unsafe { zeroed() }; msgs.len()];
-    let mut hdrs: Vec<libc::mmsghdr> = vec![unsafe { zeroed() }; msgs.len()];
-    for (k, m) in msgs.iter_mut().enumerate() {
-        iovs[k].iov_base = m.as_mut_ptr().cast();
-        iovs[k].iov_len = m.len();
-        hdrs[k].msg_hdr.msg_iov = &mut iovs[k];
-        hdrs[k].msg_hdr.msg_iovlen = 1;
+/// Reusable headers for sending many small messages on a connected socket.
+pub struct Sender {
+    iovs: Vec<libc::iovec>,
+    hdrs: Vec<libc::mmsghdr>,
+}
+
+// SAFETY: the raw pointers are rewritten before every use and only point at
+// buffers borrowed for the duration of one call.
+unsafe impl Send for Sender {}
+
+impl Sender {
+    /// Room for `n` messages per call.
+    pub fn new(n: usize) -> Self {
+        let n = n.max(1);
+        // SAFETY: plain C structs, all-zero is valid.
+        let (iov, hdr) = unsafe { (zeroed::<libc::iovec>(), zeroed::<libc::mmsghdr>()) };
+        Sender {
+            iovs: vec![iov; n],
+            hdrs: vec![hdr; n],
+        }
     }
-    send_all(sock, &mut hdrs)
+
+    /// Send each message as one datagram with one `sendmmsg` (at most `n`).
+    pub fn send(&mut self, sock: &impl AsRawFd, msgs: &mut [[u8; 12]]) -> io::Result<usize> {
+        let m = msgs.len().min(self.hdrs.len());
+        for (k, msg) in msgs.iter_mut().take(m).enumerate() {
+            self.iovs[k].iov_base = msg.as_mut_ptr().cast();
+            self.iovs[k].iov_len = msg.len();
+            let h = &mut self.hdrs[k].msg_hdr;
+            h.msg_name = std::ptr::null_mut();
+            h.msg_namelen = 0;
+            h.msg_iov = &mut self.iovs[k];
+            h.msg_iovlen = 1;
+        }
+        send_all(sock, &mut self.hdrs[..m])
+    }
 }
 
 #[cfg(test)]
@@ -221,7 +245,7 @@ mod tests {
         cli.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         cli.connect(srv.local_addr().unwrap()).unwrap();
         let mut reqs = [[1u8; 12], [2u8; 12], [3u8; 12]];
-        assert_eq!(send_many(&cli, &mut reqs).unwrap(), 3);
+        assert_eq!(Sender::new(4).send(&cli, &mut reqs).unwrap(), 3);
         let mut b = Batch::new(8);
         let mut got = 0;
         while got < 3 {

@@ -197,6 +197,10 @@ pub fn load(to: &[SocketAddr], cfg: &Load) -> Result<LoadStats, NetError> {
     Ok(total)
 }
 
+/// One load client: a sliding window of `window` requests in flight. Request
+/// number `c` carries `a = c mod 2^30` and `b = id`, so every reply names the
+/// request it answers; loopback keeps order, so replies that skip requests
+/// mark those as missing.
 fn client_thread(
     sock: UdpSocket,
     id: u32,
@@ -205,86 +209,80 @@ fn client_thread(
     order: Order,
     timeout: Duration,
 ) -> LoadStats {
+    const SPACE: u64 = 1 << 30;
     let mut st = LoadStats::default();
     let mut batch = Batch::new(window);
+    let mut sender = mmsg::Sender::new(window);
     let mut reqs = vec![[0u8; 12]; window];
-    let mut seen = vec![false; window];
-    let b = id;
-    let mut next: u64 = 0;
-    while next < count && !stop::requested() {
-        let n = (count - next).min(window as u64) as usize;
-        // a takes distinct values per request so each reply maps to its request.
-        let base = (next % (1 << 30)) as u32;
-        for (i, r) in reqs.iter_mut().take(n).enumerate() {
-            *r = Request {
-                a: base + i as u32,
-                b,
-                op: 0,
+    let mut sent_at = vec![Instant::now(); window];
+    let (mut c_sent, mut c_recv) = (0u64, 0u64);
+    let _ = sock.set_read_timeout(net::nonzero(timeout));
+    while c_recv < count && !stop::requested() {
+        // Top the window up.
+        let room = (window as u64 - (c_sent - c_recv)).min(count - c_sent) as usize;
+        if room > 0 {
+            let now = Instant::now();
+            for (i, r) in reqs.iter_mut().take(room).enumerate() {
+                let c = c_sent + i as u64;
+                *r = Request {
+                    a: (c % SPACE) as u32,
+                    b: id,
+                    op: 0,
+                }
+                .encode(order);
+                sent_at[(c % window as u64) as usize] = now;
             }
-            .encode(order);
+            match sender.send(&sock, &mut reqs[..room]) {
+                Ok(k) => {
+                    st.sent += k as u64;
+                    c_sent += k as u64;
+                }
+                Err(e) => {
+                    st.first_error
+                        .get_or_insert_with(|| format!("send: {}", crate::error::describe_io(&e)));
+                    break;
+                }
+            }
         }
-        seen[..n].fill(false);
-        let sent_at = Instant::now();
-        match mmsg::send_many(&sock, &mut reqs[..n]) {
-            Ok(k) if k == n => {}
-            Ok(k) => {
-                st.sent += k as u64;
-                st.missing += (n - k) as u64;
-                next += n as u64;
+        let m = match batch.recv(&sock) {
+            Ok(m) => m,
+            Err(e) if net::is_timeout(&e) => {
+                // Nothing came for a whole timeout: everything in flight is lost.
+                st.missing += c_sent - c_recv;
+                c_recv = c_sent;
                 continue;
             }
             Err(e) => {
-                st.missing += n as u64;
                 st.first_error
-                    .get_or_insert_with(|| format!("send: {}", crate::error::describe_io(&e)));
-                next += n as u64;
-                continue;
-            }
-        }
-        st.sent += n as u64;
-        let deadline = sent_at + timeout;
-        let mut got = 0;
-        while got < n {
-            let now = Instant::now();
-            if now >= deadline {
+                    .get_or_insert_with(|| format!("receive: {}", crate::error::describe_io(&e)));
                 break;
             }
-            let _ = sock.set_read_timeout(Some((deadline - now).max(Duration::from_millis(1))));
-            let m = match batch.recv(&sock) {
-                Ok(m) => m,
-                Err(e) if net::is_timeout(&e) => break,
-                Err(e) => {
-                    st.first_error.get_or_insert_with(|| {
-                        format!("receive: {}", crate::error::describe_io(&e))
-                    });
-                    break;
-                }
+        };
+        let at = Instant::now();
+        for j in 0..m {
+            let Ok(v) = decode_reply(batch.data(j), order) else {
+                st.wrong += 1;
+                continue;
             };
-            let at = Instant::now();
-            for j in 0..m {
-                // Every reply in this window answers one request; a value that
-                // matches no outstanding request is a wrong answer.
-                let Ok(v) = decode_reply(batch.data(j), order) else {
-                    st.wrong += 1;
-                    got += 1;
-                    continue;
-                };
-                let idx = v.wrapping_sub(b).wrapping_sub(base) as usize;
-                if idx < n && !seen[idx] {
-                    seen[idx] = true;
-                    got += 1;
-                    st.ok += 1;
-                    st.latency(at - sent_at);
-                } else if v.wrapping_sub(b) < base {
-                    st.late += 1;
-                } else {
-                    st.wrong += 1;
-                    got += 1;
-                }
+            let a = u64::from(v.wrapping_sub(id)) % SPACE;
+            let ahead = (a + SPACE - c_recv % SPACE) % SPACE;
+            if u64::from(v.wrapping_sub(id)) >= SPACE {
+                st.wrong += 1;
+                c_recv += 1;
+            } else if c_recv + ahead < c_sent {
+                let c = c_recv + ahead;
+                st.missing += ahead;
+                st.ok += 1;
+                st.latency(at - sent_at[(c % window as u64) as usize]);
+                c_recv = c + 1;
+            } else if ahead > SPACE / 2 {
+                st.late += 1;
+            } else {
+                st.wrong += 1;
+                c_recv += 1;
             }
         }
-        st.missing += n.saturating_sub(got) as u64;
-        next += n as u64;
     }
+    st.missing += c_sent - c_recv;
     st
 }

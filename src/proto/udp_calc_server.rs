@@ -65,8 +65,6 @@ pub fn serve(cfg: &Config) -> Result<(u64, u64), NetError> {
         lines.clear();
         for i in 0..n {
             let len = batch.len(i);
-            let from = batch.from(i);
-            let peer = from.map_or_else(|| "(unknown)".to_string(), |a| a.to_string());
             let req = match (len <= SLOT).then(|| Request::decode(batch.data(i), cfg.order)) {
                 Some(Ok(r)) => r,
                 _ => {
@@ -74,7 +72,7 @@ pub fn serve(cfg: &Config) -> Result<(u64, u64), NetError> {
                     let what = format!(
                         "datagram of {len} bytes, expected exactly {REQUEST_LEN} (struct.pack(\"III\", a, b, op)); no reply sent"
                     );
-                    match from {
+                    match batch.from(i) {
                         Some(a) => log.bad_input(a, &what, batch.data(i)),
                         None => log.problem(&what),
                     }
@@ -85,6 +83,9 @@ pub fn serve(cfg: &Config) -> Result<(u64, u64), NetError> {
             let reply = encode_reply(out.wire, cfg.order);
             if !log.quiet() {
                 use std::fmt::Write;
+                let peer = batch
+                    .from(i)
+                    .map_or_else(|| "(unknown)".to_string(), |a| a.to_string());
                 let _ = writeln!(
                     lines,
                     "received 12 bytes from {peer}: a={} b={} op={} -> {} {} {} = {}",
