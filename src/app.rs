@@ -56,6 +56,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             get::get(&g.host, &g.port, &g.path, g.timeout)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Demo => {
+            crate::demo::run()?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Resolve(r) => {
             resolve::resolve(&r.name, r.service.as_deref())?;
             Ok(ExitCode::SUCCESS)

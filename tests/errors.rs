@@ -318,3 +318,20 @@ fn ipv6_everywhere() {
     let o = socklab(&["tcp-calc", "ask", "2", "3", "sub", "--to", &tbind]);
     assert_eq!(last_line(&o), "result: -1", "{}", stderr(&o));
 }
+
+#[test]
+fn demo_runs_both_ends_with_no_setup() {
+    let o = socklab(&["demo"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("result: 510"), "{out}");
+    assert!(out.contains("a=167772160 b=4194304000 op=0"), "{out}");
+    assert!(
+        out.contains("note: expected 260 but the server answered 4"),
+        "{out}"
+    );
+    assert!(out.contains("it reads requests as little-endian"), "{out}");
+    assert!(out.contains("request from 127.0.0.1"), "{out}");
+    assert!(out.trim_end().ends_with("against it."), "{out}");
+    assert!(out.contains("result: -3"), "{out}");
+}

@@ -40,6 +40,8 @@ pub enum Command {
     Get(GetArgs),
     /// Name and address lookups: gethostname, getaddrinfo, gethostbyaddr.
     Resolve(ResolveArgs),
+    /// Both ends of the calculators in one process: a first look, no set-up.
+    Demo,
 }
 
 /// Options every server shares.

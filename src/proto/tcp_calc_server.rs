@@ -27,9 +27,14 @@ pub struct Config {
     pub log: Log,
 }
 
-/// Run until Ctrl-C.
+/// Listen, then serve until Ctrl-C.
 pub fn serve(cfg: &Config) -> Result<(), NetError> {
     let listener = net::tcp_listen(cfg.bind, cfg.reuseaddr, 1024)?;
+    serve_on(listener, cfg)
+}
+
+/// Serve on an already listening socket until Ctrl-C.
+pub fn serve_on(listener: std::net::TcpListener, cfg: &Config) -> Result<(), NetError> {
     let local = listener.local_addr().unwrap_or(cfg.bind);
     let log = cfg.log;
     let style = match cfg.style {

@@ -86,12 +86,12 @@ pub fn ask(
         ));
     }
     let bytes = req.encode(order);
-    sock.send(&bytes)
-        .map_err(|e| NetError::os(Stage::Send, peer, e))?;
     crate::render::out::line(&format!(
-        "sent 12 bytes to {peer}, waiting up to {}",
+        "sending 12 bytes to {peer}, then waiting up to {} for the reply",
         crate::error::fmt_secs(timeout)
     ));
+    sock.send(&bytes)
+        .map_err(|e| NetError::os(Stage::Send, peer, e))?;
     let mut buf = [0u8; 2048];
     let n = match sock.recv(&mut buf) {
         Ok(n) => n,

@@ -28,9 +28,14 @@ pub struct Config {
 /// Datagrams received per `recvmmsg`.
 const BATCH: usize = 64;
 
-/// Run until Ctrl-C; returns (requests answered, bad datagrams).
+/// Bind, then serve until Ctrl-C; returns (requests answered, bad datagrams).
 pub fn serve(cfg: &Config) -> Result<(u64, u64), NetError> {
     let sock = net::udp_bind(cfg.bind, cfg.reuseaddr)?;
+    serve_on(sock, cfg)
+}
+
+/// Serve on an already bound socket until Ctrl-C.
+pub fn serve_on(sock: std::net::UdpSocket, cfg: &Config) -> Result<(u64, u64), NetError> {
     let local = sock.local_addr().unwrap_or(cfg.bind);
     sock.set_read_timeout(Some(stop::TICK))
         .map_err(|e| NetError::os(crate::error::Stage::SetOption, "SO_RCVTIMEO", e))?;
