@@ -335,3 +335,64 @@ fn demo_runs_both_ends_with_no_setup() {
     assert!(out.trim_end().ends_with("against it."), "{out}");
     assert!(out.contains("result: -3"), "{out}");
 }
+
+#[test]
+fn reset_by_peer() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = l.local_addr().unwrap().to_string();
+    let t = std::thread::spawn(move || {
+        let (s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut b = [0u8; 2];
+        let mut r = &s;
+        let _ = r.read(&mut b);
+        // SO_LINGER 0 then close: the kernel answers with RST, not FIN.
+        socket2::SockRef::from(&s)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(s);
+    });
+    let o = socklab(&[
+        "tcp-calc",
+        "ask",
+        "1",
+        "2",
+        "add",
+        "--to",
+        &to,
+        "--timeout",
+        "3",
+    ]);
+    t.join().unwrap();
+    assert_teaching_error(
+        &o,
+        &[
+            "Connection reset by peer (ECONNRESET)",
+            "hint: the peer reset the connection (RST)",
+        ],
+    );
+}
+
+#[test]
+fn server_order_flag_changes_the_wire_format() {
+    let port = udp_port();
+    let to = format!("127.0.0.1:{port}");
+    let _srv = Server::socklab(&["udp-calc", "serve", "--bind", &to, "--order", "big"]);
+    let o = socklab(&[
+        "udp-calc", "ask", "10", "250", "add", "--to", &to, "--order", "big",
+    ]);
+    assert!(
+        stdout(&o).contains("12 bytes: 00 00 00 0a 00 00 00 fa 00 00 00 00"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(last_line(&o), "result: 260");
+    // A native (little-endian) client talking to a big-endian server gets nonsense, explained.
+    let o = socklab(&["udp-calc", "ask", "10", "250", "add", "--to", &to]);
+    assert_eq!(last_line(&o), "result: 4");
+    assert!(
+        stdout(&o).contains("it reads requests as big-endian (network order)"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -185,6 +185,14 @@ fn monitor_socklab_client_python_server() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).matches("sent 67 bytes: Hostname:").count(), 3);
+    // Real figures of this machine: its host name (cut to fit 67 bytes).
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let head: String = host.trim().chars().take(4).collect();
+    assert!(
+        stdout(&o).contains(&format!("Hostname:{head}")),
+        "{}",
+        stdout(&o)
+    );
     // The Python server prints each complete 67-byte record it decoded.
     srv.wait_for("Carga de CPU:", Duration::from_secs(3));
     let end = std::time::Instant::now() + Duration::from_secs(3);
