@@ -60,6 +60,9 @@ where
             }
         };
         accepted += 1;
+        crate::proto::calls::report(crate::proto::calls::Side::Server, || {
+            format!("accept() -> {peer}")
+        });
         match style {
             Style::Iterative => handler(stream, peer),
             Style::Threads(max) => {

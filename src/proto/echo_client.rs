@@ -8,6 +8,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::time::Duration;
 
 use crate::error::{NetError, Stage};
+use crate::proto::calls::{self, Side};
 use crate::proto::net;
 use crate::render::out;
 
@@ -53,10 +54,12 @@ fn tcp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError>
         "connected to {peer} from {}",
         s.local_addr().map(|a| a.to_string()).unwrap_or_default()
     ));
+    calls::report(Side::Client, || format!("send({} bytes)", msg.len()));
     s.write_all(msg)
         .map_err(|e| NetError::os(Stage::Send, peer, e))?;
     out::note(&format!("sent {} bytes", msg.len()));
     if !cfg.nul {
+        calls::report(Side::Client, || "shutdown(SHUT_WR)".into());
         s.shutdown(Shutdown::Write)
             .map_err(|e| NetError::os(Stage::Shutdown, peer, e))?;
         out::note(
@@ -67,7 +70,10 @@ fn tcp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError>
     let mut buf = [0u8; 4096];
     loop {
         let n = match s.read(&mut buf) {
-            Ok(n) => n,
+            Ok(n) => {
+                calls::report(Side::Client, || format!("recv() -> {n} bytes"));
+                n
+            }
             Err(e) if net::is_timeout(&e) => {
                 let what = if cfg.nul {
                     "a NUL-terminated reply"
@@ -87,6 +93,7 @@ fn tcp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError>
                 "received {} bytes; the server closed the connection",
                 reply.len()
             ));
+            calls::report(Side::Client, || "close()".into());
             if cfg.nul && !reply.contains(&0) {
                 return Err(NetError::msg(
                     Stage::Protocol,
@@ -104,6 +111,7 @@ fn tcp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError>
             if let Some(p) = data.iter().position(|&b| b == 0) {
                 reply.extend_from_slice(&data[..p]);
                 out::note(&format!("received {} bytes up to the NUL", reply.len()));
+                calls::report(Side::Client, || "close()".into());
                 return Ok(reply);
             }
         }
@@ -121,6 +129,7 @@ fn tcp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError>
 fn udp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError> {
     let s = net::udp_connect(to, cfg.timeout)?;
     let peer = s.peer_addr().unwrap_or(to[0]);
+    calls::report(Side::Client, || format!("send({} bytes)", msg.len()));
     s.send(msg)
         .map_err(|e| NetError::os(Stage::Send, peer, e))?;
     out::note(&format!("sent a {}-byte datagram to {peer}", msg.len()));
@@ -137,6 +146,7 @@ fn udp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError>
         )),
         Err(e) => return Err(NetError::os(Stage::Receive, peer, e)),
     };
+    calls::report(Side::Client, || format!("recv() -> {n} bytes"));
     out::note(&format!("received a {n}-byte datagram"));
     buf.truncate(n);
     Ok(buf)

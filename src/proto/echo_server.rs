@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::error::{describe_io, fmt_secs, NetError, Stage};
 use crate::proto::accept::{self, Style};
+use crate::proto::calls::{self, Side};
 use crate::proto::log::Log;
 use crate::proto::{net, stop};
 
@@ -102,6 +103,9 @@ fn handle(mut s: TcpStream, peer: SocketAddr, reply: Reply, idle: Duration, log:
     loop {
         let n = match s.read(&mut buf) {
             Ok(0) => {
+                calls::report(Side::Server, || {
+                    format!("recv() -> 0 bytes from {peer} (end of stream)")
+                });
                 log.event(&format!("{peer} closed its side (recv returned 0)"));
                 break;
             }
@@ -118,14 +122,20 @@ fn handle(mut s: TcpStream, peer: SocketAddr, reply: Reply, idle: Duration, log:
                 break;
             }
         };
+        calls::report(Side::Server, || format!("recv() -> {n} bytes from {peer}"));
         log.event(&format!("received {n} bytes from {peer}"));
         reply.make(&buf[..n], &mut out);
+        calls::report(Side::Server, || {
+            format!("send({} bytes) to {peer}", out.len())
+        });
         if let Err(e) = s.write_all(&out) {
             log.problem(&format!("send to {peer} failed: {}", describe_io(&e)));
             break;
         }
         log.event(&format!("sent {} bytes to {peer}", out.len()));
     }
+    calls::report(Side::Server, || format!("close() {peer}"));
+    drop(s);
     log.event(&format!("closed connection with {peer}"));
 }
 
@@ -156,8 +166,14 @@ pub fn serve_udp(cfg: &Config) -> Result<(), NetError> {
             }
         };
         count += 1;
+        calls::report(Side::Server, || {
+            format!("recvfrom() -> {n} bytes from {peer}")
+        });
         log.event(&format!("received {n} bytes from {peer}"));
         cfg.reply.make(&buf[..n], &mut out);
+        calls::report(Side::Server, || {
+            format!("sendto({} bytes, {peer})", out.len())
+        });
         match sock.send_to(&out, peer) {
             Ok(k) => log.event(&format!("sent {k} bytes to {peer}")),
             Err(e) => log.problem(&format!("sendto {peer} failed: {}", describe_io(&e))),

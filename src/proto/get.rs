@@ -7,6 +7,7 @@ use std::net::Shutdown;
 use std::time::Duration;
 
 use crate::error::{NetError, Stage};
+use crate::proto::calls::{self, Side};
 use crate::proto::net::{self, Endpoint};
 use crate::proto::sysdb;
 use crate::render::out;
@@ -48,12 +49,14 @@ pub fn get(host: &str, service: &str, path: &str, timeout: Duration) -> anyhow::
     let mut s = net::tcp_connect(&addrs, timeout)?;
     let peer = s.peer_addr().unwrap_or(addrs[0]);
     out::note(&format!("connected to {peer}"));
+    calls::report(Side::Client, || format!("send({} bytes)", request.len()));
     s.write_all(request.as_bytes())
         .map_err(|e| NetError::os(Stage::Send, peer, e))?;
     out::note(&format!(
         "sent {} bytes: GET {path} HTTP/1.0",
         request.len()
     ));
+    calls::report(Side::Client, || "shutdown(SHUT_WR)".into());
     s.shutdown(Shutdown::Write)
         .map_err(|e| NetError::os(Stage::Shutdown, peer, e))?;
     out::note(
@@ -76,11 +79,14 @@ pub fn get(host: &str, service: &str, path: &str, timeout: Duration) -> anyhow::
         if n == 0 {
             break;
         }
+        calls::report(Side::Client, || format!("recv() -> {n} bytes"));
         total += n as u64;
         out::raw(&buf[..n]);
     }
     out::note(&format!(
         "received {total} bytes; the server closed the connection"
     ));
+    calls::report(Side::Client, || "close()".into());
+    drop(s);
     Ok(total)
 }

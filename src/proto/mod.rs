@@ -2,6 +2,7 @@
 //! pure codecs in `wire`. Every failure is a `NetError` naming its stage.
 
 pub mod accept;
+pub mod calls;
 pub mod chat;
 pub mod echo_client;
 pub mod echo_server;

@@ -6,7 +6,8 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::error::{describe_io, NetError, Stage};
+use crate::error::{NetError, Stage};
+use crate::proto::calls::{self, Side};
 use crate::proto::sysstat::{hostname, Sampler};
 use crate::proto::{net, stop};
 use crate::render::out;
@@ -72,6 +73,7 @@ pub fn report(to: &[SocketAddr], cfg: &Config) -> anyhow::Result<u64> {
         let rec = encode(&host, cpu, mem);
         for slot in conns.iter_mut() {
             let Some(s) = slot else { continue };
+            calls::report(Side::Client, || format!("send({RECORD_LEN} bytes)"));
             match s.write_all(&rec) {
                 Ok(()) => sent += 1,
                 Err(e) => {
@@ -112,11 +114,8 @@ pub fn report(to: &[SocketAddr], cfg: &Config) -> anyhow::Result<u64> {
         ));
     }
     for s in conns.into_iter().flatten() {
-        if let Err(e) = s.shutdown(std::net::Shutdown::Both) {
-            if e.kind() != std::io::ErrorKind::NotConnected {
-                out::note(&format!("shutdown: {}", describe_io(&e)));
-            }
-        }
+        calls::report(Side::Client, || "close()".into());
+        drop(s);
     }
     Ok(sent)
 }

@@ -15,6 +15,7 @@ use slab::Slab;
 
 use crate::error::{describe_io, fmt_secs, NetError, Stage};
 use crate::proto::accept::{self, Style};
+use crate::proto::calls::{self, Side};
 use crate::proto::log::Log;
 use crate::proto::{net, stop};
 use crate::wire::monitor::{decode, RECORD_LEN};
@@ -132,6 +133,7 @@ fn serve_one(
         match s.read(&mut rec[have..]) {
             Ok(0) => return on_close(peer, &rec[..have], "it closed its side", log, totals),
             Ok(n) => {
+                calls::report(Side::Server, || format!("recv() -> {n} bytes from {peer}"));
                 have += n;
                 if have == RECORD_LEN {
                     on_record(peer, &rec, log, totals);
@@ -214,6 +216,7 @@ fn poll_loop(
                         continue;
                     }
                     totals.clients.fetch_add(1, Ordering::Relaxed);
+                    calls::report(Side::Server, || format!("accept() -> {peer}"));
                     log.event(&format!("connection from {peer}"));
                     entry.insert(Conn {
                         stream,
@@ -236,6 +239,9 @@ fn poll_loop(
                     }
                     Ok(n) => {
                         c.last = Instant::now();
+                        calls::report(Side::Server, || {
+                            format!("recv() -> {n} bytes from {}", c.peer)
+                        });
                         c.have += n;
                         if c.have == RECORD_LEN {
                             on_record(c.peer, &c.rec, log, totals);

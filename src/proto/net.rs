@@ -8,6 +8,7 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::error::{describe_io, NetError, Stage};
+use crate::proto::calls::{self, Side};
 
 /// A host and port as the user wrote them, not yet resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,21 +117,38 @@ pub fn resolve_all(s: &str, default: &Endpoint) -> anyhow::Result<Vec<SocketAddr
     Ok(resolve(&ep)?)
 }
 
-fn new_socket(addr: &SocketAddr, ty: Type, proto: Protocol) -> Result<Socket, NetError> {
+fn new_socket(
+    side: Side,
+    addr: &SocketAddr,
+    ty: Type,
+    proto: Protocol,
+) -> Result<Socket, NetError> {
     let what = if ty == Type::STREAM { "TCP" } else { "UDP" };
+    calls::report(side, || {
+        let t = if ty == Type::STREAM {
+            "SOCK_STREAM"
+        } else {
+            "SOCK_DGRAM"
+        };
+        format!("socket({}, {t})", calls::family(addr))
+    });
     Socket::new(Domain::for_address(*addr), ty, Some(proto))
         .map_err(|e| NetError::os(Stage::CreateSocket, format!("{what} socket for {addr}"), e))
 }
 
 fn reuse(sock: &Socket, on: bool, addr: &SocketAddr) -> Result<(), NetError> {
+    if on {
+        calls::report(Side::Server, || "setsockopt(SO_REUSEADDR, 1)".into());
+    }
     sock.set_reuse_address(on)
         .map_err(|e| NetError::os(Stage::SetOption, format!("SO_REUSEADDR on {addr}"), e))
 }
 
 /// A UDP socket bound to `addr` (`SO_REUSEADDR` if `reuseaddr`).
 pub fn udp_bind(addr: SocketAddr, reuseaddr: bool) -> Result<UdpSocket, NetError> {
-    let s = new_socket(&addr, Type::DGRAM, Protocol::UDP)?;
+    let s = new_socket(Side::Server, &addr, Type::DGRAM, Protocol::UDP)?;
     reuse(&s, reuseaddr, &addr)?;
+    calls::report(Side::Server, || format!("bind({addr})"));
     s.bind(&SockAddr::from(addr))
         .map_err(|e| NetError::os(Stage::Bind, addr, e))?;
     Ok(s.into())
@@ -142,10 +160,12 @@ pub fn tcp_listen(
     reuseaddr: bool,
     backlog: i32,
 ) -> Result<TcpListener, NetError> {
-    let s = new_socket(&addr, Type::STREAM, Protocol::TCP)?;
+    let s = new_socket(Side::Server, &addr, Type::STREAM, Protocol::TCP)?;
     reuse(&s, reuseaddr, &addr)?;
+    calls::report(Side::Server, || format!("bind({addr})"));
     s.bind(&SockAddr::from(addr))
         .map_err(|e| NetError::os(Stage::Bind, addr, e))?;
+    calls::report(Side::Server, || format!("listen({backlog})"));
     s.listen(backlog)
         .map_err(|e| NetError::os(Stage::Listen, addr, e))?;
     Ok(s.into())
@@ -157,7 +177,8 @@ pub fn tcp_listen(
 pub fn tcp_connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream, NetError> {
     let mut last = None;
     for addr in addrs {
-        let s = new_socket(addr, Type::STREAM, Protocol::TCP)?;
+        let s = new_socket(Side::Client, addr, Type::STREAM, Protocol::TCP)?;
+        calls::report(Side::Client, || format!("connect({addr})"));
         let r = if timeout.is_zero() {
             s.connect(&SockAddr::from(*addr))
         } else {
@@ -188,7 +209,10 @@ pub fn tcp_connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream,
 pub fn udp_connect(addrs: &[SocketAddr], timeout: Duration) -> Result<UdpSocket, NetError> {
     let mut last = None;
     for addr in addrs {
-        let s = new_socket(addr, Type::DGRAM, Protocol::UDP)?;
+        let s = new_socket(Side::Client, addr, Type::DGRAM, Protocol::UDP)?;
+        calls::report(Side::Client, || {
+            format!("connect({addr})  (UDP: only sets the default destination, sends nothing)")
+        });
         match s.connect(&SockAddr::from(*addr)) {
             Ok(()) => {
                 let u: UdpSocket = s.into();

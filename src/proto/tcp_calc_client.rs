@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::error::{NetError, Stage};
+use crate::proto::calls::{self, Side};
 use crate::proto::log::quoted;
 use crate::proto::stats::LoadStats;
 use crate::proto::{net, stop};
@@ -22,7 +23,10 @@ fn read_reply(
     let mut buf = [0u8; 64];
     loop {
         let n = match stream.read(&mut buf) {
-            Ok(n) => n,
+            Ok(n) => {
+                calls::report(Side::Client, || format!("recv() -> {n} bytes"));
+                n
+            }
             Err(e) if net::is_timeout(&e) => {
                 return Err(NetError::timeout(peer, "the result", timeout)
                     .with_hint("the server accepted the connection but did not answer: is it a tcp-calc server, and did it get all three NUL-terminated numbers?"))
@@ -83,6 +87,7 @@ pub fn ask(
     out::line(&format!("connected to {peer} from {me}"));
     for v in [a, b, i64::from(op)] {
         let bytes = encode_number(v);
+        calls::report(Side::Client, || format!("send({} bytes)", bytes.len()));
         stream
             .write_all(&bytes)
             .map_err(|e| NetError::os(Stage::Send, peer, e))?;
@@ -98,6 +103,8 @@ pub fn ask(
         ));
     }
     out::line(&format!("result: {res}"));
+    calls::report(Side::Client, || "close()".into());
+    drop(stream);
     Ok(res)
 }
 

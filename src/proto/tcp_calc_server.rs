@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::error::{describe_io, fmt_secs, NetError};
 use crate::proto::accept::{self, Style};
+use crate::proto::calls::{self, Side};
 use crate::proto::log::{quoted, Log};
 use crate::proto::net;
 use crate::wire::tcp_calc::{compute, encode_reply, NumberReader, Step};
@@ -96,6 +97,7 @@ fn handle(mut stream: TcpStream, peer: SocketAddr, idle: Duration, log: Log) {
                 return;
             }
         };
+        calls::report(Side::Server, || format!("recv() -> {n} bytes from {peer}"));
         log.event(&format!(
             "received {n} bytes from {peer}: {}",
             quoted(&buf[..n])
@@ -127,6 +129,9 @@ fn handle(mut stream: TcpStream, peer: SocketAddr, idle: Duration, log: Log) {
         nums[0], nums[1]
     ));
     let reply = encode_reply(res);
+    calls::report(Side::Server, || {
+        format!("send({} bytes) to {peer}", reply.len())
+    });
     match stream.write_all(&reply) {
         Ok(()) => log.event(&format!(
             "sent {} bytes to {peer}: {}",
@@ -135,5 +140,7 @@ fn handle(mut stream: TcpStream, peer: SocketAddr, idle: Duration, log: Log) {
         )),
         Err(e) => log.problem(&format!("send to {peer} failed: {}", describe_io(&e))),
     }
+    calls::report(Side::Server, || format!("close() {peer}"));
+    drop(stream);
     log.event(&format!("closed connection with {peer}"));
 }

@@ -6,6 +6,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use crate::error::{NetError, Stage};
+use crate::proto::calls::{self, Side};
 use crate::proto::mmsg::{self, Batch};
 use crate::proto::stats::LoadStats;
 use crate::proto::{net, stop};
@@ -90,6 +91,7 @@ pub fn ask(
         "sending 12 bytes to {peer}, then waiting up to {} for the reply",
         crate::error::fmt_secs(timeout)
     ));
+    calls::report(Side::Client, || "send(12 bytes)".into());
     sock.send(&bytes)
         .map_err(|e| NetError::os(Stage::Send, peer, e))?;
     let mut buf = [0u8; 2048];
@@ -108,6 +110,7 @@ pub fn ask(
         }
         Err(e) => return Err(NetError::os(Stage::Receive, peer, e)),
     };
+    calls::report(Side::Client, || format!("recv() -> {n} bytes"));
     let reply = &buf[..n];
     let res = decode_reply(reply, order).map_err(|e| {
         NetError::msg(
@@ -143,6 +146,8 @@ pub fn ask(
         }
     }
     crate::render::out::line(&format!("result: {res}"));
+    calls::report(Side::Client, || "close()".into());
+    drop(sock);
     Ok(res)
 }
 

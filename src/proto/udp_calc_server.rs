@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use crate::error::NetError;
+use crate::proto::calls::{self, Side};
 use crate::proto::log::Log;
 use crate::proto::mmsg::{Batch, SLOT};
 use crate::proto::{net, stop};
@@ -70,6 +71,10 @@ pub fn serve_on(sock: std::net::UdpSocket, cfg: &Config) -> Result<(u64, u64), N
         lines.clear();
         for i in 0..n {
             let len = batch.len(i);
+            calls::report(Side::Server, || {
+                let from = batch.from(i).map(|a| a.to_string()).unwrap_or_default();
+                format!("recvfrom() -> {len} bytes from {from}")
+            });
             let req = match (len <= SLOT).then(|| Request::decode(batch.data(i), cfg.order)) {
                 Some(Ok(r)) => r,
                 _ => {
@@ -119,6 +124,12 @@ pub fn serve_on(sock: std::net::UdpSocket, cfg: &Config) -> Result<(u64, u64), N
             replies.push((i, reply));
         }
         if !replies.is_empty() {
+            if calls::active() {
+                for (slot, r) in &replies {
+                    let to = batch.from(*slot).map(|a| a.to_string()).unwrap_or_default();
+                    calls::report(Side::Server, || format!("sendto({} bytes, {to})", r.len()));
+                }
+            }
             match batch.send_back(&sock, &mut replies) {
                 Ok(k) => answered += k as u64,
                 Err(e) => log.problem(&format!(
