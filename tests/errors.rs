@@ -81,9 +81,7 @@ fn timeout_on_a_silent_tcp_server() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let to = l.local_addr().unwrap().to_string();
     let t = std::thread::spawn(move || {
-        l.set_nonblocking(false).unwrap();
-        let (mut s, _) = l.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut s = accept_within(&l, Duration::from_secs(10));
         let mut b = [0u8; 64];
         let _ = s.read(&mut b);
         std::thread::sleep(Duration::from_secs(2));
@@ -234,8 +232,7 @@ fn get_sends_the_request_then_half_closes_and_prints_everything() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let t = std::thread::spawn(move || {
-        let (mut s, _) = l.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut s = accept_within(&l, Duration::from_secs(10));
         // Reading to EOF only ends if the client sent FIN (shutdown SHUT_WR).
         let mut req = Vec::new();
         s.read_to_end(&mut req).unwrap();
@@ -341,8 +338,7 @@ fn reset_by_peer() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let to = l.local_addr().unwrap().to_string();
     let t = std::thread::spawn(move || {
-        let (s, _) = l.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let s = accept_within(&l, Duration::from_secs(10));
         let mut b = [0u8; 2];
         let mut r = &s;
         let _ = r.read(&mut b);

@@ -233,3 +233,23 @@ pub fn assert_teaching_error(o: &Output, needles: &[&str]) {
         assert!(!err.contains(bad), "stderr shows {bad:?}:\n{err}");
     }
 }
+
+/// Accept one connection within `limit` (so a test thread can never hang).
+pub fn accept_within(l: &TcpListener, limit: Duration) -> std::net::TcpStream {
+    l.set_nonblocking(true).expect("nonblocking listener");
+    let end = Instant::now() + limit;
+    loop {
+        match l.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).expect("blocking stream");
+                s.set_read_timeout(Some(limit)).expect("read timeout");
+                s.set_write_timeout(Some(limit)).expect("write timeout");
+                return s;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < end => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("no connection within {limit:?}: {e}"),
+        }
+    }
+}
