@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod error;
+pub mod lab;
 pub mod proto;
 pub mod render;
 pub mod wire;
