@@ -10,3 +10,4 @@ pub mod error;
 pub mod proto;
 pub mod render;
 pub mod wire;
+pub mod workbench;

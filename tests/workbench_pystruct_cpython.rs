@@ -47,9 +47,40 @@ for line in sys.stdin:
 "#;
 
 const SPECIAL_FORMATS: &[&str] = &[
-    "@bI", "@hq", "@cd", "@?l", "@b0I", "@Ib", "@xd", "@eP", "@hnN", "bI", "hq", "cd", "=bI",
-    "<hq", ">cd", "!III", "III", "@0pI", "<0p2x", "x0p", "0p", "3p", "10s", "@i2ch", "<n", "!P",
-    "3", "3 I", " <I", "I I", "", "@", "99999999999999999999I", "z",
+    "@bI",
+    "@hq",
+    "@cd",
+    "@?l",
+    "@b0I",
+    "@Ib",
+    "@xd",
+    "@eP",
+    "@hnN",
+    "bI",
+    "hq",
+    "cd",
+    "=bI",
+    "<hq",
+    ">cd",
+    "!III",
+    "III",
+    "@0pI",
+    "<0p2x",
+    "x0p",
+    "0p",
+    "3p",
+    "10s",
+    "@i2ch",
+    "<n",
+    "!P",
+    "3",
+    "3 I",
+    " <I",
+    "I I",
+    "",
+    "@",
+    "99999999999999999999I",
+    "z",
 ];
 
 fn hex(b: &[u8]) -> String {
@@ -224,9 +255,7 @@ fn to_json(v: &Value) -> Json {
 /// What socklab says, in the shape python's answer has.
 fn ours(case: &Json, rust_values: &[Value], rust_buf: &[u8]) -> Json {
     let fmt = case["fmt"].as_str().unwrap_or_default();
-    let err = |e: socklab::wire::pystruct::StructError| {
-        json!({"err": e.kind.python_exception(), "msg": e.message})
-    };
+    let err = |e: socklab::wire::pystruct::StructError| json!({"err": e.kind.python_exception(), "msg": e.message});
     if case["op"] == "pack" {
         match pack(fmt, rust_values) {
             Ok(b) => json!({"ok": hex(&b)}),
@@ -287,7 +316,9 @@ fn generate(rng: &mut StdRng) -> Vec<Case> {
             buf: Vec::new(),
         });
         // unpack: random bytes of the right (or a wrong) size, or what we packed
-        let size = layout.as_ref().map_or(rng.random_range(0..8), |l| l.size as usize);
+        let size = layout
+            .as_ref()
+            .map_or(rng.random_range(0..8), |l| l.size as usize);
         let buf = match packed {
             Some(b) if rng.random_bool(0.3) => b,
             _ => {
@@ -373,13 +404,24 @@ fn pack_and_unpack_agree_with_cpython() {
             failures.push(format!("{}\n   python: {py}\n  socklab: {mine}", case.json));
         }
     }
-    println!("{} cases: {ok} succeeded in python, {errors} raised", cases.len());
-    assert!(ok > CASES / 2 && errors > CASES / 10, "the mix covers both outcomes");
+    println!(
+        "{} cases: {ok} succeeded in python, {errors} raised",
+        cases.len()
+    );
+    assert!(
+        ok > CASES / 2 && errors > CASES / 10,
+        "the mix covers both outcomes"
+    );
     assert!(
         failures.is_empty(),
         "seed {seed}: {} of {} cases differ from CPython, first ones:\n{}",
         failures.len(),
         cases.len(),
-        failures.iter().take(15).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(15)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

@@ -273,19 +273,24 @@ fn pack_one(
     Ok(())
 }
 
+/// CPython's first check in `pack`: exactly one value per field.
+pub fn check_count(layout: &Layout, got: usize) -> Result<(), StructError> {
+    if got == layout.nvalues {
+        return Ok(());
+    }
+    Err(StructError::new(
+        ErrorKind::ArgCount,
+        format!(
+            "pack expected {} items for packing (got {got})",
+            layout.nvalues
+        ),
+        None,
+    ))
+}
+
 /// `struct.pack(layout.format, *values)`.
 pub fn pack(layout: &Layout, values: &[Value]) -> Result<Vec<u8>, StructError> {
-    if values.len() != layout.nvalues {
-        return Err(StructError::new(
-            ErrorKind::ArgCount,
-            format!(
-                "pack expected {} items for packing (got {})",
-                layout.nvalues,
-                values.len()
-            ),
-            None,
-        ));
-    }
+    check_count(layout, values.len())?;
     if layout.size > MAX_PACK_SIZE {
         return Err(StructError::new(
             ErrorKind::TooBig,

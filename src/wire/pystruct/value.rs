@@ -78,7 +78,10 @@ pub fn float_repr(x: f64) -> String {
     // between two candidates Python takes the even one, which the
     // correctly rounded (half-even) form with as many digits gives.
     let shortest = format!("{:e}", x.abs());
-    let ndigits = shortest.split('e').next().map_or(1, |m| m.replace('.', "").len());
+    let ndigits = shortest
+        .split('e')
+        .next()
+        .map_or(1, |m| m.replace('.', "").len());
     let even = format!("{:.*e}", ndigits.saturating_sub(1), x.abs());
     let sci = if even.parse::<f64>() == Ok(x.abs()) {
         even
@@ -267,7 +270,7 @@ pub fn unescape(text: &str) -> Result<Vec<u8>, usize> {
 }
 
 /// A `b'...'` or `b"..."` literal: its bytes.
-fn bytes_literal(text: &str) -> Option<Result<Vec<u8>, usize>> {
+pub fn bytes_literal(text: &str) -> Option<Result<Vec<u8>, usize>> {
     let t = text.strip_prefix('b').or_else(|| text.strip_prefix('B'))?;
     let q = t.chars().next().filter(|c| *c == '\'' || *c == '"')?;
     let inner = t[1..].strip_suffix(q)?;
