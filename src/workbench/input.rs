@@ -89,13 +89,32 @@ pub fn parse_number(text: &str, what: &str) -> Result<i128, InputError> {
     parse_int(text).ok_or_else(|| InputError {
         what: format!("{what}: not an integer (examples: 10, 0x1f, 0b101)"),
         text: text.to_string(),
-        pos: text
-            .char_indices()
-            .find(|&(i, c)| {
-                !(c.is_ascii_hexdigit() || "xXoObB_+-".contains(c)) || (i == 0 && c == '_')
-            })
-            .map_or(0, |(i, _)| i),
+        pos: first_bad_digit(text),
     })
+}
+
+/// Where an integer's text stops being digits of its base.
+fn first_bad_digit(text: &str) -> usize {
+    let b = text.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
+    let radix = match b.get(i..i + 2) {
+        Some([b'0', p]) if b"xXoObB".contains(p) => {
+            i += 2;
+            match p.to_ascii_lowercase() {
+                b'x' => 16,
+                b'o' => 8,
+                _ => 2,
+            }
+        }
+        _ => 10,
+    };
+    while b
+        .get(i)
+        .is_some_and(|&c| c == b'_' || (c as char).is_digit(radix))
+    {
+        i += 1;
+    }
+    i.min(text.len())
 }
 
 #[cfg(test)]
@@ -125,7 +144,8 @@ mod tests {
     #[test]
     fn numbers() {
         assert_eq!(parse_number("0x10", "offset").unwrap(), 16);
-        let e = parse_number("12k", "offset").unwrap_err();
-        assert_eq!(e.pos, 2);
+        assert_eq!(parse_number("12k", "offset").unwrap_err().pos, 2);
+        assert_eq!(parse_number("12x", "offset").unwrap_err().pos, 2);
+        assert_eq!(parse_number("-0x1g", "offset").unwrap_err().pos, 4);
     }
 }
