@@ -308,12 +308,13 @@ pub fn struct_error(e: &StructError, layout_format: &str, given: &[String]) -> a
             let _ = write!(msg, "{what}\n{}", caret(layout_format, pos));
         }
         Some(At::Value { index, format_pos }) => {
-            let text = given.get(index).map(String::as_str).unwrap_or("");
+            let what = match given.get(index) {
+                Some(text) => format!("value {} of {} is {text:?}", index + 1, given.len()),
+                None => format!("value {}", index + 1),
+            };
             let _ = write!(
                 msg,
-                "\n  value {} of {} is {text:?}, for this code:\n{}",
-                index + 1,
-                given.len(),
+                "\n  {what}, for this code:\n{}",
                 caret(layout_format, format_pos)
             );
         }

@@ -305,6 +305,15 @@ impl Value {
         if let Some(i) = parse_int(text) {
             return Ok(Value::Int(i));
         }
+        let t = text.trim().trim_start_matches(['-', '+']);
+        if !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit() || c == b'_') {
+            // Digits only, yet not an i128: beyond every struct code.
+            return Err(err(
+                "an integer socklab can hold (at most 39 digits; \
+                 write big floats as 1e40)",
+                0,
+            ));
+        }
         if let Some(f) = parse_float(text) {
             return Ok(Value::Float(f));
         }
@@ -313,7 +322,7 @@ impl Value {
         } else if code == Code::Bool {
             "true, false or a number"
         } else {
-            "an integer (10, -3, 0x1f; at most 39 digits)"
+            "an integer (10, -3, 0x1f)"
         };
         Err(err(expected, 0))
     }
