@@ -9,7 +9,7 @@ use crate::render::hexdump::{spaced, HexDump};
 use crate::wire::pystruct::format::Endian;
 use crate::wire::pystruct::unpack::unpack_item;
 use crate::wire::pystruct::value::tuple_repr;
-use crate::wire::pystruct::{pack, unpack, At, Code, Layout, StructError, Value};
+use crate::wire::pystruct::{self, At, Code, Layout, StructError, Value};
 
 use super::input::caret;
 
@@ -179,13 +179,6 @@ fn order_variants(layout: &Layout) -> [(&'static str, String); 3] {
     ]
 }
 
-fn endian_label(e: Endian) -> &'static str {
-    match e {
-        Endian::Little => "little",
-        Endian::Big => "big",
-    }
-}
-
 /// `pack --orders`: the values packed in each order, then what a reader
 /// with the other order makes of the bytes.
 pub fn pack_orders(layout: &Layout, values: &[Value]) -> Vec<String> {
@@ -194,7 +187,7 @@ pub fn pack_orders(layout: &Layout, values: &[Value]) -> Vec<String> {
         format!("{:<15} {:<12} bytes", "order", "format"),
     ];
     for (name, fmt) in order_variants(layout) {
-        let shown = match pack(&fmt, values) {
+        let shown = match pystruct::pack(&fmt, values) {
             Ok(b) if b.is_empty() => "(empty)".to_string(),
             Ok(b) => spaced(&b),
             Err(e) if Layout::parse(&fmt).is_err() => {
@@ -206,26 +199,14 @@ pub fn pack_orders(layout: &Layout, values: &[Value]) -> Vec<String> {
     }
     out.push(String::new());
     out.push("what a reader with the other byte order gets (same bytes, same offsets)".into());
-    let mut cols = Vec::new();
-    for writer in [Endian::Little, Endian::Big] {
+    // Same layout and offsets, only the byte order of reader and writer differ.
+    let reread = |writer: Endian| {
         let w = layout.clone().with_endian(writer);
         let r = layout.clone().with_endian(writer.opposite());
-        let read = crate::wire::pystruct::pack::pack(&w, values)
-            .and_then(|b| crate::wire::pystruct::unpack::unpack(&r, &b));
-        cols.push(read);
-    }
-    let headers = [
-        format!(
-            "written {}, read {}",
-            endian_label(Endian::Little),
-            endian_label(Endian::Big)
-        ),
-        format!(
-            "written {}, read {}",
-            endian_label(Endian::Big),
-            endian_label(Endian::Little)
-        ),
-    ];
+        pystruct::pack::pack(&w, values).and_then(|b| pystruct::unpack::unpack(&r, &b))
+    };
+    let cols = [reread(Endian::Little), reread(Endian::Big)];
+    let headers = ["written little, read big", "written big, read little"];
     let field_codes = value_codes(layout);
     let w0 = values
         .iter()
@@ -267,7 +248,7 @@ pub fn unpack_orders(layout: &Layout, buf: &[u8]) -> Vec<String> {
         format!("{:<15} {:<12} values", "order", "format"),
     ];
     for (name, fmt) in order_variants(layout) {
-        let shown = match unpack(&fmt, buf) {
+        let shown = match pystruct::unpack(&fmt, buf) {
             Ok(v) => tuple_repr(&v),
             Err(e) => match Layout::parse(&fmt) {
                 Err(_) => format!("not available: {e} (n, N and P exist only in native mode)"),

@@ -222,11 +222,6 @@ impl Code {
         matches!(self, Code::SSize | Code::Size | Code::Pointer)
     }
 
-    /// An integer code (including `P`)?
-    pub fn is_integer(self) -> bool {
-        self.int_signed().is_some()
-    }
-
     /// For integer codes: whether they are signed.
     pub fn int_signed(self) -> Option<bool> {
         match self {
@@ -490,11 +485,6 @@ impl Layout {
             Some(_) => &self.format[1..],
             None => &self.format,
         }
-    }
-
-    /// Whether the format uses a native-only code (n, N, P).
-    pub fn uses_native_only(&self) -> bool {
-        self.items.iter().any(|it| it.code.native_only())
     }
 }
 

@@ -28,16 +28,6 @@ impl Value {
             Value::Bytes(b) => !b.is_empty(),
         }
     }
-
-    /// Python's `type(v).__name__`.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Value::Int(_) => "int",
-            Value::Bool(_) => "bool",
-            Value::Float(_) => "float",
-            Value::Bytes(_) => "bytes",
-        }
-    }
 }
 
 impl fmt::Display for Value {
