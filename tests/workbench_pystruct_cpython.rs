@@ -19,7 +19,8 @@ use socklab::wire::pystruct::format::{Code, Layout};
 use socklab::wire::pystruct::value::{tuple_repr, Value};
 use socklab::wire::pystruct::{pack, unpack};
 
-const CASES: usize = 3000;
+/// Formats generated; each gives one pack and one unpack case.
+const CASES: usize = 4000;
 
 const PYTHON: &str = r#"
 import sys, json, struct
@@ -129,7 +130,7 @@ fn random_bytes(rng: &mut StdRng, len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn random_int(rng: &mut StdRng, bits: u32, signed: bool) -> i128 {
+fn random_int(rng: &mut StdRng, bits: u32, signed: bool, clean: bool) -> i128 {
     let (lo, hi): (i128, i128) = if signed {
         (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
     } else {
@@ -158,11 +159,21 @@ fn random_int(rng: &mut StdRng, bits: u32, signed: bool) -> i128 {
         65536,
         -32769,
     ];
-    if rng.random_bool(0.4) {
+    if clean {
+        [lo, hi, 0, rng.random_range(lo..=hi)][rng.random_range(0..4)]
+            .max(lo)
+            .min(hi)
+    } else if rng.random_bool(0.4) {
         edges[rng.random_range(0..edges.len())]
     } else {
         rng.random_range(lo..=hi)
     }
+}
+
+/// A float that fits a half float (any f32 bit pattern with a small exponent).
+fn half_ish(rng: &mut StdRng) -> f32 {
+    let x = rng.random_range(-65504.0f32..65504.0);
+    x * 2f32.powi(-rng.random_range(0..30))
 }
 
 fn random_float(rng: &mut StdRng) -> Value {
@@ -203,8 +214,17 @@ fn random_float(rng: &mut StdRng) -> Value {
     }
 }
 
-fn random_value(rng: &mut StdRng, code: Code, count: u64) -> Value {
-    if rng.random_ratio(1, 25) {
+/// A value for `code`; `clean` values are always valid, the others are
+/// sometimes of the wrong type or out of range.
+fn random_value(rng: &mut StdRng, code: Code, count: u64, clean: bool) -> Value {
+    if clean && code.is_float() {
+        return match rng.random_range(0..3) {
+            0 => Value::Float(f64::from(half_ish(rng))),
+            1 => Value::Float(f64::from(f32::from_bits(rng.random()))),
+            _ => Value::Int(rng.random_range(-60000..60000)),
+        };
+    }
+    if !clean && rng.random_ratio(1, 25) {
         return match rng.random_range(0..4) {
             0 => Value::Float(1.5),
             1 => Value::Bytes(random_bytes(rng, 1)),
@@ -214,7 +234,11 @@ fn random_value(rng: &mut StdRng, code: Code, count: u64) -> Value {
     }
     match code {
         Code::Char => {
-            let n = if rng.random_ratio(1, 10) { 2 } else { 1 };
+            let n = if !clean && rng.random_ratio(1, 10) {
+                2
+            } else {
+                1
+            };
             Value::Bytes(random_bytes(rng, n))
         }
         Code::Str | Code::Pascal => {
@@ -238,7 +262,12 @@ fn random_value(rng: &mut StdRng, code: Code, count: u64) -> Value {
                 Code::Int | Code::UInt => 32,
                 _ => 64,
             };
-            Value::Int(random_int(rng, bits, code.int_signed() == Some(true)))
+            Value::Int(random_int(
+                rng,
+                bits,
+                code.int_signed() == Some(true),
+                clean,
+            ))
         }
     }
 }
@@ -287,7 +316,15 @@ struct Case {
 fn generate(rng: &mut StdRng) -> Vec<Case> {
     let mut cases = Vec::new();
     while cases.len() < 2 * CASES {
-        let fmt = random_format(rng);
+        // Half the cases are clean: a valid format and valid values, so
+        // thousands of packs succeed; the others hunt for error cases.
+        let clean = rng.random_bool(0.5);
+        let fmt = loop {
+            let f = random_format(rng);
+            if !clean || Layout::parse(&f).is_ok_and(|l| l.size <= 4096) {
+                break f;
+            }
+        };
         let layout = Layout::parse(&fmt).ok().filter(|l| l.size <= 4096);
         // pack
         let mut values: Vec<Value> = match &layout {
@@ -297,11 +334,11 @@ fn generate(rng: &mut StdRng) -> Vec<Case> {
                 .flat_map(|it| (0..it.values()).map(move |_| (it.code, it.count)))
                 .collect::<Vec<_>>()
                 .into_iter()
-                .map(|(c, n)| random_value(rng, c, n))
+                .map(|(c, n)| random_value(rng, c, n, clean))
                 .collect(),
             None => (0..rng.random_range(0..3)).map(|_| Value::Int(1)).collect(),
         };
-        if rng.random_ratio(1, 20) {
+        if !clean && rng.random_ratio(1, 20) {
             if values.is_empty() || rng.random() {
                 values.push(Value::Int(0));
             } else {
@@ -392,25 +429,26 @@ fn pack_and_unpack_agree_with_cpython() {
     assert_eq!(answers.len(), cases.len(), "python3 answered every case");
 
     let mut failures = Vec::new();
-    let (mut ok, mut errors) = (0, 0);
+    let (mut ok, mut errors, mut packed) = (0, 0, 0);
     for (case, py) in cases.iter().zip(&answers) {
         let mine = ours(&case.json, &case.values, &case.buf);
         if py.get("err").is_some() {
             errors += 1;
         } else {
             ok += 1;
+            packed += usize::from(case.json["op"] == "pack");
         }
         if &mine != py {
             failures.push(format!("{}\n   python: {py}\n  socklab: {mine}", case.json));
         }
     }
     println!(
-        "{} cases: {ok} succeeded in python, {errors} raised",
+        "{} cases: {ok} succeeded in python ({packed} of them pack), {errors} raised",
         cases.len()
     );
     assert!(
-        ok > CASES / 2 && errors > CASES / 10,
-        "the mix covers both outcomes"
+        packed >= 2000 && ok > CASES / 2 && errors > CASES / 10,
+        "the mix covers both outcomes of both operations"
     );
     assert!(
         failures.is_empty(),
