@@ -206,3 +206,55 @@ fn every_golden_file_belongs_to_a_case() {
         );
     }
 }
+
+#[test]
+fn hexdump_colours_bytes_by_class_when_asked() {
+    let out = Command::cargo_bin("socklab")
+        .expect("socklab binary")
+        .args(["hexdump", "--color", "always", "-n", "4"])
+        .write_stdin(&b"A\x00 \xff"[..])
+        .output()
+        .expect("run socklab");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (class, colour) in [
+        ("printable", "\x1b[36m41"),
+        ("NUL", "\x1b[90m00"),
+        ("whitespace", "\x1b[32m20"),
+        ("other", "\x1b[33mff"),
+    ] {
+        assert!(text.contains(colour), "{class} byte coloured: {text:?}");
+    }
+}
+
+#[test]
+fn closed_pipe_ends_hexdump_quietly_with_success() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command as Std, Stdio};
+    let bin = assert_cmd::cargo::cargo_bin("socklab");
+    let mut child = Std::new(bin)
+        .args([
+            "hexdump",
+            "/dev/zero",
+            "-n",
+            "100000000",
+            "--color",
+            "never",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn socklab");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("one line");
+    assert!(first.starts_with("00000000  00 00"));
+    // The reader is gone now (like `| head -1`).
+    let out = child.wait_with_output().expect("socklab exits");
+    assert!(out.status.success(), "exit {:?}", out.status);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
