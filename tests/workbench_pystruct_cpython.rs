@@ -33,6 +33,7 @@ def val(v):
 def err(e):
     name = 'struct.error' if isinstance(e, struct.error) else type(e).__name__
     return {'err': name, 'msg': str(e)}
+print(json.dumps(list(sys.version_info[:2])))
 for line in sys.stdin:
     c = json.loads(line)
     try:
@@ -420,13 +421,28 @@ fn pack_and_unpack_agree_with_cpython() {
         stdin.write_all(input.as_bytes()).expect("write to python3");
     });
     let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-    let answers: Vec<Json> = stdout
+    let mut answers: Vec<Json> = stdout
         .lines()
         .map(|l| serde_json::from_str(&l.expect("read python3")).expect("python3 JSON"))
         .collect();
     writer.join().expect("writer thread");
     assert!(child.wait().expect("python3 exit").success());
+    let version = answers.remove(0);
     assert_eq!(answers.len(), cases.len(), "python3 answered every case");
+    // The engine reproduces CPython 3.11's messages; other versions reword
+    // some, so there only the outcome (bytes, values, exception) must agree.
+    let same_messages = version == json!([3, 11]);
+    if !same_messages {
+        println!("python3 is {version}, not 3.11: comparing outcomes, not message texts");
+    }
+    let outcome = |mut j: Json| {
+        if !same_messages {
+            if let Some(m) = j.get_mut("msg") {
+                *m = Json::Null;
+            }
+        }
+        j
+    };
 
     let mut failures = Vec::new();
     let (mut ok, mut errors, mut packed) = (0, 0, 0);
@@ -438,7 +454,7 @@ fn pack_and_unpack_agree_with_cpython() {
             ok += 1;
             packed += usize::from(case.json["op"] == "pack");
         }
-        if &mine != py {
+        if outcome(mine.clone()) != outcome(py.clone()) {
             failures.push(format!("{}\n   python: {py}\n  socklab: {mine}", case.json));
         }
     }

@@ -4,7 +4,7 @@
 //! (`np_*`), standard mode has `lp_*`/`bp_*`, and on a little-endian machine
 //! `<` and `=` borrow the native routines wherever the sizes agree. The
 //! messages differ between them (`short format requires ...` vs
-//! `'h' format requires ...`), so [`Rule`] reproduces that choice.
+//! `'h' format requires ...`), so `Rule` reproduces that choice.
 
 use super::error::{At, ErrorKind, StructError};
 use super::format::{Code, Endian, Item, Layout, Prefix};
