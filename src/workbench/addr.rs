@@ -99,8 +99,14 @@ pub fn run(a: AddrArgs) -> Result<ExitCode> {
     };
     if text.contains(':') {
         let v6 = inet_pton6(text).map_err(|r| {
+            let zone = if text.contains('%') {
+                "\n  hint: a %zone suffix (scope id, as in fe80::1%eth0) is for getaddrinfo, \
+                 not inet_pton: give the address without it"
+            } else {
+                ""
+            };
             anyhow::anyhow!(
-                "not an IPv6 address (inet_pton rejects it): {}\n{}",
+                "not an IPv6 address (inet_pton rejects it): {}\n{}{zone}",
                 r.why,
                 caret(text, r.pos)
             )
