@@ -64,6 +64,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             resolve::resolve(&r.name, r.service.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Pack(a) => crate::workbench::pack::run(a),
+        Command::Unpack(a) => crate::workbench::unpack::run(a),
+        Command::Hexdump(a) => crate::workbench::hexdump::run(a),
+        Command::Order(a) => crate::workbench::order::run(a),
+        Command::Addr(a) => crate::workbench::addr::run(a),
     }
 }
 

@@ -12,3 +12,4 @@ pub mod lab;
 pub mod proto;
 pub mod render;
 pub mod wire;
+pub mod workbench;

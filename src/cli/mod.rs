@@ -2,6 +2,7 @@
 //! it only says what the user asked for.
 
 pub mod values;
+pub mod workbench;
 
 use std::time::Duration;
 
@@ -42,6 +43,16 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Both ends of the calculators in one process: a first look, no set-up.
     Demo,
+    /// Python struct.pack: values to bytes, with an annotated dump.
+    Pack(workbench::PackArgs),
+    /// Python struct.unpack: bytes to values, with an annotated dump.
+    Unpack(workbench::UnpackArgs),
+    /// Hex dump of a file or stdin: offset, hex, ASCII.
+    Hexdump(workbench::HexdumpArgs),
+    /// htons/htonl/ntohs/ntohl on a value: its bytes in memory and on the wire.
+    Order(workbench::OrderArgs),
+    /// Facts about an IPv4/IPv6 address: kind, packed bytes, inet_aton/inet_pton.
+    Addr(workbench::AddrArgs),
 }
 
 /// Options every server shares.

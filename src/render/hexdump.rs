@@ -2,10 +2,50 @@
 //! (server logs of bad input, pack output, sniff -X).
 //!
 //! Layout, like `hexdump -C`: offset, hex bytes in groups, ASCII column.
-//! Pure formatting: writes to any `io::Write`, never panics, allocates only
-//! the line buffer.
+//! Optional colour by byte class, like hexyl: NUL, printable ASCII, ASCII
+//! whitespace, everything else. Pure formatting: writes to any `io::Write`,
+//! never panics, allocates only the line buffer ([`HexDump::write_stream`]
+//! adds one fixed-size read buffer, whatever the input size).
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+
+use anstyle::{AnsiColor, Style};
+
+/// What kind of byte this is, for colouring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteClass {
+    /// `0x00`.
+    Nul,
+    /// Printable ASCII, `!` to `~`.
+    Printable,
+    /// ASCII whitespace: space, tab, newline, carriage return, vertical tab, form feed.
+    Whitespace,
+    /// Any other byte: control characters and non-ASCII.
+    Other,
+}
+
+impl ByteClass {
+    /// The class of `b`.
+    pub fn of(b: u8) -> ByteClass {
+        match b {
+            0 => ByteClass::Nul,
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => ByteClass::Whitespace,
+            0x21..=0x7e => ByteClass::Printable,
+            _ => ByteClass::Other,
+        }
+    }
+
+    /// Its colour.
+    pub fn style(self) -> Style {
+        let c = match self {
+            ByteClass::Nul => AnsiColor::BrightBlack,
+            ByteClass::Printable => AnsiColor::Cyan,
+            ByteClass::Whitespace => AnsiColor::Green,
+            ByteClass::Other => AnsiColor::Yellow,
+        };
+        Style::new().fg_color(Some(c.into()))
+    }
+}
 
 /// A configured hex dump printer.
 #[derive(Debug, Clone)]
@@ -14,6 +54,7 @@ pub struct HexDump {
     group: usize,
     base: usize,
     indent: usize,
+    color: bool,
 }
 
 impl Default for HexDump {
@@ -23,6 +64,7 @@ impl Default for HexDump {
             group: 8,
             base: 0,
             indent: 0,
+            color: false,
         }
     }
 }
@@ -57,6 +99,62 @@ impl HexDump {
         self
     }
 
+    /// Colour hex and ASCII by [`ByteClass`] (decide with `render::color`).
+    pub fn color(mut self, on: bool) -> Self {
+        self.color = on;
+        self
+    }
+
+    /// Dump everything `r` yields, at most `limit` bytes, reading in blocks
+    /// so memory stays flat for any input size; offsets continue from
+    /// `base`. Returns the number of bytes dumped.
+    pub fn write_stream<R: Read, W: Write>(
+        &self,
+        r: &mut R,
+        w: &mut W,
+        limit: Option<u64>,
+    ) -> io::Result<u64> {
+        let block = self.columns * (64 * 1024 / self.columns).max(1);
+        let mut buf = vec![0u8; block];
+        let mut line = String::with_capacity(16 + self.columns * 24);
+        let mut filled = 0;
+        let mut done: u64 = 0;
+        let mut left = limit.unwrap_or(u64::MAX);
+        loop {
+            let want = (block - filled).min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = if want == 0 {
+                0
+            } else {
+                match r.read(&mut buf[filled..filled + want]) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            filled += n;
+            left -= n as u64;
+            let eof = n == 0;
+            // Whole lines now; a partial line waits for more input or the end.
+            let ready = if eof {
+                filled
+            } else {
+                filled - filled % self.columns
+            };
+            for chunk in buf[..ready].chunks(self.columns) {
+                line.clear();
+                self.format_line(&mut line, self.base + done as usize, chunk);
+                line.push('\n');
+                w.write_all(line.as_bytes())?;
+                done += chunk.len() as u64;
+            }
+            buf.copy_within(ready..filled, 0);
+            filled -= ready;
+            if eof {
+                return Ok(done);
+            }
+        }
+    }
+
     /// Write the dump of `bytes` to `w`, one line per `columns` bytes.
     pub fn write<W: Write>(&self, w: &mut W, bytes: &[u8]) -> io::Result<()> {
         let mut line = String::with_capacity(16 + self.columns * 4);
@@ -88,6 +186,10 @@ impl HexDump {
                 line.push(' ');
             }
             match chunk.get(col) {
+                Some(&b) if self.color => {
+                    let st = ByteClass::of(b).style();
+                    let _ = write!(line, "{}{b:02x}{} ", st.render(), st.render_reset());
+                }
                 Some(b) => {
                     let _ = write!(line, "{b:02x} ");
                 }
@@ -96,11 +198,17 @@ impl HexDump {
         }
         line.push_str(" |");
         for &b in chunk {
-            line.push(if b.is_ascii_graphic() || b == b' ' {
+            let c = if b.is_ascii_graphic() || b == b' ' {
                 b as char
             } else {
                 '.'
-            });
+            };
+            if self.color {
+                let st = ByteClass::of(b).style();
+                let _ = write!(line, "{}{c}{}", st.render(), st.render_reset());
+            } else {
+                line.push(c);
+            }
         }
         line.push('|');
     }
@@ -147,6 +255,56 @@ mod tests {
     #[test]
     fn empty_is_nothing() {
         assert_eq!(HexDump::new().to_text(b""), "");
+    }
+
+    #[test]
+    fn stream_equals_slice_for_any_block_split() {
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let d = HexDump::new().columns(7).group(3).base(5);
+        let mut out = Vec::new();
+        let mut r = io::Cursor::new(&bytes);
+        let n = d.write_stream(&mut r, &mut out, None).unwrap();
+        assert_eq!(n, 1000);
+        assert_eq!(String::from_utf8(out).unwrap(), d.to_text(&bytes));
+        // A reader that hands out 3 bytes at a time gives the same lines.
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(3).min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut out = Vec::new();
+        d.write_stream(&mut Trickle(&bytes), &mut out, Some(20))
+            .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), d.to_text(&bytes[..20]));
+    }
+
+    #[test]
+    fn classes_and_colour() {
+        assert_eq!(ByteClass::of(0), ByteClass::Nul);
+        assert_eq!(ByteClass::of(b'a'), ByteClass::Printable);
+        assert_eq!(ByteClass::of(b' '), ByteClass::Whitespace);
+        assert_eq!(ByteClass::of(b'\n'), ByteClass::Whitespace);
+        assert_eq!(ByteClass::of(0x7f), ByteClass::Other);
+        assert_eq!(ByteClass::of(0xc3), ByteClass::Other);
+        let plain = HexDump::new().to_text(b"a\0");
+        let coloured = HexDump::new().color(true).to_text(b"a\0");
+        assert!(coloured.contains("\x1b["));
+        // Stripping the escapes gives back the plain layout.
+        let mut stripped = String::new();
+        let mut in_esc = false;
+        for c in coloured.chars() {
+            match c {
+                '\x1b' => in_esc = true,
+                'm' if in_esc => in_esc = false,
+                _ if in_esc => {}
+                _ => stripped.push(c),
+            }
+        }
+        assert_eq!(stripped, plain);
     }
 
     #[test]

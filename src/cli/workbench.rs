@@ -1,0 +1,98 @@
+//! Arguments of the byte-order and hex workbench: pack, unpack, hexdump,
+//! order, addr. Only what the user typed; reading it happens in
+//! `crate::workbench`.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args};
+
+use crate::render::color::ColorWhen;
+
+/// `socklab pack FORMAT VALUE...`
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// Python struct format: an optional byte order (@ = < > !) then codes, e.g. '!III', '@bI', '<h10s'.
+    pub format: String,
+    /// One value per field: 10, -3, 0x1f, 1.5, inf, true; for c/s/p text or b'a\x00'.
+    #[arg(allow_negative_numbers = true, value_name = "VALUE")]
+    pub values: Vec<String>,
+    /// Also pack in native, little and big order, and show what a reader with the other order gets.
+    #[arg(long)]
+    pub orders: bool,
+    /// Colour the hex dump by byte class.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+}
+
+/// `socklab unpack FORMAT HEX...|-`
+#[derive(Debug, Args)]
+pub struct UnpackArgs {
+    /// Python struct format, e.g. '!III'.
+    pub format: String,
+    /// The bytes: hex (0a000000, "0a 00 00 00", 0a:00), a Python literal b'\n\x00', or - for raw bytes on stdin.
+    #[arg(required = true, value_name = "HEX")]
+    pub bytes: Vec<String>,
+    /// Also read the bytes in native, little and big order side by side.
+    #[arg(long)]
+    pub orders: bool,
+    /// Colour the hex dump by byte class.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+}
+
+/// `socklab hexdump [FILE|-]`
+#[derive(Debug, Args)]
+pub struct HexdumpArgs {
+    /// File to dump; - or nothing reads stdin.
+    pub file: Option<PathBuf>,
+    /// Start at this offset (decimal or 0x hex).
+    #[arg(short = 's', long = "skip", value_name = "OFFSET", default_value = "0")]
+    pub skip: String,
+    /// Dump at most this many bytes (decimal or 0x hex).
+    #[arg(short = 'n', long = "length", value_name = "LENGTH")]
+    pub length: Option<String>,
+    /// Bytes per line (1 to 256).
+    #[arg(short = 'c', long = "columns", value_name = "COLUMNS", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub columns: u16,
+    /// Bytes per group, separated by an extra space (0: no groups).
+    #[arg(short = 'g', long = "group", value_name = "GROUP", default_value_t = 8)]
+    pub group: u16,
+    /// Colour bytes by class: NUL, printable ASCII, whitespace, other.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+}
+
+/// `socklab order VALUE [--16|--32|--64]`
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("width").args(["w16", "w32", "w64"])))]
+pub struct OrderArgs {
+    /// The integer: decimal, 0x hex, 0o octal or 0b binary; negatives as two's complement.
+    #[arg(allow_hyphen_values = true)]
+    pub value: String,
+    /// 16 bits: htons/ntohs.
+    #[arg(long = "16")]
+    pub w16: bool,
+    /// 32 bits: htonl/ntohl (the default when the value fits).
+    #[arg(long = "32")]
+    pub w32: bool,
+    /// 64 bits: htobe64/be64toh.
+    #[arg(long = "64")]
+    pub w64: bool,
+}
+
+impl OrderArgs {
+    /// The width asked for, in bits, if any.
+    pub fn bits(&self) -> Option<u32> {
+        [(self.w16, 16), (self.w32, 32), (self.w64, 64)]
+            .into_iter()
+            .find_map(|(on, bits)| on.then_some(bits))
+    }
+}
+
+/// `socklab addr ADDRESS`
+#[derive(Debug, Args)]
+pub struct AddrArgs {
+    /// An IPv4 or IPv6 address: 176.58.10.138, 127.1, 0x7f.1, ::1, 2001:db8::1.
+    pub address: String,
+}

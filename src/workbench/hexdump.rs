@@ -1,0 +1,69 @@
+//! `socklab hexdump [FILE|-]`: offset, hex and ASCII of a file or stdin,
+//! streamed (memory stays flat for any size), coloured by byte class on a
+//! terminal.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use crate::cli::workbench::HexdumpArgs;
+use crate::render::color;
+use crate::render::hexdump::HexDump;
+use crate::render::out::exit_if_broken;
+
+use super::input::parse_number;
+
+fn non_negative(text: &str, what: &str) -> Result<u64> {
+    let v = parse_number(text, what)?;
+    u64::try_from(v).map_err(|_| anyhow::anyhow!("{what} {text}: must be between 0 and 2^64-1"))
+}
+
+/// Skip `n` bytes of a stream that cannot seek.
+fn skip_by_reading(r: &mut dyn Read, n: u64) -> io::Result<()> {
+    io::copy(&mut r.take(n), &mut io::sink()).map(|_| ())
+}
+
+/// Run `socklab hexdump`.
+pub fn run(a: HexdumpArgs) -> Result<ExitCode> {
+    let skip = non_negative(&a.skip, "offset (-s)")?;
+    let limit = a
+        .length
+        .as_deref()
+        .map(|t| non_negative(t, "length (-n)"))
+        .transpose()?;
+    let mut reader: Box<dyn Read> = match a.file.as_deref() {
+        Some(p) if p.as_os_str() != "-" => {
+            let mut f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+            // Files seek; pipes and terminals are read and thrown away.
+            if skip > 0 && f.seek(SeekFrom::Start(skip)).is_err() {
+                skip_by_reading(&mut f, skip)
+                    .with_context(|| format!("skipping {skip} bytes of {}", p.display()))?;
+            }
+            Box::new(f)
+        }
+        _ => {
+            let mut stdin = io::stdin().lock();
+            skip_by_reading(&mut stdin, skip).context("skipping bytes of stdin")?;
+            Box::new(stdin)
+        }
+    };
+    let printer = HexDump::new()
+        .columns(usize::from(a.columns))
+        .group(usize::from(a.group))
+        .base(usize::try_from(skip).unwrap_or(usize::MAX))
+        .color(color::stdout_enabled(a.color));
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let r = printer
+        .write_stream(&mut reader, &mut out, limit)
+        .and_then(|_| out.flush());
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            exit_if_broken(Err(e));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(e).context("hexdump"),
+        Ok(()) => Ok(ExitCode::SUCCESS),
+    }
+}
