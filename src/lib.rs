@@ -5,6 +5,7 @@
 //! `render` (text for people). `app` wires a command to its implementation.
 
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod error;
 pub mod proto;

@@ -4,5 +4,6 @@
 pub mod http;
 pub mod monitor;
 pub mod order;
+pub mod packet;
 pub mod tcp_calc;
 pub mod udp_calc;
