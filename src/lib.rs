@@ -8,6 +8,7 @@ pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod error;
+pub mod filter;
 pub mod proto;
 pub mod render;
 pub mod wire;
