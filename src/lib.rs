@@ -11,4 +11,5 @@ pub mod error;
 pub mod filter;
 pub mod proto;
 pub mod render;
+pub mod track;
 pub mod wire;
