@@ -1,6 +1,7 @@
 //! Pure encoding and decoding of the course protocols. No I/O, no panics on
 //! any input, no allocation beyond the values returned.
 
+pub mod course;
 pub mod http;
 pub mod monitor;
 pub mod order;
