@@ -2,4 +2,8 @@
 
 pub mod color;
 pub mod hexdump;
+pub mod json;
+pub mod line;
 pub mod out;
+pub mod packet;
+pub mod tree;
