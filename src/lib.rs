@@ -11,5 +11,6 @@ pub mod error;
 pub mod filter;
 pub mod proto;
 pub mod render;
+pub mod sniff;
 pub mod track;
 pub mod wire;

@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive). Never touches sockets or bytes:
 //! it only says what the user asked for.
 
+pub mod sniff;
 pub mod values;
 
 use std::time::Duration;
@@ -40,6 +41,8 @@ pub enum Command {
     Get(GetArgs),
     /// Name and address lookups: gethostname, getaddrinfo, gethostbyaddr.
     Resolve(ResolveArgs),
+    /// Watch the wire: capture packets, decode every header, narrate TCP.
+    Sniff(sniff::SniffArgs),
 }
 
 /// Options every server shares.

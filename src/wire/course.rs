@@ -331,7 +331,7 @@ mod tests {
 
     #[test]
     fn tcp_calc_numbers_and_reply() {
-        let s = recognise(Proto::Tcp, 40000, CALC_PORT, b"5\08\01\0")
+        let s = recognise(Proto::Tcp, 40000, CALC_PORT, b"5\x008\x001\x00")
             .expect("numbers")
             .to_string();
         assert_eq!(s, "tcp-calc numbers: 5, 8, 1");
@@ -339,7 +339,7 @@ mod tests {
             .expect("reply")
             .to_string();
         assert_eq!(s, "tcp-calc reply: -3");
-        let s = recognise(Proto::Tcp, 40000, CALC_PORT, b"5\01")
+        let s = recognise(Proto::Tcp, 40000, CALC_PORT, b"5\x001")
             .expect("split")
             .to_string();
         assert_eq!(s, "tcp-calc numbers: 5, \"1\" (its NUL comes later)");
