@@ -5,9 +5,9 @@
 //! expr    := and ( ("or" | "||") and )*
 //! and     := unary ( ("and" | "&&") unary )*
 //! unary   := ("not" | "!") unary | "(" expr ")" | primitive
-//! primitive := "tcp" | "udp" | "icmp" | "icmp6" | "arp" | "ip" | "ip6"
-//!            | ["src" | "dst"] "host" ADDRESS
-//!            | ["src" | "dst"] "port" NUMBER
+//! primitive := proto [ qualified ] | qualified
+//! proto   := "tcp" | "udp" | "icmp" | "icmp6" | "arp" | "ip" | "ip6"
+//! qualified := ["src" | "dst"] "host" ADDRESS | ["src" | "dst"] "port" NUMBER
 //! ```
 //!
 //! Words given as several command-line arguments are joined with spaces
@@ -252,6 +252,12 @@ impl<'a> Parser<'a> {
             _ => None,
         };
         if let Some(p) = simple {
+            // tcpdump's qualifier form: `tcp port 80`, `udp src port 53`,
+            // `ip host 10.0.0.1` mean the protocol AND the primitive.
+            if self.is(&["src", "dst", "host", "port"]) {
+                let rest = self.primitive()?;
+                return Ok(Filter::And(Box::new(Filter::Prim(p)), Box::new(rest)));
+            }
             return Ok(Filter::Prim(p));
         }
         let (dir, kind) = match word.as_str() {
@@ -411,6 +417,14 @@ mod tests {
         assert!(m("port 10009", &u) && !m("port 80", &u));
         assert!(m("host 127.0.0.1", &t) && !m("host 10.0.0.1", &t));
         assert!(m("", &t));
+        // Qualifier form, as in tcpdump.
+        assert!(m("tcp port 80", &t) && !m("udp port 80", &t));
+        assert!(m("udp dst port 10009", &u) && !m("udp src port 10009", &u));
+        assert!(m("ip host 127.0.0.1", &t) && !m("ip6 host 127.0.0.1", &t));
+        assert_eq!(
+            Filter::parse("tcp port 80"),
+            Filter::parse("tcp and port 80")
+        );
     }
 
     #[test]

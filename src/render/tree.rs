@@ -11,7 +11,7 @@
 
 use std::fmt::{Display, Write as _};
 
-use super::line::{icmp_name, paint_into, proto_name, COURSE};
+use super::line::{icmp_name, proto_name};
 use super::packet::{PacketView, PrintOptions};
 use crate::wire::packet::{ethertype, field, Link, Net, Transport};
 
@@ -521,12 +521,8 @@ pub fn write_tree(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
         _ => {}
     }
     if !d.payload.is_empty() {
+        // Its meaning (course protocol) is already in the narration above.
         header(out, "payload", d.payload.start, d.payload.len());
-        if let Some(c) = &v.course {
-            out.push_str("      ");
-            paint_into(out, o.color, COURSE, c);
-            out.push('\n');
-        }
     }
 }
 
@@ -580,13 +576,12 @@ mod tests {
     }
 
     #[test]
-    fn udp_tree_has_length_and_course() {
+    fn udp_tree_has_length_and_payload() {
         let got = tree(&udp(10009, 40000, &[30, 0, 0, 0]));
         assert!(got.contains("      length                 @38   00 0c                    -> 12 (8 header + 4 data)\n"), "{got}");
         assert!(
             got.contains("    payload                  @42   4 bytes\n"),
             "{got}"
         );
-        assert!(got.contains("udp-calc reply: result"), "{got}");
     }
 }
