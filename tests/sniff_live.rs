@@ -414,3 +414,42 @@ fn without_cap_net_raw_the_error_says_how_to_get_it() {
     assert!(err.contains("socklab lab"), "{err}");
     assert!(!err.contains("Os {"), "no debug dump: {err}");
 }
+
+#[test]
+fn background_capture_hands_over_packets_with_kernel_timestamps() {
+    use socklab::capture::background::BackgroundCapture;
+    use socklab::capture::live::LiveConfig;
+    use socklab::wire::packet::decode_captured;
+    if !can_capture() {
+        return;
+    }
+    let (rx, tx, port) = udp_pair();
+    let cap = BackgroundCapture::start(&LiveConfig::new("lo")).expect("open lo");
+    let t0 = now_ns();
+    tx.send_to(b"ping", ("127.0.0.1", port)).expect("send");
+    let mut buf = [0u8; 8];
+    let _ = rx.recv(&mut buf);
+    // The kernel stamps a loopback packet as it is received, which can be
+    // just after sendto() returns: the window closes after recv().
+    let t1 = now_ns();
+    // stop() drains: the datagram is there even though nobody read it yet.
+    let (packets, stats) = cap.stop().expect("stop");
+    let mine: Vec<_> = packets
+        .iter()
+        .filter(|p| {
+            let d = decode_captured(p.link, &p.data, p.orig_len);
+            d.udp().is_some_and(|u| u.dst_port == port)
+        })
+        .collect();
+    assert_eq!(mine.len(), 1, "exactly one copy of the datagram");
+    let ts = mine[0].ts.as_nanos();
+    assert!(
+        ts >= t0 && ts <= t1,
+        "kernel timestamp {ts} within [{t0}, {t1}]"
+    );
+    assert_eq!(
+        decode_captured(mine[0].link, &mine[0].data, mine[0].orig_len).payload_bytes(),
+        b"ping"
+    );
+    assert_eq!(stats.dropped, 0);
+}

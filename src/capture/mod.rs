@@ -10,6 +10,7 @@
 //! Rules: sources never panic on packet bytes; a source reuses its receive
 //! buffer, so a [`Packet`] borrows it until the next call.
 
+pub mod background;
 pub mod live;
 pub mod privs;
 mod sys;
