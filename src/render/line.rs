@@ -9,9 +9,11 @@
 //! shows `seq 0`) unless `--absolute-seq`. Writes into a caller's `String`.
 
 use std::fmt::{Display, Write as _};
+use std::net::IpAddr;
 
 use anstyle::{AnsiColor, Style};
 
+use super::num::{push_ip, push_u64};
 use super::packet::{write_time, PacketView, PrintOptions};
 use crate::wire::packet::{ipproto, tcp_flags as fl, Link, Net, Transport};
 
@@ -29,6 +31,20 @@ pub(super) const BAD: Style = Style::new()
 pub(super) const CALL: Style = Style::new()
     .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Magenta)))
     .bold();
+
+/// Start `style` when `on`.
+fn style_on(out: &mut String, on: bool, style: Style) {
+    if on {
+        let _ = write!(out, "{}", style.render());
+    }
+}
+
+/// End `style` when `on`.
+fn style_off(out: &mut String, on: bool, style: Style) {
+    if on {
+        let _ = write!(out, "{}", style.render_reset());
+    }
+}
 
 /// Append `text` to `out`, in `style` when `on`.
 pub(super) fn paint_into(out: &mut String, on: bool, style: Style, text: impl Display) {
@@ -107,28 +123,33 @@ pub fn icmp_name(v6: bool, t: u8, code: u8) -> &'static str {
 pub fn write_line(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
     let d = v.decoded;
     let c = o.color;
-    paint_into(out, c, TIME, Timed(v));
+    style_on(out, c, TIME);
+    write_time(out, v.ts);
+    style_off(out, c, TIME);
     out.push(' ');
     let ports = d.ports();
-    let addr = |out: &mut String, ip: &dyn Display, port: Option<u16>| {
-        match port {
-            Some(p) => paint_into(out, c, ADDR, format_args!("{ip}.{p}")),
-            None => paint_into(out, c, ADDR, ip),
-        };
+    let addr = |out: &mut String, ip: IpAddr, port: Option<u16>| {
+        style_on(out, c, ADDR);
+        push_ip(out, ip);
+        if let Some(p) = port {
+            out.push('.');
+            push_u64(out, u64::from(p));
+        }
+        style_off(out, c, ADDR);
     };
     match d.net {
         Net::Ipv4(h) => {
             out.push_str("IP ");
-            addr(out, &h.src, ports.map(|p| p.0));
+            addr(out, IpAddr::V4(h.src), ports.map(|p| p.0));
             out.push_str(" > ");
-            addr(out, &h.dst, ports.map(|p| p.1));
+            addr(out, IpAddr::V4(h.dst), ports.map(|p| p.1));
             out.push_str(": ");
         }
         Net::Ipv6(h) => {
             out.push_str("IP6 ");
-            addr(out, &h.src, ports.map(|p| p.0));
+            addr(out, IpAddr::V6(h.src), ports.map(|p| p.0));
             out.push_str(" > ");
-            addr(out, &h.dst, ports.map(|p| p.1));
+            addr(out, IpAddr::V6(h.dst), ports.map(|p| p.1));
             out.push_str(": ");
         }
         Net::Arp(a) => {
@@ -163,37 +184,32 @@ pub fn write_line(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
     match d.transport {
         Transport::Tcp(t) => {
             out.push_str("Flags [");
-            let start = out.len();
+            style_on(out, c, FLAGS);
             flag_text(t.flags, out);
-            if c {
-                let f = out.split_off(start);
-                paint_into(out, c, FLAGS, f);
-            }
+            style_off(out, c, FLAGS);
             out.push(']');
             let (seq, ack) = match (o.absolute_seq, v.tcp) {
                 (false, Some(tv)) => (tv.rel_seq, tv.rel_ack),
                 _ => (t.seq, t.ack),
             };
+            out.push_str(", seq ");
+            push_u64(out, u64::from(seq));
             if t.payload_len > 0 {
-                let _ = write!(
-                    out,
-                    ", seq {seq}:{}",
-                    seq.wrapping_add(t.payload_len as u32)
-                );
-            } else {
-                let _ = write!(out, ", seq {seq}");
+                out.push(':');
+                push_u64(out, u64::from(seq.wrapping_add(t.payload_len as u32)));
             }
             if t.has(fl::ACK) {
-                let _ = write!(out, ", ack {ack}");
+                out.push_str(", ack ");
+                push_u64(out, u64::from(ack));
             }
-            let _ = write!(out, ", win {}, length {}", t.window, t.payload_len);
+            out.push_str(", win ");
+            push_u64(out, u64::from(t.window));
+            out.push_str(", length ");
+            push_u64(out, t.payload_len as u64);
         }
         Transport::Udp(u) => {
-            let _ = write!(
-                out,
-                "UDP, length {}",
-                usize::from(u.length).saturating_sub(8)
-            );
+            out.push_str("UDP, length ");
+            push_u64(out, u64::from(u.length.saturating_sub(8)));
         }
         Transport::Icmp4(i) | Transport::Icmp6(i) => {
             let v6 = matches!(d.transport, Transport::Icmp6(_));
@@ -253,16 +269,6 @@ pub fn write_line(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
         );
     }
     out.push('\n');
-}
-
-struct Timed<'v, 'p, 'a>(&'v PacketView<'p, 'a>);
-
-impl Display for Timed<'_, '_, '_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut s = String::with_capacity(16);
-        write_time(&mut s, self.0.ts);
-        f.write_str(&s)
-    }
 }
 
 /// `TCP`, `UDP`, `ICMP`, `ICMPv6` or `protocol N`.

@@ -4,6 +4,7 @@ pub mod color;
 pub mod hexdump;
 pub mod json;
 pub mod line;
+pub mod num;
 pub mod out;
 pub mod packet;
 pub mod tree;

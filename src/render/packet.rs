@@ -82,16 +82,15 @@ pub fn recognise_course<'a>(d: &Decoded<'a>) -> Option<Course<'a>> {
 
 /// `HH:MM:SS.uuuuuu` (UTC), tcpdump's default time column.
 pub fn write_time(out: &mut String, ts: Timestamp) {
-    use std::fmt::Write as _;
-    let day = ts.secs.rem_euclid(86_400);
-    let _ = write!(
-        out,
-        "{:02}:{:02}:{:02}.{:06}",
-        day / 3600,
-        day / 60 % 60,
-        day % 60,
-        ts.nanos / 1000
-    );
+    use super::num::push_padded;
+    let day = ts.secs.rem_euclid(86_400) as u64;
+    push_padded(out, day / 3600, 2);
+    out.push(':');
+    push_padded(out, day / 60 % 60, 2);
+    out.push(':');
+    push_padded(out, day % 60, 2);
+    out.push('.');
+    push_padded(out, u64::from(ts.nanos / 1000), 6);
 }
 
 /// RFC 3339 UTC time with nanoseconds: `2026-11-21T05:40:27.123456789Z`.

@@ -509,46 +509,45 @@ impl Tracker {
         let k = key(src, dst);
         let is_syn = t.has(fl::SYN) && !t.has(fl::ACK);
         // A new SYN on a finished connection starts a new one.
-        if is_syn {
-            if let Some(c) = self.conns.get(&k) {
-                if c.finished() || c.first_fin.is_some() {
-                    if let Some(old) = self.conns.remove(&k) {
-                        self.retire(old);
-                    }
-                }
+        if is_syn
+            && self
+                .conns
+                .get(&k)
+                .is_some_and(|c| c.finished() || c.first_fin.is_some())
+        {
+            if let Some(old) = self.conns.remove(&k) {
+                self.retire(old);
             }
         }
-        if !self.conns.contains_key(&k) {
-            if self.conns.len() >= MAX_CONNECTIONS {
-                self.evict();
-            }
-            self.next_id = self.next_id.wrapping_add(1);
+        if self.conns.len() >= MAX_CONNECTIONS && !self.conns.contains_key(&k) {
+            self.evict();
+        }
+        // One hash lookup on the common path.
+        let next_id = &mut self.next_id;
+        let c = self.conns.entry(k).or_insert_with(|| {
+            *next_id = next_id.wrapping_add(1);
             // The client is the SYN's sender; a SYN-ACK's receiver; else the first sender.
             let ends = if t.has(fl::SYN) && t.has(fl::ACK) {
                 [dst, src]
             } else {
                 [src, dst]
             };
-            self.conns.insert(
-                k,
-                Conn {
-                    id: self.next_id,
-                    ends,
-                    dirs: [Dir::default(); 2],
-                    hs: Hs::None,
-                    syn_ts: None,
-                    handshake_ns: None,
-                    first_fin: None,
-                    second_fin: false,
-                    last_ack_seen: false,
-                    half_close_said: false,
-                    reset: None,
-                    first_ts: ts,
-                    last_ts: ts,
-                },
-            );
-        }
-        let c = self.conns.get_mut(&k)?;
+            Conn {
+                id: *next_id,
+                ends,
+                dirs: [Dir::default(); 2],
+                hs: Hs::None,
+                syn_ts: None,
+                handshake_ns: None,
+                first_fin: None,
+                second_fin: false,
+                last_ack_seen: false,
+                half_close_said: false,
+                reset: None,
+                first_ts: ts,
+                last_ts: ts,
+            }
+        });
         Some(step(c, ts, t, src, dst, events))
     }
 
