@@ -453,3 +453,141 @@ fn background_capture_hands_over_packets_with_kernel_timestamps() {
     );
     assert_eq!(stats.dropped, 0);
 }
+
+/// Run `client` against a server thread running `server` on a fresh
+/// listener at `bind`, while sniffing `tcp port P` as JSON; returns the
+/// packets and the sniffer's stderr. `None` when `bind` is unavailable.
+fn tcp_scenario(
+    bind: &str,
+    server: impl FnOnce(TcpStream) + Send + 'static,
+    client: impl FnOnce(TcpStream),
+) -> Option<(Vec<Value>, String, String)> {
+    let listener = match TcpListener::bind(bind) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("skipped: cannot bind {bind}: {e}");
+            return None;
+        }
+    };
+    let addr = listener.local_addr().expect("addr");
+    let filter = format!("tcp port {}", addr.port());
+    let sniffer = start(&["--json", &filter]);
+    let srv = thread::spawn(move || {
+        let (s, _) = listener.accept().expect("accept");
+        s.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        s.set_write_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        server(s);
+    });
+    let c = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
+    c.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+    c.set_write_timeout(Some(IO_TIMEOUT)).expect("timeout");
+    let client_end = format!(
+        "{}.{}",
+        c.local_addr().expect("addr").ip(),
+        c.local_addr().expect("addr").port()
+    );
+    client(c);
+    srv.join().expect("server thread");
+    thread::sleep(Duration::from_millis(200));
+    let (out, err) = sniffer.finish(true);
+    Some((json_lines(&out), err, client_end))
+}
+
+#[test]
+fn close_with_unread_data_is_an_abort_rst() {
+    if !can_capture() {
+        return;
+    }
+    let Some((pkts, _, client)) = tcp_scenario(
+        "127.0.0.1:0",
+        |s| {
+            // Wait until the client's bytes are in our receive buffer, then
+            // close without reading them: the kernel sends RST, not FIN.
+            let mut b = [0u8; 1];
+            let _ = s.peek(&mut b);
+            drop(s);
+        },
+        |mut c| {
+            c.write_all(b"never read").expect("write");
+            let mut buf = [0u8; 16];
+            let r = c.read(&mut buf);
+            assert!(
+                r.is_err() || r.is_ok_and(|n| n == 0),
+                "the server sent no data"
+            );
+        },
+    ) else {
+        return;
+    };
+    let resets = events(&pkts, "reset");
+    assert_eq!(resets.len(), 1, "{pkts:#?}");
+    assert_eq!(resets[0]["cause"], "abort");
+    assert_ne!(
+        resets[0]["from"],
+        client.as_str(),
+        "the server sent the RST"
+    );
+    assert_eq!(
+        count(&pkts, |p| p["tcp"]["fin"] == true
+            && p["tcp"]["src_port"] != pkts[0]["tcp"]["src_port"]),
+        0,
+        "no FIN from the server"
+    );
+}
+
+#[test]
+fn shutdown_write_then_reply_is_a_half_close() {
+    if !can_capture() {
+        return;
+    }
+    let Some((pkts, _, client)) = tcp_scenario(
+        "127.0.0.1:0",
+        |mut s| {
+            let mut req = Vec::new();
+            s.read_to_end(&mut req)
+                .expect("read until the client's FIN");
+            s.write_all(b"reply after your FIN").expect("write");
+        },
+        |mut c| {
+            c.write_all(b"GET / HTTP/1.0\r\n\r\n").expect("write");
+            c.shutdown(Shutdown::Write).expect("shutdown(SHUT_WR)");
+            let mut body = Vec::new();
+            c.read_to_end(&mut body).expect("read reply");
+            assert_eq!(body, b"reply after your FIN");
+        },
+    ) else {
+        return;
+    };
+    let hc = events(&pkts, "half_close");
+    assert_eq!(hc.len(), 1, "{pkts:#?}");
+    assert_eq!(hc[0]["closed"], client.as_str());
+    assert_eq!(events(&pkts, "first_fin")[0]["from"], client.as_str());
+    assert_eq!(events(&pkts, "second_fin").len(), 1);
+    assert_eq!(events(&pkts, "time_wait")[0]["time_wait"], client.as_str());
+}
+
+#[test]
+fn ipv6_loopback_handshake() {
+    if !can_capture() {
+        return;
+    }
+    let Some((pkts, _, _)) = tcp_scenario(
+        "[::1]:0",
+        |mut s| {
+            let mut b = [0u8; 2];
+            let _ = s.read_exact(&mut b);
+        },
+        |mut c| {
+            c.write_all(b"hi").expect("write");
+        },
+    ) else {
+        return;
+    };
+    assert!(pkts.iter().all(|p| p["ip"]["version"] == 6), "{pkts:#?}");
+    assert_eq!(pkts[0]["ip"]["src"], "::1");
+    assert_eq!(pkts[0]["tcp"]["flags"], "S");
+    for kind in ["syn", "syn_ack", "established"] {
+        assert_eq!(events(&pkts, kind).len(), 1, "{kind}");
+    }
+    assert_eq!(count(&pkts, |p| p["tcp"]["payload_len"] == 2), 1);
+}

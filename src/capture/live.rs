@@ -19,7 +19,7 @@
 use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pnet::datalink::{self, Channel, DataLinkReceiver};
 
@@ -29,6 +29,9 @@ use super::{sys, CaptureError, KernelStats, LinkType, Packet};
 /// `lo` and Ethernet reach 64 KiB plus headers); anything that arrives
 /// bigger than the IP header says is reported as truncated by the decoder.
 pub const MAX_FRAME: usize = 256 * 1024 + 64;
+
+/// How long `open` waits for kernel timestamping to be in force.
+const TIMESTAMP_SETTLE: Duration = Duration::from_millis(50);
 
 /// Default time a read waits before giving the caller a chance to stop.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(100);
@@ -138,6 +141,11 @@ impl LiveCapture {
             },
             _ => CaptureError::os("open AF_PACKET socket", &e),
         })?;
+        // Ask for kernel receive timestamps now: the kernel turns them on
+        // through deferred work, and packets that arrive before that are
+        // stamped when they are read instead (see the wait below).
+        sys::enable_timestamps(sock.as_raw_fd());
+        let timestamps_asked = Instant::now();
         let is_loopback = ni.is_loopback();
         let ignores_outgoing = if is_loopback {
             sys::ignore_outgoing(&sock)
@@ -178,7 +186,11 @@ impl LiveCapture {
                 ))
             }
         };
-        sys::enable_timestamps(fd);
+        // Give the kernel's deferred enabling of timestamps time to land
+        // (a workqueue item, normally done within microseconds).
+        if let Some(rest) = TIMESTAMP_SETTLE.checked_sub(timestamps_asked.elapsed()) {
+            std::thread::sleep(rest);
+        }
         // Packets counted before the bind belong to nobody: start from zero.
         let _ = sys::take_stats(fd);
         Ok(LiveCapture {

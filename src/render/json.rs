@@ -265,15 +265,18 @@ struct PacketJson<'a> {
     malformed: Option<MalformedJson<'a>>,
 }
 
-/// Append the JSON object of one packet to `out` (no newline).
+/// Append the JSON object of one packet to `out` (no newline); `scratch`
+/// is a reusable buffer.
 pub fn write_packet(
     out: &mut Vec<u8>,
+    scratch: &mut String,
     v: &PacketView<'_, '_>,
     absolute_seq: bool,
 ) -> io::Result<()> {
     let d = v.decoded;
-    let mut ts = String::with_capacity(32);
-    write_rfc3339(&mut ts, v.ts);
+    scratch.clear();
+    write_rfc3339(scratch, v.ts);
+    let ts: &str = scratch;
     let link = match d.link {
         Link::Ethernet {
             dst,
@@ -424,7 +427,7 @@ pub fn write_packet(
         _ => None,
     };
     let obj = PacketJson {
-        ts: &ts,
+        ts,
         ts_ns: v.ts.as_nanos(),
         n: v.number,
         caplen: d.frame.len(),

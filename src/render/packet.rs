@@ -148,7 +148,7 @@ impl PacketPrinter {
     pub fn packet<W: Write>(&mut self, w: &mut W, v: &PacketView<'_, '_>) -> io::Result<()> {
         if self.opts.json {
             self.bytes.clear();
-            super::json::write_packet(&mut self.bytes, v, self.opts.absolute_seq)?;
+            super::json::write_packet(&mut self.bytes, &mut self.text, v, self.opts.absolute_seq)?;
             self.bytes.push(b'\n');
             return w.write_all(&self.bytes);
         }
