@@ -423,6 +423,47 @@ mod tests {
         );
     }
 
+    fn one_line(f: &[u8]) -> String {
+        let d = decode(LinkType::Ethernet, f);
+        let v = PacketView::new(Timestamp::new(3600, 1_000), 1, &d, None, &[]);
+        let mut s = String::new();
+        super::write_line(&mut s, &v, PrintOptions::default());
+        s
+    }
+
+    #[test]
+    fn golden_icmp_arp_ipv6_unknown() {
+        let mut icmp = vec![0u8; 12];
+        icmp.extend_from_slice(&[0x08, 0x00, 0x45, 0, 0, 28, 0, 0, 0, 0, 64, 1, 0, 0]);
+        icmp.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1, 8, 0, 0, 0, 0, 7, 0, 1]);
+        assert_eq!(
+            one_line(&icmp),
+            "01:00:00.000001 IP 127.0.0.1 > 127.0.0.1: ICMP type 8 code 0 (echo request), id 7, seq 1, length 8\n"
+        );
+        let mut arp = vec![0xff; 6];
+        arp.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
+        arp.extend_from_slice(&[2, 0, 0, 0, 0, 1, 10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 10, 0, 0, 1]);
+        assert_eq!(
+            one_line(&arp),
+            "01:00:00.000001 ARP, Request who-has 10.0.0.1 tell 10.0.0.2, length 28\n"
+        );
+        let mut v6 = vec![0u8; 12];
+        v6.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 8, 17, 64]);
+        v6.extend_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
+        v6.extend_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
+        v6.extend_from_slice(&[0x13, 0x88, 0x27, 0x19, 0, 8, 0, 0]);
+        assert_eq!(
+            one_line(&v6),
+            "01:00:00.000001 IP6 ::1.5000 > ::1.10009: UDP, length 0\n"
+        );
+        let mut unknown = vec![0u8; 12];
+        unknown.extend_from_slice(&[0x88, 0xb5, 1, 2]);
+        assert_eq!(
+            one_line(&unknown),
+            "01:00:00.000001 ethertype 0x88b5 (not decoded), length 16\n"
+        );
+    }
+
     #[test]
     fn colour_only_when_asked() {
         let f = vec![tcp(1, 2, 0, 0, fl::SYN, &[])];
