@@ -8,13 +8,14 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::capture::live::{LiveCapture, LiveConfig, StopFlag};
+use crate::capture::live::{LiveCapture, LiveConfig};
 use crate::capture::privs::{self, Dropped};
 use crate::capture::Packet;
 use crate::cli::sniff::SniffArgs;
 use crate::filter::Filter;
+use crate::proto::stop;
 use crate::render::color;
 use crate::render::packet::{PacketPrinter, PacketView, PrintOptions};
 use crate::render::tree::LEGEND;
@@ -104,11 +105,9 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     let mut cap = LiveCapture::open(&cfg)?;
     let dropped = privs::drop_privileges()?;
 
-    let stop = StopFlag::new();
-    {
-        let stop = stop.clone();
-        ctrlc::set_handler(move || stop.stop()).context("install the Ctrl-C handler")?;
-    }
+    // The project's shared Ctrl-C policy: first signal stops and summarises,
+    // a second one exits at once.
+    stop::install();
 
     let opts = PrintOptions {
         color: color::stdout_enabled(args.color) && !args.json,
@@ -144,7 +143,7 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
         write_or_quit(out.write_all(LEGEND.as_bytes()));
     }
     let mut last_flush = Instant::now();
-    while !stop.is_set() {
+    while !stop::requested() {
         let packet = match cap.next_packet() {
             Ok(Some(p)) => p,
             Ok(None) => {
