@@ -641,12 +641,12 @@ fn decode_link(d: &mut Decoded<'_>) -> Option<(u16, usize)> {
         LinkType::Ethernet => {
             let eth = match Ethernet2HeaderSlice::from_slice(frame) {
                 Ok(e) => e,
-                Err(e) => {
+                // The only error is a short slice; say it in our words.
+                Err(_) => {
                     let r = short(
                         d,
                         &format!("Ethernet header needs 14 bytes, frame has {}", frame.len()),
                     );
-                    let _ = e;
                     d.fail("ethernet", 0, r);
                     return None;
                 }
@@ -962,7 +962,7 @@ fn decode_transport(d: &mut Decoded<'_>, proto: u8, start: usize, end: usize, de
                 });
                 d.payload = (start + header_len).min(end)..end;
             }
-            Err(e) => {
+            Err(_) => {
                 let reason = match seg.get(12) {
                     Some(b) if b >> 4 < 5 => format!(
                         "data offset {} is smaller than 5 (a TCP header is at least 20 bytes)",
@@ -976,7 +976,6 @@ fn decode_transport(d: &mut Decoded<'_>, proto: u8, start: usize, end: usize, de
                     ),
                     None => format!("TCP header needs 20 bytes, only {} left", seg.len()),
                 };
-                let _ = e;
                 let r = short(d, &reason);
                 d.fail("tcp", start, r);
             }
