@@ -160,6 +160,13 @@ impl LiveCapture {
         };
         sys::set_rcvbuf(&sock, cfg.rcvbuf);
 
+        // Give the kernel's deferred enabling of timestamps time to land
+        // (a workqueue item, normally done within microseconds) before the
+        // bind below lets packets in.
+        if let Some(rest) = TIMESTAMP_SETTLE.checked_sub(timestamps_asked.elapsed()) {
+            std::thread::sleep(rest);
+        }
+
         let fd = sock.into_raw_fd();
         let config = datalink::Config {
             read_buffer_size: MAX_FRAME,
@@ -186,13 +193,6 @@ impl LiveCapture {
                 ))
             }
         };
-        // Give the kernel's deferred enabling of timestamps time to land
-        // (a workqueue item, normally done within microseconds).
-        if let Some(rest) = TIMESTAMP_SETTLE.checked_sub(timestamps_asked.elapsed()) {
-            std::thread::sleep(rest);
-        }
-        // Packets counted before the bind belong to nobody: start from zero.
-        let _ = sys::take_stats(fd);
         Ok(LiveCapture {
             rx,
             fd,
