@@ -221,6 +221,14 @@ fn tcp_conversation_each_step_exactly_once() {
     // Handshake order and the narration.
     assert_eq!(flags(&pkts[0]), "S");
     assert_eq!(pkts[0]["tcp"]["seq"], 0, "relative sequence numbers");
+    // The SYN's options are decoded (it always carries an MSS).
+    assert!(
+        pkts[0]["tcp"]["options"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("mss ")),
+        "SYN options: {}",
+        pkts[0]["tcp"]
+    );
     assert_eq!(flags(&pkts[1]), "S.");
     assert_eq!(pkts[1]["tcp"]["ack"], 1);
     assert_eq!(flags(&pkts[2]), ".");

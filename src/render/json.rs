@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::packet::{write_rfc3339, PacketView};
 use crate::track::tcp::Event;
 use crate::wire::course::Course;
-use crate::wire::packet::{tcp_flags as fl, Link, Net, Transport};
+use crate::wire::packet::{tcp_flags as fl, Link, Net, TcpOptions, Transport};
 
 /// Serialize any `Display` as a JSON string, without an intermediate `String`.
 struct AsStr<T: Display>(T);
@@ -77,7 +77,7 @@ struct IpJson {
 }
 
 #[derive(Serialize)]
-struct TcpJson {
+struct TcpJson<'a> {
     src_port: u16,
     dst_port: u16,
     seq: u32,
@@ -96,6 +96,8 @@ struct TcpJson {
     checksum: u16,
     urgent: u16,
     payload_len: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<AsStr<TcpOptions<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     conn: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -248,7 +250,7 @@ struct PacketJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     arp: Option<ArpJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tcp: Option<TcpJson>,
+    tcp: Option<TcpJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     udp: Option<UdpJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -397,6 +399,9 @@ pub fn write_packet(
                 checksum: t.checksum,
                 urgent: t.urgent,
                 payload_len: t.payload_len,
+                options: Some(d.tcp_options())
+                    .filter(|o| !o.is_empty())
+                    .map(|o| AsStr(TcpOptions(o))),
                 conn: v.tcp.map(|x| x.conn),
                 side: v.tcp.map(|x| x.side.name()),
             })

@@ -15,7 +15,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::num::{push_ip, push_u64};
 use super::packet::{write_time, PacketView, PrintOptions};
-use crate::wire::packet::{ipproto, tcp_flags as fl, Link, Net, Transport};
+use crate::wire::packet::{ipproto, tcp_flags as fl, Link, Net, TcpOptions, Transport};
 
 pub(super) const TIME: Style = Style::new().dimmed();
 pub(super) const ADDR: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)));
@@ -204,6 +204,10 @@ pub fn write_line(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
             }
             out.push_str(", win ");
             push_u64(out, u64::from(t.window));
+            let opts = d.tcp_options();
+            if !opts.is_empty() {
+                let _ = write!(out, ", options [{}]", TcpOptions(opts));
+            }
             out.push_str(", length ");
             push_u64(out, t.payload_len as u64);
         }

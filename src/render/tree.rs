@@ -13,7 +13,7 @@ use std::fmt::{Display, Write as _};
 
 use super::line::{icmp_name, proto_name};
 use super::packet::{PacketView, PrintOptions};
-use crate::wire::packet::{ethertype, field, Link, Net, Transport};
+use crate::wire::packet::{ethertype, field, Link, Net, TcpOptions, Transport};
 
 /// The legend printed once before the first tree.
 pub const LEGEND: &str =
@@ -439,10 +439,7 @@ pub fn write_tree(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
                     b,
                     F::MIN_LEN..t.header_len,
                     "options",
-                    format_args!(
-                        "{} bytes (MSS, SACK, timestamps, window scale...)",
-                        t.header_len - F::MIN_LEN
-                    ),
+                    TcpOptions(d.tcp_options()),
                 );
             }
         }

@@ -542,6 +542,18 @@ impl<'a> Decoded<'a> {
         }
     }
 
+    /// The captured TCP option bytes (empty when there are none or this is not TCP).
+    pub fn tcp_options(&self) -> &'a [u8] {
+        match self.transport {
+            Transport::Tcp(t) => {
+                let start = t.offset + field::tcp::MIN_LEN;
+                let end = (t.offset + t.header_len).min(self.frame.len());
+                self.frame.get(start..end).unwrap_or(&[])
+            }
+            _ => &[],
+        }
+    }
+
     /// The UDP header, if this is UDP.
     pub fn udp(&self) -> Option<&UdpInfo> {
         match &self.transport {
@@ -556,6 +568,41 @@ impl<'a> Decoded<'a> {
             offset,
             reason: reason.into(),
         });
+    }
+}
+
+/// TCP option bytes, shown in tcpdump's notation by `Display`:
+/// `mss 65495,sackOK,TS val 1 ecr 0,nop,wscale 7`. A malformed option ends
+/// the list with `bad option (reason)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpOptions<'a>(pub &'a [u8]);
+
+impl std::fmt::Display for TcpOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use etherparse::TcpOptionElement as E;
+        for (i, opt) in etherparse::TcpOptionsIterator::from_slice(self.0).enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            match opt {
+                Ok(E::Noop) => f.write_str("nop")?,
+                Ok(E::MaximumSegmentSize(m)) => write!(f, "mss {m}")?,
+                Ok(E::WindowScale(w)) => write!(f, "wscale {w}")?,
+                Ok(E::SelectiveAcknowledgementPermitted) => f.write_str("sackOK")?,
+                Ok(E::SelectiveAcknowledgement(first, rest)) => {
+                    write!(f, "sack {{{}:{}}}", first.0, first.1)?;
+                    for (a, b) in rest.iter().flatten() {
+                        write!(f, "{{{a}:{b}}}")?;
+                    }
+                }
+                Ok(E::Timestamp(val, ecr)) => write!(f, "TS val {val} ecr {ecr}")?,
+                Err(e) => {
+                    write!(f, "bad option ({e})")?;
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -1358,6 +1405,27 @@ mod tests {
         }
         let good = udp(9, 10, b"ok");
         assert_eq!(decode(LinkType::Ethernet, &good).payload_bytes(), b"ok");
+    }
+
+    #[test]
+    fn tcp_options_in_tcpdump_notation() {
+        let mut f = tcp(1, 2, 0, 0, tcp_flags::SYN, &[]);
+        let opts = [
+            2, 4, 0xff, 0xd7, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+        ];
+        f.extend_from_slice(&opts);
+        f[ETH + 2..ETH + 4].copy_from_slice(&60u16.to_be_bytes());
+        f[ETH + 20 + 12] = 0xa0; // data offset 10: 40-byte header
+        let d = decode(LinkType::Ethernet, &f);
+        assert_eq!(d.malformed, None);
+        assert_eq!(d.tcp_options(), &opts);
+        assert_eq!(
+            TcpOptions(d.tcp_options()).to_string(),
+            "mss 65495,sackOK,TS val 1 ecr 0,nop,wscale 7"
+        );
+        assert!(TcpOptions(&[1, 2, 9])
+            .to_string()
+            .starts_with("nop,bad option ("));
     }
 
     #[test]
