@@ -228,22 +228,6 @@ impl LiveCapture {
         }
     }
 
-    /// Run until `stop` is set or `on_packet` returns `false`: calls
-    /// `on_packet` for every packet. Errors end the loop.
-    pub fn run<F>(&mut self, stop: &StopFlag, mut on_packet: F) -> Result<(), CaptureError>
-    where
-        F: FnMut(Packet<'_>) -> bool,
-    {
-        while !stop.is_set() {
-            if let Some(p) = self.next_packet()? {
-                if !on_packet(p) {
-                    break;
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Kernel counters since the capture opened (received includes dropped).
     pub fn stats(&mut self) -> KernelStats {
         if let Ok(s) = sys::take_stats(self.fd) {
@@ -267,13 +251,9 @@ impl LiveCapture {
     pub fn ignores_outgoing(&self) -> bool {
         self.ignores_outgoing
     }
-
-    /// The socket descriptor (valid while the capture lives), e.g. to poll it.
-    pub fn as_raw_fd(&self) -> RawFd {
-        self.fd
-    }
 }
 
+/// The socket descriptor (valid while the capture lives), e.g. to poll it.
 impl AsRawFd for LiveCapture {
     fn as_raw_fd(&self) -> RawFd {
         self.fd
