@@ -599,3 +599,61 @@ fn ipv6_loopback_handshake() {
     }
     assert_eq!(count(&pkts, |p| p["tcp"]["payload_len"] == 2), 1);
 }
+
+/// The `--sniff` design, end to end: a background capture, socket calls
+/// stamped by the program, packets rendered by the pipeline, merged by
+/// time: each call comes before the packets it caused.
+#[test]
+fn socket_calls_interleave_before_the_packets_they_cause() {
+    use socklab::capture::background::BackgroundCapture;
+    use socklab::capture::live::LiveConfig;
+    use socklab::capture::Timestamp;
+    use socklab::filter::Filter;
+    use socklab::render::packet::{PrintOptions, Timeline, TimelineItem};
+    use socklab::sniff::Pipeline;
+    if !can_capture() {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let cap = BackgroundCapture::start(&LiveConfig::new("lo")).expect("open lo");
+    let mut timeline = Timeline::new();
+
+    timeline.push(
+        Timestamp::now(),
+        TimelineItem::Call(format!("connect(127.0.0.1:{port})")),
+    );
+    let mut c =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), IO_TIMEOUT).expect("connect");
+    c.set_write_timeout(Some(IO_TIMEOUT)).expect("timeout");
+    let (s, _) = listener.accept().expect("accept");
+    timeline.push(Timestamp::now(), TimelineItem::Call("send(5 bytes)".into()));
+    c.write_all(b"hello").expect("write");
+    thread::sleep(Duration::from_millis(50));
+    timeline.push(Timestamp::now(), TimelineItem::Call("close()".into()));
+    drop(c);
+    thread::sleep(Duration::from_millis(50));
+    drop(s);
+    let (packets, _) = cap.stop().expect("stop");
+
+    let filter = Filter::parse(&format!("tcp port {port}")).expect("filter");
+    let mut pipe = Pipeline::new(filter, PrintOptions::default());
+    for p in &packets {
+        let mut buf = Vec::new();
+        if pipe.handle(&mut buf, &p.as_packet()).expect("render") {
+            timeline.push(p.ts, TimelineItem::Rendered(buf));
+        }
+    }
+    let mut out = Vec::new();
+    timeline.flush_all(&mut out, pipe.printer()).expect("vec");
+    let text = String::from_utf8(out).expect("utf8");
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing from:\n{text}"))
+    };
+    assert!(at("call connect(") < at("Flags [S]"), "{text}");
+    assert!(at("Flags [S]") < at("call send(5 bytes)"), "{text}");
+    assert!(at("call send(5 bytes)") < at("length 5"), "{text}");
+    assert!(at("length 5") < at("call close()"), "{text}");
+    assert!(at("call close()") < at("closes first (FIN)"), "{text}");
+}
