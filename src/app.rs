@@ -69,6 +69,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Hexdump(a) => crate::workbench::hexdump::run(a),
         Command::Order(a) => crate::workbench::order::run(a),
         Command::Addr(a) => crate::workbench::addr::run(a),
+        Command::Sniff(args) => crate::sniff::run(&args),
     }
 }
 

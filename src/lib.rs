@@ -5,11 +5,15 @@
 //! `render` (text for people). `app` wires a command to its implementation.
 
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod demo;
 pub mod error;
+pub mod filter;
 pub mod lab;
 pub mod proto;
 pub mod render;
+pub mod sniff;
+pub mod track;
 pub mod wire;
 pub mod workbench;

@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive). Never touches sockets or bytes:
 //! it only says what the user asked for.
 
+pub mod sniff;
 pub mod values;
 pub mod workbench;
 
@@ -53,6 +54,8 @@ pub enum Command {
     Order(workbench::OrderArgs),
     /// Facts about an IPv4/IPv6 address: kind, packed bytes, inet_aton/inet_pton.
     Addr(workbench::AddrArgs),
+    /// Watch the wire: capture packets, decode every header, narrate TCP.
+    Sniff(sniff::SniffArgs),
 }
 
 /// Options every server shares.

@@ -2,4 +2,9 @@
 
 pub mod color;
 pub mod hexdump;
+pub mod json;
+pub mod line;
+pub mod num;
 pub mod out;
+pub mod packet;
+pub mod tree;

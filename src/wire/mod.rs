@@ -1,9 +1,11 @@
 //! Pure encoding and decoding of the course protocols. No I/O, no panics on
 //! any input, no allocation beyond the values returned.
 
+pub mod course;
 pub mod http;
 pub mod monitor;
 pub mod order;
+pub mod packet;
 pub mod pystruct;
 pub mod tcp_calc;
 pub mod udp_calc;

@@ -1,0 +1,266 @@
+//! Live capture from a network interface through pnet's datalink channel
+//! on an AF_PACKET socket that socklab opens and configures itself.
+//!
+//! What socklab adds to pnet's channel:
+//! - on `lo`, `PACKET_IGNORE_OUTGOING`, so each packet is seen once (a
+//!   packet socket otherwise sees a loopback packet leave and come back);
+//!   on other interfaces both directions are kept;
+//! - a read buffer as large as any frame the interface can deliver (pnet's
+//!   default of 4096 bytes would silently cut a 20,000-byte datagram on
+//!   `lo`, whose MTU is 65536); a snap length cuts in user space, keeping
+//!   the original length, so a cut packet is always marked as such;
+//! - the kernel receive timestamp of each packet (`SIOCGSTAMPNS`, ns);
+//! - the kernel's drop counter (`PACKET_STATISTICS`);
+//! - a read timeout, so a caller polls its stop flag at least that often.
+//!
+//! Per packet this costs pnet's `poll` + `recvfrom` and one `ioctl`; the
+//! receive buffer is allocated once.
+
+use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pnet::datalink::{self, Channel, DataLinkReceiver};
+
+use super::{sys, CaptureError, KernelStats, LinkType, Packet};
+
+/// Largest frame socklab expects from any interface (GRO/GSO packets on
+/// `lo` and Ethernet reach 64 KiB plus headers); anything that arrives
+/// bigger than the IP header says is reported as truncated by the decoder.
+pub const MAX_FRAME: usize = 256 * 1024 + 64;
+
+/// How long `open` waits for kernel timestamping to be in force.
+const TIMESTAMP_SETTLE: Duration = Duration::from_millis(50);
+
+/// Default time a read waits before giving the caller a chance to stop.
+pub const DEFAULT_POLL: Duration = Duration::from_millis(100);
+
+/// What to capture.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// Interface name, e.g. `lo`.
+    pub iface: String,
+    /// Keep at most this many bytes of each packet (`None`: everything).
+    pub snaplen: Option<usize>,
+    /// Longest a read waits before returning `Ok(None)`.
+    pub poll: Duration,
+    /// Kernel receive buffer size in bytes (bigger drops less under load).
+    pub rcvbuf: usize,
+    /// Put the interface in promiscuous mode.
+    pub promiscuous: bool,
+}
+
+impl LiveConfig {
+    /// Capture everything on `iface` with the defaults.
+    pub fn new(iface: impl Into<String>) -> Self {
+        LiveConfig {
+            iface: iface.into(),
+            snaplen: None,
+            poll: DEFAULT_POLL,
+            rcvbuf: 8 * 1024 * 1024,
+            promiscuous: false,
+        }
+    }
+}
+
+/// A running capture. `Send`: it can be moved to a background thread.
+pub struct LiveCapture {
+    rx: Box<dyn DataLinkReceiver>,
+    fd: RawFd,
+    snaplen: usize,
+    link: LinkType,
+    iface: String,
+    stats: KernelStats,
+    ignores_outgoing: bool,
+}
+
+impl std::fmt::Debug for LiveCapture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveCapture")
+            .field("iface", &self.iface)
+            .field("link", &self.link)
+            .field("snaplen", &self.snaplen)
+            .finish()
+    }
+}
+
+/// A flag another thread (or a signal handler) sets to end a capture loop.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    /// A new, unset flag.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Ask the loop to stop (it notices within one poll interval).
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    /// True once [`StopFlag::stop`] was called.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The link type the kernel gives an interface (`/sys/class/net/IF/type`,
+/// the ARPHRD_* number).
+fn link_type_of(iface: &str) -> LinkType {
+    let path = format!("/sys/class/net/{iface}/type");
+    match std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+    {
+        // ARPHRD_NONE (tun), ARPHRD_RAWIP: no link header, IP directly.
+        Some(t) if t == "65534" || t == "519" => LinkType::RawIp,
+        // ARPHRD_ETHER, ARPHRD_LOOPBACK (fake Ethernet header) and the rest.
+        _ => LinkType::Ethernet,
+    }
+}
+
+impl LiveCapture {
+    /// Open a capture on `cfg.iface`. Needs CAP_NET_RAW; without it the
+    /// error says how to get it.
+    pub fn open(cfg: &LiveConfig) -> Result<LiveCapture, CaptureError> {
+        let interfaces = datalink::interfaces();
+        let Some(ni) = interfaces.iter().find(|i| i.name == cfg.iface) else {
+            let available = interfaces
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(CaptureError::NoSuchInterface {
+                name: cfg.iface.clone(),
+                available,
+            });
+        };
+        let sock = sys::open_packet_socket().map_err(|e| match e.raw_os_error() {
+            Some(libc::EPERM | libc::EACCES) => CaptureError::NoPermission {
+                detail: crate::error::describe_io(&e),
+            },
+            _ => CaptureError::os("open AF_PACKET socket", &e),
+        })?;
+        // Ask for kernel receive timestamps now: the kernel turns them on
+        // through deferred work, and packets that arrive before that are
+        // stamped when they are read instead (see the wait below).
+        sys::enable_timestamps(sock.as_raw_fd());
+        let timestamps_asked = Instant::now();
+        let is_loopback = ni.is_loopback();
+        let ignores_outgoing = if is_loopback {
+            sys::ignore_outgoing(&sock)
+                .map_err(|e| CaptureError::Os {
+                    what: "set PACKET_IGNORE_OUTGOING on lo (needs Linux 4.20 or later; \
+                           without it every loopback packet would be shown twice)",
+                    detail: crate::error::describe_io(&e),
+                })
+                .map(|_| true)?
+        } else {
+            false
+        };
+        sys::set_rcvbuf(&sock, cfg.rcvbuf);
+
+        // Give the kernel's deferred enabling of timestamps time to land
+        // (a workqueue item, normally done within microseconds) before the
+        // bind below lets packets in.
+        if let Some(rest) = TIMESTAMP_SETTLE.checked_sub(timestamps_asked.elapsed()) {
+            std::thread::sleep(rest);
+        }
+
+        let fd = sock.into_raw_fd();
+        let config = datalink::Config {
+            read_buffer_size: MAX_FRAME,
+            write_buffer_size: 64,
+            read_timeout: Some(cfg.poll),
+            promiscuous: cfg.promiscuous && !is_loopback,
+            socket_fd: Some(fd),
+            ..Default::default()
+        };
+        // pnet binds the socket to the interface with ETH_P_ALL and from here
+        // on owns the descriptor (it closes it on error and on drop).
+        let rx = match datalink::channel(ni, config) {
+            Ok(Channel::Ethernet(_tx, rx)) => rx,
+            Ok(_) => {
+                return Err(CaptureError::Os {
+                    what: "open datalink channel",
+                    detail: "pnet returned an unknown channel type".into(),
+                })
+            }
+            Err(e) => {
+                return Err(CaptureError::os(
+                    "bind the capture socket to the interface",
+                    &e,
+                ))
+            }
+        };
+        Ok(LiveCapture {
+            rx,
+            fd,
+            snaplen: cfg.snaplen.unwrap_or(usize::MAX).max(1),
+            link: link_type_of(&cfg.iface),
+            iface: cfg.iface.clone(),
+            stats: KernelStats::default(),
+            ignores_outgoing,
+        })
+    }
+
+    /// The next packet, or `Ok(None)` when the poll interval passed with
+    /// nothing to read. The packet borrows the capture's buffer.
+    pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        let fd = self.fd;
+        let snaplen = self.snaplen;
+        let link = self.link;
+        match self.rx.next() {
+            Ok(frame) => {
+                let ts = sys::last_timestamp(fd).unwrap_or_else(|_| super::Timestamp::now());
+                let keep = frame.len().min(snaplen);
+                Ok(Some(Packet {
+                    ts,
+                    data: &frame[..keep],
+                    orig_len: frame.len(),
+                    link,
+                }))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(CaptureError::os("receive a packet", &e)),
+        }
+    }
+
+    /// Kernel counters since the capture opened (received includes dropped).
+    pub fn stats(&mut self) -> KernelStats {
+        if let Ok(s) = sys::take_stats(self.fd) {
+            self.stats.received += s.received;
+            self.stats.dropped += s.dropped;
+        }
+        self.stats
+    }
+
+    /// How frames from this capture are decoded.
+    pub fn link_type(&self) -> LinkType {
+        self.link
+    }
+
+    /// The interface name.
+    pub fn iface(&self) -> &str {
+        &self.iface
+    }
+
+    /// True when the kernel drops outgoing copies (loopback).
+    pub fn ignores_outgoing(&self) -> bool {
+        self.ignores_outgoing
+    }
+}
+
+/// The socket descriptor (valid while the capture lives), e.g. to poll it.
+impl AsRawFd for LiveCapture {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd
+    }
+}
+
+/// True when this process may capture (it can open an AF_PACKET socket).
+pub fn can_capture() -> bool {
+    sys::can_capture()
+}

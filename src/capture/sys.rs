@@ -1,0 +1,125 @@
+//! The few raw system calls live capture needs that neither pnet nor std
+//! offer: opening an AF_PACKET socket, packet-socket options, the kernel
+//! receive timestamp and the drop counters. Every `unsafe` block of the
+//! capture layer's socket handling is here.
+
+use std::io;
+use std::mem;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use super::{KernelStats, Timestamp};
+
+/// `SOL_PACKET` option: do not deliver packets the host sends (Linux >= 4.20).
+const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+/// `SOL_PACKET` option: read and reset `struct tpacket_stats`.
+const PACKET_STATISTICS: libc::c_int = 6;
+/// `ioctl`: the receive timestamp of the last packet read, as a `timespec`.
+const SIOCGSTAMPNS: libc::c_ulong = 0x8907;
+
+/// `struct tpacket_stats` from `<linux/if_packet.h>`.
+#[repr(C)]
+#[derive(Default)]
+struct TpacketStats {
+    tp_packets: libc::c_uint,
+    tp_drops: libc::c_uint,
+}
+
+/// Open `socket(AF_PACKET, SOCK_RAW, 0)`: protocol 0 receives nothing until
+/// the socket is bound with a protocol and an interface, so no packet of
+/// another interface slips in before the bind.
+pub(super) fn open_packet_socket() -> io::Result<OwnedFd> {
+    // SAFETY: socket() takes plain integers and returns a new descriptor or -1.
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a freshly created descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn set_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    // SAFETY: the pointer and length describe a live c_int on our stack.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Ask the kernel not to deliver outgoing packets (each loopback packet is
+/// then seen once, as it comes in).
+pub(super) fn ignore_outgoing(fd: &OwnedFd) -> io::Result<()> {
+    set_int(fd.as_raw_fd(), libc::SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+}
+
+/// Grow the socket's receive buffer to `bytes` (forced past `rmem_max`
+/// when privileged, else as far as `rmem_max` allows).
+pub(super) fn set_rcvbuf(fd: &OwnedFd, bytes: usize) {
+    let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    if set_int(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v).is_err() {
+        // Not fatal: the default buffer works, it only drops sooner under load.
+        let _ = set_int(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, v);
+    }
+}
+
+/// Enable kernel timestamps on the socket (the first `SIOCGSTAMPNS` does
+/// that; before any packet it reports "no timestamp yet", which is expected).
+pub(super) fn enable_timestamps(fd: RawFd) {
+    let _ = last_timestamp(fd);
+}
+
+/// The kernel receive timestamp of the last packet read from `fd`.
+pub(super) fn last_timestamp(fd: RawFd) -> io::Result<Timestamp> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: SIOCGSTAMPNS writes one struct timespec to the pointer given,
+    // which points to a live timespec on our stack.
+    let r = unsafe { libc::ioctl(fd, SIOCGSTAMPNS as _, &mut ts as *mut libc::timespec) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(Timestamp::new(
+        ts.tv_sec,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    ))
+}
+
+/// Read (and reset) the kernel's packet and drop counters.
+pub(super) fn take_stats(fd: RawFd) -> io::Result<KernelStats> {
+    let mut st = TpacketStats::default();
+    let mut len = mem::size_of::<TpacketStats>() as libc::socklen_t;
+    // SAFETY: the pointer and length describe a live TpacketStats, which has
+    // the layout of the kernel's struct tpacket_stats; len is updated in place.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_PACKET,
+            PACKET_STATISTICS,
+            (&mut st as *mut TpacketStats).cast(),
+            &mut len,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(KernelStats {
+        received: u64::from(st.tp_packets),
+        dropped: u64::from(st.tp_drops),
+    })
+}
+
+/// True when this process may open a packet socket (it has CAP_NET_RAW).
+pub fn can_capture() -> bool {
+    open_packet_socket().is_ok()
+}

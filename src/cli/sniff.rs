@@ -1,0 +1,48 @@
+//! `socklab sniff` arguments.
+
+use clap::Args;
+
+use crate::render::color::ColorWhen;
+
+/// `socklab sniff [-i IFACE] [FILTER...] [-c COUNT] [-X] [-v] [--json] [--absolute-seq]`
+#[derive(Debug, Clone, Args)]
+pub struct SniffArgs {
+    /// Interface to capture on.
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        default_value = "lo"
+    )]
+    pub iface: String,
+    /// Stop after showing this many packets (after the filter).
+    #[arg(short = 'c', long, value_name = "COUNT")]
+    pub count: Option<u64>,
+    /// Hex and ASCII dump of each frame.
+    #[arg(short = 'X')]
+    pub hex: bool,
+    /// Tree of every header field: offset, bytes as on the wire, value on this host.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// One JSON object per packet per line (summaries go to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Raw sequence and acknowledgement numbers instead of relative ones.
+    #[arg(long)]
+    pub absolute_seq: bool,
+    /// Keep at most this many bytes of each packet (0 = whole packets); cut packets are marked.
+    #[arg(
+        short = 's',
+        long = "snaplen",
+        value_name = "BYTES",
+        default_value_t = 0
+    )]
+    pub snaplen: usize,
+    /// When to colour the output.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+    /// Filter: tcp, udp, icmp, icmp6, arp, ip, ip6, [src|dst] host A, [src|dst] port N,
+    /// combined with and/&&, or/||, not/!, parentheses (e.g. `tcp and port 10009`).
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    pub filter: Vec<String>,
+}

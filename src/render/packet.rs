@@ -1,0 +1,311 @@
+//! Printing captured packets for people and programs: the one-line summary
+//! ([`super::line`]), the narration under it, the `-X` hex dump, the `-v`
+//! field tree ([`super::tree`]) and `--json` ([`super::json`]).
+//!
+//! [`PacketPrinter`] owns reusable buffers: printing a packet allocates
+//! nothing once they have grown, apart from narration text. It also prints
+//! "socket call" lines with the same time column, so a caller that merges
+//! its own timestamped events with packets (in time order) gets one
+//! timeline; see [`Timeline`].
+
+use std::io::{self, Write};
+
+use crate::capture::Timestamp;
+use crate::track::tcp::{Event, TcpView};
+use crate::wire::course::{self, Course};
+use crate::wire::packet::{Decoded, Transport};
+
+use super::hexdump::HexDump;
+
+/// How to print packets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PrintOptions {
+    /// ANSI colours.
+    pub color: bool,
+    /// `-X`: hex and ASCII dump of each frame.
+    pub hex: bool,
+    /// `-v`: tree of every header field.
+    pub verbose: bool,
+    /// Raw sequence numbers instead of relative ones.
+    pub absolute_seq: bool,
+    /// One JSON object per packet per line instead of text.
+    pub json: bool,
+}
+
+/// Everything known about one packet, ready to print.
+#[derive(Debug, Clone)]
+pub struct PacketView<'p, 'a> {
+    /// Kernel receive time.
+    pub ts: Timestamp,
+    /// Packet number in the capture, from 1.
+    pub number: u64,
+    /// The decoded frame.
+    pub decoded: &'p Decoded<'a>,
+    /// The tracker's view, for TCP.
+    pub tcp: Option<TcpView>,
+    /// Narration events this packet caused.
+    pub events: &'p [Event],
+    /// A recognised course-protocol payload.
+    pub course: Option<Course<'a>>,
+}
+
+impl<'p, 'a> PacketView<'p, 'a> {
+    /// A view with the course payload recognised from the decoded packet.
+    pub fn new(
+        ts: Timestamp,
+        number: u64,
+        decoded: &'p Decoded<'a>,
+        tcp: Option<TcpView>,
+        events: &'p [Event],
+    ) -> Self {
+        let course = recognise_course(decoded);
+        PacketView {
+            ts,
+            number,
+            decoded,
+            tcp,
+            events,
+            course,
+        }
+    }
+}
+
+/// The course-protocol message in a decoded packet, if any.
+pub fn recognise_course<'a>(d: &Decoded<'a>) -> Option<Course<'a>> {
+    let payload = d.payload_bytes();
+    match d.transport {
+        Transport::Tcp(t) => course::recognise(course::Proto::Tcp, t.src_port, t.dst_port, payload),
+        Transport::Udp(u) => course::recognise(course::Proto::Udp, u.src_port, u.dst_port, payload),
+        _ => None,
+    }
+}
+
+/// `HH:MM:SS.uuuuuu` (UTC), tcpdump's default time column.
+pub fn write_time(out: &mut String, ts: Timestamp) {
+    use super::num::push_padded;
+    let day = ts.secs.rem_euclid(86_400) as u64;
+    push_padded(out, day / 3600, 2);
+    out.push(':');
+    push_padded(out, day / 60 % 60, 2);
+    out.push(':');
+    push_padded(out, day % 60, 2);
+    out.push('.');
+    push_padded(out, u64::from(ts.nanos / 1000), 6);
+}
+
+/// RFC 3339 UTC time with nanoseconds: `2026-11-21T05:40:27.123456789Z`.
+pub fn write_rfc3339(out: &mut String, ts: Timestamp) {
+    use std::fmt::Write as _;
+    let days = ts.secs.div_euclid(86_400);
+    let day = ts.secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
+        day / 3600,
+        day / 60 % 60,
+        day % 60,
+        ts.nanos
+    );
+}
+
+/// Prints packets and socket calls, reusing its buffers.
+#[derive(Debug)]
+pub struct PacketPrinter {
+    opts: PrintOptions,
+    text: String,
+    bytes: Vec<u8>,
+    hex: HexDump,
+}
+
+impl PacketPrinter {
+    /// A printer with these options.
+    pub fn new(opts: PrintOptions) -> Self {
+        PacketPrinter {
+            opts,
+            text: String::with_capacity(512),
+            bytes: Vec::with_capacity(2048),
+            hex: HexDump::new().indent(8),
+        }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> PrintOptions {
+        self.opts
+    }
+
+    /// Print one packet: its line, narration, `-v` tree and `-X` dump, or
+    /// its JSON object.
+    pub fn packet<W: Write>(&mut self, w: &mut W, v: &PacketView<'_, '_>) -> io::Result<()> {
+        if self.opts.json {
+            self.bytes.clear();
+            super::json::write_packet(&mut self.bytes, &mut self.text, v, self.opts.absolute_seq)?;
+            self.bytes.push(b'\n');
+            return w.write_all(&self.bytes);
+        }
+        self.text.clear();
+        super::line::write_line(&mut self.text, v, self.opts);
+        super::line::write_narration(&mut self.text, v, self.opts.color);
+        if self.opts.verbose {
+            super::tree::write_tree(&mut self.text, v, self.opts);
+        }
+        w.write_all(self.text.as_bytes())?;
+        if self.opts.hex {
+            self.hex.write(w, v.decoded.frame)?;
+        }
+        Ok(())
+    }
+
+    /// Print a line for something the program did (a socket call), with
+    /// the same time column as packets: `12:00:00.000001 call connect(...)`.
+    /// In JSON mode: `{"ts":..., "ts_ns":..., "call": "..."}`.
+    pub fn socket_call<W: Write>(
+        &mut self,
+        w: &mut W,
+        ts: Timestamp,
+        text: &str,
+    ) -> io::Result<()> {
+        self.text.clear();
+        if self.opts.json {
+            self.text.push_str("{\"ts\":\"");
+            write_rfc3339(&mut self.text, ts);
+            self.text.push_str("\",\"ts_ns\":");
+            self.text.push_str(&ts.as_nanos().to_string());
+            self.text.push_str(",\"call\":");
+            let quoted = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into());
+            self.text.push_str(&quoted);
+            self.text.push_str("}\n");
+        } else {
+            write_time(&mut self.text, ts);
+            self.text.push(' ');
+            super::line::paint_into(&mut self.text, self.opts.color, super::line::CALL, "call");
+            self.text.push(' ');
+            super::line::paint_into(&mut self.text, self.opts.color, super::line::CALL, text);
+            self.text.push('\n');
+        }
+        w.write_all(self.text.as_bytes())
+    }
+}
+
+/// An item of a merged timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimelineItem {
+    /// Already rendered packet output (one or more lines).
+    Rendered(Vec<u8>),
+    /// A socket call to print with [`PacketPrinter::socket_call`].
+    Call(String),
+}
+
+/// Merges packets and socket calls that arrive out of order (the capture
+/// thread lags behind the program) into time order: push items with their
+/// timestamps, then [`Timeline::flush_before`] prints everything older
+/// than a horizon (e.g. now minus 100 ms) and [`Timeline::flush_all`] the
+/// rest at the end. Items with equal times keep their push order.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    items: Vec<(Timestamp, u64, TimelineItem)>,
+    seq: u64,
+}
+
+impl Timeline {
+    /// An empty timeline.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add an item at `ts`.
+    pub fn push(&mut self, ts: Timestamp, item: TimelineItem) {
+        self.seq += 1;
+        self.items.push((ts, self.seq, item));
+    }
+
+    /// Print, in time order, every item strictly before `horizon`.
+    pub fn flush_before<W: Write>(
+        &mut self,
+        w: &mut W,
+        p: &mut PacketPrinter,
+        horizon: Timestamp,
+    ) -> io::Result<()> {
+        self.items.sort_by_key(|(ts, seq, _)| (*ts, *seq));
+        let n = self
+            .items
+            .iter()
+            .take_while(|(ts, _, _)| *ts < horizon)
+            .count();
+        for (ts, _, item) in self.items.drain(..n) {
+            match item {
+                TimelineItem::Rendered(b) => w.write_all(&b)?,
+                TimelineItem::Call(text) => p.socket_call(w, ts, &text)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Print everything left, in time order.
+    pub fn flush_all<W: Write>(&mut self, w: &mut W, p: &mut PacketPrinter) -> io::Result<()> {
+        self.flush_before(
+            w,
+            p,
+            Timestamp {
+                secs: i64::MAX,
+                nanos: 0,
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        let ts = Timestamp::new(1_763_703_627, 123_456_789);
+        let mut s = String::new();
+        write_time(&mut s, ts);
+        assert_eq!(s, "05:40:27.123456");
+        s.clear();
+        write_rfc3339(&mut s, ts);
+        assert_eq!(s, "2025-11-21T05:40:27.123456789Z");
+        s.clear();
+        write_rfc3339(&mut s, Timestamp::new(951_782_400, 0));
+        assert_eq!(s, "2000-02-29T00:00:00.000000000Z");
+    }
+
+    #[test]
+    fn timeline_orders_calls_and_packets() {
+        let mut tl = Timeline::new();
+        let mut p = PacketPrinter::new(PrintOptions::default());
+        tl.push(
+            Timestamp::new(10, 500),
+            TimelineItem::Rendered(b"packet\n".to_vec()),
+        );
+        tl.push(
+            Timestamp::new(10, 100),
+            TimelineItem::Call("connect(127.0.0.1:1)".into()),
+        );
+        tl.push(
+            Timestamp::new(20, 0),
+            TimelineItem::Rendered(b"later\n".to_vec()),
+        );
+        let mut out = Vec::new();
+        tl.flush_before(&mut out, &mut p, Timestamp::new(15, 0))
+            .expect("vec");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "00:00:10.000000 call connect(127.0.0.1:1)\npacket\n"
+        );
+        out.clear();
+        tl.flush_all(&mut out, &mut p).expect("vec");
+        assert_eq!(String::from_utf8_lossy(&out), "later\n");
+    }
+}
