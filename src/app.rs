@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::cli::{
-    Chat, Cli, Command, Echo, EchoStyle, Monitor, MonitorMode, ServeOpts, TcpCalc, TcpMode, UdpCalc,
+    Chat, Cli, Command, Echo, EchoStyle, Monitor, MonitorMode, ServeOpts, SniffOpt, TcpCalc,
+    TcpMode, UdpCalc,
 };
 use crate::proto::accept::Style;
 use crate::proto::log::Log;
@@ -15,6 +16,7 @@ use crate::proto::{
     chat, echo_client, echo_server, get, monitor_client, monitor_server, resolve, stop,
     tcp_calc_client, tcp_calc_server, udp_calc_client, udp_calc_server,
 };
+use crate::sniff::attach::{self, Watch};
 use crate::wire::udp_calc::Request;
 
 fn local(port: u16) -> Endpoint {
@@ -47,36 +49,98 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     stop::install();
     raise_fd_limit();
     match cli.command {
-        Command::UdpCalc(c) => udp_calc(c),
-        Command::TcpCalc(c) => tcp_calc(c),
-        Command::Echo(c) => echo(c),
-        Command::Chat(c) => chat_cmd(c),
-        Command::Monitor(c) => monitor(c),
+        Command::UdpCalc(c) => udp_calc(c)?,
+        Command::TcpCalc(c) => tcp_calc(c)?,
+        Command::Echo(c) => echo(c)?,
+        Command::Chat(c) => chat_cmd(c)?,
+        Command::Monitor(c) => monitor(c)?,
         Command::Get(g) => {
-            get::get(&g.host, &g.port, &g.path, g.timeout)?;
-            Ok(ExitCode::SUCCESS)
+            let port = get::port_of(&g.port)?;
+            attach::run(watch(g.sniff, port, false, None), || {
+                get::get(&g.host, &g.port, &g.path, g.timeout)
+            })?;
         }
-        Command::Demo => {
-            crate::demo::run()?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Resolve(r) => {
-            resolve::resolve(&r.name, r.service.as_deref())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Pack(a) => crate::workbench::pack::run(a),
-        Command::Unpack(a) => crate::workbench::unpack::run(a),
-        Command::Hexdump(a) => crate::workbench::hexdump::run(a),
-        Command::Order(a) => crate::workbench::order::run(a),
-        Command::Addr(a) => crate::workbench::addr::run(a),
-        Command::Sniff(args) => crate::sniff::run(&args),
+        Command::Demo => crate::demo::run()?,
+        Command::Resolve(r) => resolve::resolve(&r.name, r.service.as_deref())?,
+        Command::Pack(a) => return crate::workbench::pack::run(a),
+        Command::Unpack(a) => return crate::workbench::unpack::run(a),
+        Command::Hexdump(a) => return crate::workbench::hexdump::run(a),
+        Command::Order(a) => return crate::workbench::order::run(a),
+        Command::Addr(a) => return crate::workbench::addr::run(a),
+        Command::Sniff(args) => return crate::sniff::run(&args),
     }
+    Ok(ExitCode::SUCCESS)
 }
 
-fn tcp_calc(c: TcpCalc) -> Result<ExitCode> {
+/// What `--sniff` watches: the server's port, speaking the course protocol
+/// whose default port is `course_port`.
+fn watch(s: SniffOpt, port: u16, binds: bool, course_port: Option<u16>) -> Option<Watch> {
+    s.sniff.then_some(Watch {
+        port,
+        binds,
+        hex: s.sniff_hex,
+        course_port,
+    })
+}
+
+fn udp_calc(c: UdpCalc) -> Result<()> {
+    match c {
+        UdpCalc::Serve { opts, sniff, order } => {
+            let cfg = udp_calc_server::Config {
+                bind: bind_addr(&opts, 10009)?,
+                reuseaddr: !opts.no_reuseaddr,
+                order: order.into(),
+                log: Log::new(opts.quiet),
+            };
+            attach::run(watch(sniff, cfg.bind.port(), true, Some(10009)), || {
+                Ok(udp_calc_server::serve(&cfg)?)
+            })?;
+        }
+        UdpCalc::Ask {
+            a,
+            b,
+            op,
+            to,
+            order,
+            timeout,
+            load,
+            sniff,
+            window,
+        } => {
+            let addrs = udp_calc_client::ipv4_first(net::resolve_all(&to, &local(10009))?);
+            attach::run(
+                watch(sniff, addrs[0].port(), false, Some(10009)),
+                || match load.count {
+                    Some(count) => {
+                        let cfg = udp_calc_client::Load {
+                            count,
+                            concurrency: load.concurrency,
+                            window,
+                            timeout,
+                            order: order.into(),
+                        };
+                        let st = udp_calc_client::load(&addrs, &cfg)?;
+                        if st.ok == 0 && count > 0 {
+                            anyhow::bail!("no request got a correct reply");
+                        }
+                        Ok(())
+                    }
+                    None => {
+                        udp_calc_client::ask(&addrs, Request { a, b, op }, order.into(), timeout)?;
+                        Ok(())
+                    }
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn tcp_calc(c: TcpCalc) -> Result<()> {
     match c {
         TcpCalc::Serve {
             opts,
+            sniff,
             mode,
             idle_timeout,
             max_clients,
@@ -91,7 +155,9 @@ fn tcp_calc(c: TcpCalc) -> Result<ExitCode> {
                 idle: idle_timeout,
                 log: Log::new(opts.quiet),
             };
-            tcp_calc_server::serve(&cfg)?;
+            attach::run(watch(sniff, cfg.bind.port(), true, Some(10009)), || {
+                Ok(tcp_calc_server::serve(&cfg)?)
+            })?;
         }
         TcpCalc::Ask {
             a,
@@ -100,28 +166,35 @@ fn tcp_calc(c: TcpCalc) -> Result<ExitCode> {
             to,
             timeout,
             load,
+            sniff,
         } => {
             let addrs = net::resolve_all(&to, &local(10009))?;
-            match load.count {
-                Some(count) => {
-                    let st = tcp_calc_client::load(&addrs, count, load.concurrency, timeout);
-                    if st.ok == 0 && count > 0 {
-                        anyhow::bail!("no request got a correct reply");
+            attach::run(
+                watch(sniff, addrs[0].port(), false, Some(10009)),
+                || match load.count {
+                    Some(count) => {
+                        let st = tcp_calc_client::load(&addrs, count, load.concurrency, timeout);
+                        if st.ok == 0 && count > 0 {
+                            anyhow::bail!("no request got a correct reply");
+                        }
+                        Ok(())
                     }
-                }
-                None => {
-                    tcp_calc_client::ask(&addrs, a, b, op, timeout)?;
-                }
-            }
+                    None => {
+                        tcp_calc_client::ask(&addrs, a, b, op, timeout)?;
+                        Ok(())
+                    }
+                },
+            )?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-fn echo(c: Echo) -> Result<ExitCode> {
+fn echo(c: Echo) -> Result<()> {
     match c {
         Echo::Serve {
             opts,
+            sniff,
             udp,
             style,
             idle_timeout,
@@ -139,11 +212,14 @@ fn echo(c: Echo) -> Result<ExitCode> {
                 max_clients: max_clients.max(1),
                 log: Log::new(opts.quiet),
             };
-            if udp {
-                echo_server::serve_udp(&cfg)?;
-            } else {
-                echo_server::serve_tcp(&cfg)?;
-            }
+            attach::run(watch(sniff, cfg.bind.port(), true, Some(10000)), || {
+                if udp {
+                    echo_server::serve_udp(&cfg)?;
+                } else {
+                    echo_server::serve_tcp(&cfg)?;
+                }
+                Ok(())
+            })?;
         }
         Echo::Send {
             message,
@@ -151,6 +227,7 @@ fn echo(c: Echo) -> Result<ExitCode> {
             udp,
             nul,
             timeout,
+            sniff,
         } => {
             let mut addrs = net::resolve_all(&to, &local(10000))?;
             if udp {
@@ -162,15 +239,19 @@ fn echo(c: Echo) -> Result<ExitCode> {
                 nul,
                 timeout,
             };
-            echo_client::send(&addrs, &cfg)?;
+            attach::run(watch(sniff, addrs[0].port(), false, Some(10000)), || {
+                echo_client::send(&addrs, &cfg)?;
+                Ok(())
+            })?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-fn chat_cmd(c: Chat) -> Result<ExitCode> {
+fn chat_cmd(c: Chat) -> Result<()> {
     let Chat::Serve {
         opts,
+        sniff,
         idle_timeout,
         max_clients,
     } = c;
@@ -181,14 +262,16 @@ fn chat_cmd(c: Chat) -> Result<ExitCode> {
         max_clients: max_clients.max(1),
         log: Log::new(opts.quiet),
     };
-    chat::serve(&cfg)?;
-    Ok(ExitCode::SUCCESS)
+    attach::run(watch(sniff, cfg.bind.port(), true, None), || {
+        Ok(chat::serve(&cfg)?)
+    })
 }
 
-fn monitor(c: Monitor) -> Result<ExitCode> {
+fn monitor(c: Monitor) -> Result<()> {
     match c {
         Monitor::Serve {
             opts,
+            sniff,
             mode,
             idle_timeout,
             max_clients,
@@ -201,7 +284,9 @@ fn monitor(c: Monitor) -> Result<ExitCode> {
                 max_clients: max_clients.max(1),
                 log: Log::new(opts.quiet),
             };
-            monitor_server::serve(&cfg)?;
+            attach::run(watch(sniff, cfg.bind.port(), true, Some(5000)), || {
+                Ok(monitor_server::serve(&cfg)?)
+            })?;
         }
         Monitor::Report {
             to,
@@ -209,6 +294,7 @@ fn monitor(c: Monitor) -> Result<ExitCode> {
             count,
             clients,
             timeout,
+            sniff,
         } => {
             let addrs = net::resolve_all(&to, &local(5000))?;
             let cfg = monitor_client::Config {
@@ -217,53 +303,11 @@ fn monitor(c: Monitor) -> Result<ExitCode> {
                 clients,
                 timeout,
             };
-            monitor_client::report(&addrs, &cfg)?;
+            attach::run(watch(sniff, addrs[0].port(), false, Some(5000)), || {
+                monitor_client::report(&addrs, &cfg)?;
+                Ok(())
+            })?;
         }
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn udp_calc(c: UdpCalc) -> Result<ExitCode> {
-    match c {
-        UdpCalc::Serve { opts, order } => {
-            let cfg = udp_calc_server::Config {
-                bind: bind_addr(&opts, 10009)?,
-                reuseaddr: !opts.no_reuseaddr,
-                order: order.into(),
-                log: Log::new(opts.quiet),
-            };
-            udp_calc_server::serve(&cfg)?;
-        }
-        UdpCalc::Ask {
-            a,
-            b,
-            op,
-            to,
-            order,
-            timeout,
-            load,
-            window,
-        } => {
-            let addrs = udp_calc_client::ipv4_first(net::resolve_all(&to, &local(10009))?);
-            match load.count {
-                Some(count) => {
-                    let cfg = udp_calc_client::Load {
-                        count,
-                        concurrency: load.concurrency,
-                        window,
-                        timeout,
-                        order: order.into(),
-                    };
-                    let st = udp_calc_client::load(&addrs, &cfg)?;
-                    if st.ok == 0 && count > 0 {
-                        anyhow::bail!("no request got a correct reply");
-                    }
-                }
-                None => {
-                    udp_calc_client::ask(&addrs, Request { a, b, op }, order.into(), timeout)?;
-                }
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -72,6 +72,18 @@ pub struct ServeOpts {
     pub quiet: bool,
 }
 
+/// `--sniff`: watch the wire while the command runs.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct SniffOpt {
+    /// Capture lo while this runs and print the socket calls, the packets they
+    /// caused and the narration in time order (needs CAP_NET_RAW: sudo).
+    #[arg(long)]
+    pub sniff: bool,
+    /// With --sniff: hex and ASCII dump of each frame.
+    #[arg(long, requires = "sniff")]
+    pub sniff_hex: bool,
+}
+
 /// Client options for the request/response calculators.
 #[derive(Debug, Clone, Args)]
 pub struct LoadOpts {
@@ -90,6 +102,8 @@ pub enum UdpCalc {
     Serve {
         #[command(flatten)]
         opts: ServeOpts,
+        #[command(flatten)]
+        sniff: SniffOpt,
         /// Byte order the server expects and replies in.
         #[arg(long, value_enum, default_value_t = OrderArg::Native)]
         order: OrderArg,
@@ -116,6 +130,8 @@ pub enum UdpCalc {
         timeout: Duration,
         #[command(flatten)]
         load: LoadOpts,
+        #[command(flatten)]
+        sniff: SniffOpt,
         /// Load mode: requests in flight per client (sent with one sendmmsg).
         #[arg(long, value_name = "W", default_value_t = 32)]
         window: usize,
@@ -138,6 +154,8 @@ pub enum TcpCalc {
     Serve {
         #[command(flatten)]
         opts: ServeOpts,
+        #[command(flatten)]
+        sniff: SniffOpt,
         /// Server style.
         #[arg(long, value_enum, default_value_t = TcpMode::Threads)]
         mode: TcpMode,
@@ -167,6 +185,8 @@ pub enum TcpCalc {
         timeout: Duration,
         #[command(flatten)]
         load: LoadOpts,
+        #[command(flatten)]
+        sniff: SniffOpt,
     },
 }
 
@@ -188,6 +208,8 @@ pub enum Echo {
     Serve {
         #[command(flatten)]
         opts: ServeOpts,
+        #[command(flatten)]
+        sniff: SniffOpt,
         /// UDP instead of TCP.
         #[arg(long)]
         udp: bool,
@@ -217,6 +239,8 @@ pub enum Echo {
         /// Seconds to wait for connect and for the reply.
         #[arg(long, value_parser = values::secs, default_value = "5")]
         timeout: Duration,
+        #[command(flatten)]
+        sniff: SniffOpt,
     },
 }
 
@@ -227,6 +251,8 @@ pub enum Chat {
     Serve {
         #[command(flatten)]
         opts: ServeOpts,
+        #[command(flatten)]
+        sniff: SniffOpt,
         /// Close a client that sends nothing for this many seconds (0 = never).
         #[arg(long, value_parser = values::secs, default_value = "600")]
         idle_timeout: Duration,
@@ -252,6 +278,8 @@ pub enum Monitor {
     Serve {
         #[command(flatten)]
         opts: ServeOpts,
+        #[command(flatten)]
+        sniff: SniffOpt,
         /// Server style.
         #[arg(long, value_enum, default_value_t = MonitorMode::Poll)]
         mode: MonitorMode,
@@ -279,6 +307,8 @@ pub enum Monitor {
         /// Seconds to wait for each connect.
         #[arg(long, value_parser = values::secs, default_value = "5")]
         timeout: Duration,
+        #[command(flatten)]
+        sniff: SniffOpt,
     },
 }
 
@@ -295,6 +325,8 @@ pub struct GetArgs {
     /// Seconds to wait for connect and for each read.
     #[arg(long, value_parser = values::secs, default_value = "10")]
     pub timeout: Duration,
+    #[command(flatten)]
+    pub sniff: SniffOpt,
 }
 
 /// `socklab resolve NAME|ADDRESS [SERVICE]`

@@ -4,6 +4,8 @@
 //! packets come from: live capture here, a capture file in `replay`, a
 //! background capture thread in the protocol commands' `--sniff`.
 
+pub mod attach;
+
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -17,7 +19,7 @@ use crate::cli::sniff::SniffArgs;
 use crate::filter::Filter;
 use crate::proto::stop;
 use crate::render::color;
-use crate::render::packet::{PacketPrinter, PacketView, PrintOptions};
+use crate::render::packet::{recognise_course_as, PacketPrinter, PacketView, PrintOptions};
 use crate::render::tree::LEGEND;
 use crate::track::tcp::{ConnSummary, Event, Tracker};
 use crate::wire::packet::decode_captured;
@@ -31,6 +33,8 @@ pub struct Pipeline {
     tracker: Tracker,
     printer: PacketPrinter,
     events: Vec<Event>,
+    /// Traffic on `.0` speaks the course protocol of default port `.1`.
+    speaks: Option<(u16, u16)>,
     /// Packets handed to [`Pipeline::handle`].
     pub captured: u64,
     /// Packets that passed the filter and were printed.
@@ -45,9 +49,17 @@ impl Pipeline {
             tracker: Tracker::new(),
             printer: PacketPrinter::new(opts),
             events: Vec::with_capacity(8),
+            speaks: None,
             captured: 0,
             shown: 0,
         }
+    }
+
+    /// Decode traffic on `port` as the course protocol of its default port
+    /// `course_port` (10009, 10000, 5000), e.g. a server started elsewhere.
+    pub fn speaks(mut self, port: u16, course_port: u16) -> Self {
+        self.speaks = (port != course_port).then_some((port, course_port));
+        self
     }
 
     /// Handle one packet; returns true when it matched the filter and was printed.
@@ -60,7 +72,12 @@ impl Pipeline {
         self.shown += 1;
         self.events.clear();
         let tcp = self.tracker.observe(p.ts, &d, &mut self.events);
-        let view = PacketView::new(p.ts, self.shown, &d, tcp, &self.events);
+        let mut view = PacketView::new(p.ts, self.shown, &d, tcp, &self.events);
+        if let Some((port, as_port)) = self.speaks {
+            if view.course.is_none() {
+                view.course = recognise_course_as(&d, port, as_port);
+            }
+        }
         self.printer.packet(w, &view)?;
         Ok(true)
     }
