@@ -657,3 +657,108 @@ fn socket_calls_interleave_before_the_packets_they_cause() {
     assert!(at("length 5") < at("call close()"), "{text}");
     assert!(at("call close()") < at("closes first (FIN)"), "{text}");
 }
+
+/// Run the socklab binary with `args` (bounded: 20 s) and return its stdout.
+fn socklab_run(args: &[&str]) -> String {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn socklab");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("output");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A socklab server process, killed on drop.
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn socklab_client_and_server_conversation_each_step_exactly_once() {
+    if !can_capture() {
+        return;
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let to = format!("127.0.0.1:{port}");
+    let mut server = Command::new(BIN)
+        .args(["tcp-calc", "serve", "-q", "--bind", &to])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn server");
+    let mut first = String::new();
+    let mut so = server.stdout.take().expect("stdout");
+    let mut b = [0u8; 1];
+    while !first.contains('\n') && so.read(&mut b).unwrap_or(0) == 1 {
+        first.push(b[0] as char);
+    }
+    assert!(first.contains("listening on"), "{first}");
+    let _server = Peer(server);
+    let sniffer = start(&["--json", "tcp", "port", &port.to_string()]);
+    let out = socklab_run(&["tcp-calc", "ask", "5", "8", "sub", "--to", &to]);
+    assert!(out.ends_with("result: -3\n"), "{out}");
+    let (out, _err) = sniffer.finish(true);
+    let pkts = json_lines(&out);
+    let flags = |p: &Value| p["tcp"]["flags"].as_str().unwrap_or("").to_string();
+    let to_server = |p: &Value| p["tcp"]["dst_port"] == port;
+    assert_eq!(count(&pkts, |p| flags(p) == "S"), 1, "one SYN:\n{out}");
+    assert_eq!(count(&pkts, |p| flags(p) == "S."), 1, "one SYN-ACK:\n{out}");
+    assert_eq!(
+        events(&pkts, "established").len(),
+        1,
+        "one handshake ACK:\n{out}"
+    );
+    // The course client sends each NUL-terminated number in its own segment.
+    assert_eq!(
+        count(&pkts, |p| to_server(p) && p["tcp"]["payload_len"] == 2),
+        3,
+        "three 2-byte numbers:\n{out}"
+    );
+    assert_eq!(
+        count(&pkts, |p| !to_server(p) && p["tcp"]["payload_len"] == 4),
+        1,
+        "one 4-byte reply \"-3\\0\\0\":\n{out}"
+    );
+    assert_eq!(
+        count(&pkts, |p| to_server(p) && p["tcp"]["fin"] == true),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        count(&pkts, |p| !to_server(p) && p["tcp"]["fin"] == true),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        count(&pkts, |p| p["tcp"]["rst"] == true),
+        0,
+        "no RST:\n{out}"
+    );
+    for kind in [
+        "syn",
+        "syn_ack",
+        "established",
+        "first_fin",
+        "second_fin",
+        "time_wait",
+    ] {
+        assert_eq!(events(&pkts, kind).len(), 1, "event {kind} once:\n{out}");
+    }
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Capture benchmark: `socklab sniff` and `tcpdump -i lo -nn`, both printing
+to /dev/null, side by side under the same UDP flood on lo, in one run.
+
+usage: sudo python3 bench/sniff_flood.py [SECONDS]   (default 5)
+
+The flood is `iperf3 -u -b 0 -l 64` when iperf3 is installed, else
+socklab's own udp-calc load mode against a socklab udp-calc server.
+Prints packets captured and dropped by the kernel for each, and the ratio
+of their losses. Needs root (CAP_NET_RAW) and tcpdump.
+"""
+import os, re, shutil, signal, socket, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "socklab")
+SECS = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def stop(p):
+    p.send_signal(signal.SIGINT)
+    try:
+        _, err = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+    return err.decode(errors="replace")
+
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("needs root: both sniffers open packet sockets")
+    if not shutil.which("tcpdump"):
+        sys.exit("needs tcpdump (apt-get install tcpdump)")
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    port = free_port()
+    devnull = subprocess.DEVNULL
+    ours = subprocess.Popen([BIN, "sniff", "-i", "lo", "udp", "port", str(port)],
+                            stdout=devnull, stderr=subprocess.PIPE)
+    theirs = subprocess.Popen(["tcpdump", "-i", "lo", "-nn", "udp", "port", str(port)],
+                              stdout=devnull, stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    helpers = []
+    if shutil.which("iperf3"):
+        flood = "iperf3 -u -b 0 -l 64"
+        helpers.append(subprocess.Popen(["iperf3", "-s", "-1", "-p", str(port)], stdout=devnull, stderr=devnull))
+        time.sleep(0.5)
+        r = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-u", "-b", "0", "-l", "64",
+                            "-t", str(SECS)], capture_output=True, text=True)
+        m = re.findall(r"(\d+)/(\d+) \([\d.e+-]+%\)\s+sender", r.stdout)
+        sent = int(m[-1][1]) if m else None
+    else:
+        flood = "socklab udp-calc load"
+        helpers.append(subprocess.Popen([BIN, "udp-calc", "serve", "-q", "--bind", f"127.0.0.1:{port}"],
+                                        stdout=devnull, stderr=devnull))
+        time.sleep(0.5)
+        r = subprocess.run([BIN, "udp-calc", "ask", "0", "0", "0", "--to", f"127.0.0.1:{port}", "--count",
+                            str(int(SECS * 300_000)), "--concurrency", "2", "--window", "64", "--timeout", "1"],
+                           capture_output=True, text=True)
+        m = re.search(r"sent: (\d+)\s+ok: (\d+)", r.stdout)
+        sent = int(m.group(1)) + int(m.group(2)) if m else None
+    time.sleep(1.0)
+    for h in helpers:
+        h.kill()
+        h.wait()
+    err_ours, err_theirs = stop(ours), stop(theirs)
+    oc = int(re.search(r"(\d+) packets captured", err_ours).group(1))
+    od = int(re.search(r"(\d+) packets dropped by the kernel", err_ours).group(1))
+    tc = int(re.search(r"(\d+) packets captured", err_theirs).group(1))
+    td = int(re.search(r"(\d+) packets dropped by kernel", err_theirs).group(1))
+    print(f"flood: {flood} for {SECS:g} s on lo ({sent if sent is not None else '?'} datagrams sent)")
+    print(f"  socklab sniff  : {oc:>9} captured, {od:>9} dropped by the kernel")
+    print(f"  tcpdump -nn    : {tc:>9} captured, {td:>9} dropped by kernel")
+    if td > 0:
+        print(f"  socklab loses {od / td:.2f}x what tcpdump loses (target: <= 0.5x)")
+    else:
+        print("  tcpdump lost nothing in this run" + ("; socklab lost nothing either" if od == 0 else f"; socklab lost {od}"))
+
+
+if __name__ == "__main__":
+    main()
