@@ -68,6 +68,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Order(a) => return crate::workbench::order::run(a),
         Command::Addr(a) => return crate::workbench::addr::run(a),
         Command::Sniff(args) => return crate::sniff::run(&args),
+        Command::Replay(args) => return crate::sniff::replay::run(&args),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -80,6 +81,7 @@ fn watch(s: SniffOpt, port: u16, binds: bool, course_port: Option<u16>) -> Optio
         binds,
         hex: s.sniff_hex,
         course_port,
+        write: s.write.map(|path| (path, s.nano)),
     })
 }
 

@@ -11,6 +11,7 @@
 //! buffer, so a [`Packet`] borrows it until the next call.
 
 pub mod background;
+pub mod file;
 pub mod live;
 pub mod privs;
 mod sys;

@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive). Never touches sockets or bytes:
 //! it only says what the user asked for.
 
+pub mod replay;
 pub mod sniff;
 pub mod values;
 pub mod workbench;
@@ -56,6 +57,8 @@ pub enum Command {
     Addr(workbench::AddrArgs),
     /// Watch the wire: capture packets, decode every header, narrate TCP.
     Sniff(sniff::SniffArgs),
+    /// Read a pcap/pcapng file: the same lines, narration and filters as sniff.
+    Replay(replay::ReplayArgs),
 }
 
 /// Options every server shares.
@@ -73,7 +76,7 @@ pub struct ServeOpts {
 }
 
 /// `--sniff`: watch the wire while the command runs.
-#[derive(Debug, Clone, Copy, Default, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct SniffOpt {
     /// Capture lo while this runs and print the socket calls, the packets they
     /// caused and the narration in time order (needs CAP_NET_RAW: sudo).
@@ -82,6 +85,12 @@ pub struct SniffOpt {
     /// With --sniff: hex and ASCII dump of each frame.
     #[arg(long, requires = "sniff")]
     pub sniff_hex: bool,
+    /// With --sniff: also save the packets to FILE (pcap; pcapng if FILE ends in .pcapng).
+    #[arg(short = 'w', long = "write", value_name = "FILE", requires = "sniff")]
+    pub write: Option<std::path::PathBuf>,
+    /// With -w: nanosecond timestamps (default: microseconds).
+    #[arg(long, requires = "write")]
+    pub nano: bool,
 }
 
 /// Client options for the request/response calculators.

@@ -1,5 +1,7 @@
 //! `socklab sniff` arguments.
 
+use std::path::PathBuf;
+
 use clap::Args;
 
 use crate::render::color::ColorWhen;
@@ -41,6 +43,12 @@ pub struct SniffArgs {
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
+    /// Also save the packets shown to FILE: pcap, or pcapng if FILE ends in .pcapng.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// With -w: nanosecond timestamps (default: microseconds, what every tool reads).
+    #[arg(long, requires = "write")]
+    pub nano: bool,
     /// Filter: tcp, udp, icmp, icmp6, arp, ip, ip6, [src|dst] host A, [src|dst] port N,
     /// combined with and/&&, or/||, not/!, parentheses (e.g. `tcp and port 10009`).
     #[arg(value_name = "FILTER", trailing_var_arg = true)]

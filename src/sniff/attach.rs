@@ -9,6 +9,7 @@
 //! even though the capture thread lags behind the program.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Result;
 
 use crate::capture::background::BackgroundCapture;
+use crate::capture::file::{WriteOptions, Writer};
 use crate::capture::live::LiveConfig;
 use crate::capture::privs;
 use crate::capture::Timestamp;
@@ -43,6 +45,8 @@ pub struct Watch {
     pub hex: bool,
     /// The course default port of the protocol spoken (10009, 10000, 5000).
     pub course_port: Option<u16>,
+    /// `-w FILE` (and `--nano`): also save the packets shown.
+    pub write: Option<(PathBuf, bool)>,
 }
 
 fn ts(t: SystemTime) -> Timestamp {
@@ -83,9 +87,22 @@ pub fn run<T>(watch: Option<Watch>, f: impl FnOnce() -> Result<T>) -> Result<T> 
             privs::Dropped::Capabilities => "capabilities cleared".into(),
         }
     };
+    // Created after dropping privileges, so the file belongs to the user.
+    let save = match &w.write {
+        Some((path, nano)) => {
+            let mut o = WriteOptions::new(path, cap.link_type(), *nano);
+            o.iface = Some("lo".into());
+            Some((Writer::create_with(path, &o)?, path.clone()))
+        }
+        None => None,
+    };
     out::note(&format!(
-        "socklab --sniff: capturing lo, port {}; socket calls, packets and output in time order ({dropped})",
-        w.port
+        "socklab --sniff: capturing lo, port {}; socket calls, packets and output in time order ({dropped}){}",
+        w.port,
+        match &save {
+            Some((_, p)) => format!("; saving them to {}", p.display()),
+            None => String::new(),
+        }
     ));
 
     let inbox: Inbox = Arc::new(Mutex::new(Vec::new()));
@@ -109,7 +126,7 @@ pub fn run<T>(watch: Option<Watch>, f: impl FnOnce() -> Result<T>) -> Result<T> 
         if let Some(cp) = w.course_port {
             pipe = pipe.speaks(w.port, cp);
         }
-        std::thread::spawn(move || print_loop(cap, pipe, inbox, done))
+        std::thread::spawn(move || print_loop(cap, pipe, save, inbox, done))
     };
 
     let result = f();
@@ -131,22 +148,33 @@ pub fn run<T>(watch: Option<Watch>, f: impl FnOnce() -> Result<T>) -> Result<T> 
 fn print_loop(
     cap: BackgroundCapture,
     mut pipe: Pipeline,
+    mut save: Option<(Writer, PathBuf)>,
     inbox: Inbox,
     done: Arc<AtomicBool>,
 ) -> Result<()> {
     let mut timeline = Timeline::new();
     let stdout = io::stdout();
     let mut buf = Vec::with_capacity(4096);
-    let mut take =
-        |timeline: &mut Timeline, pipe: &mut Pipeline, p: &crate::capture::OwnedPacket| {
-            buf.clear();
-            if let Ok(true) = pipe.handle(&mut buf, &p.as_packet()) {
-                timeline.push(p.ts, TimelineItem::Rendered(buf.clone()));
+    let mut take = |timeline: &mut Timeline,
+                    pipe: &mut Pipeline,
+                    save: &mut Option<(Writer, PathBuf)>,
+                    p: &crate::capture::OwnedPacket|
+     -> Result<()> {
+        buf.clear();
+        if let Ok(true) = pipe.handle(&mut buf, &p.as_packet()) {
+            timeline.push(p.ts, TimelineItem::Rendered(buf.clone()));
+            if let Some((w, _)) = save {
+                w.write(&p.as_packet())?;
             }
-        };
+        }
+        Ok(())
+    };
     while !done.load(Ordering::SeqCst) {
         while let Some(p) = cap.try_next() {
-            take(&mut timeline, &mut pipe, &p);
+            take(&mut timeline, &mut pipe, &mut save, &p)?;
+        }
+        if let Some((w, _)) = &mut save {
+            w.flush()?;
         }
         drain(&inbox, &mut timeline);
         let horizon = ts(SystemTime::now() - HORIZON);
@@ -161,8 +189,20 @@ fn print_loop(
     }
     let (rest, stats) = cap.stop()?;
     for p in &rest {
-        take(&mut timeline, &mut pipe, p);
+        take(&mut timeline, &mut pipe, &mut save, p)?;
     }
+    let saved = match save {
+        Some((w, path)) => {
+            let (n, o) = (w.written(), w.options().clone());
+            w.finish()?;
+            format!(
+                "; {n} written to {} ({})",
+                path.display(),
+                super::describe(&o)
+            )
+        }
+        None => String::new(),
+    };
     drain(&inbox, &mut timeline);
     let mut w = stdout.lock();
     out::exit_if_broken(
@@ -172,7 +212,7 @@ fn print_loop(
             .and_then(|_| {
                 writeln!(
                     w,
-                    "--sniff: {} packets on port, {} dropped by the kernel",
+                    "--sniff: {} packets on port, {} dropped by the kernel{saved}",
                     pipe.shown, stats.dropped
                 )
             })

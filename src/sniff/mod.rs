@@ -5,6 +5,8 @@
 //! background capture thread in the protocol commands' `--sniff`.
 
 pub mod attach;
+pub mod replay;
+pub mod stats;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
@@ -12,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use crate::capture::file::{Format, WriteOptions, Writer};
 use crate::capture::live::{LiveCapture, LiveConfig};
 use crate::capture::privs::{self, Dropped};
 use crate::capture::Packet;
@@ -35,6 +38,10 @@ pub struct Pipeline {
     events: Vec<Event>,
     /// Traffic on `.0` speaks the course protocol of default port `.1`.
     speaks: Option<(u16, u16)>,
+    /// Counters for `--stats`, when asked for.
+    stats: Option<stats::Stats>,
+    /// Print each packet (off for `--stats`).
+    print: bool,
     /// Packets handed to [`Pipeline::handle`].
     pub captured: u64,
     /// Packets that passed the filter and were printed.
@@ -50,6 +57,8 @@ impl Pipeline {
             printer: PacketPrinter::new(opts),
             events: Vec::with_capacity(8),
             speaks: None,
+            stats: None,
+            print: true,
             captured: 0,
             shown: 0,
         }
@@ -59,6 +68,13 @@ impl Pipeline {
     /// `course_port` (10009, 10000, 5000), e.g. a server started elsewhere.
     pub fn speaks(mut self, port: u16, course_port: u16) -> Self {
         self.speaks = (port != course_port).then_some((port, course_port));
+        self
+    }
+
+    /// Count packets for [`Pipeline::write_stats`] instead of printing them.
+    pub fn stats_only(mut self) -> Self {
+        self.stats = Some(stats::Stats::new());
+        self.print = false;
         self
     }
 
@@ -78,7 +94,12 @@ impl Pipeline {
                 view.course = recognise_course_as(&d, port, as_port);
             }
         }
-        self.printer.packet(w, &view)?;
+        if let Some(st) = &mut self.stats {
+            st.count(p.ts, &d, view.course.as_ref());
+        }
+        if self.print {
+            self.printer.packet(w, &view)?;
+        }
         Ok(true)
     }
 
@@ -90,6 +111,17 @@ impl Pipeline {
     /// Per-connection summaries, and how many were left out.
     pub fn summaries(&self) -> (Vec<ConnSummary>, u64) {
         self.tracker.summaries()
+    }
+
+    /// Write the `--stats` report (nothing unless built with [`Pipeline::stats_only`]).
+    pub fn write_stats<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        match &self.stats {
+            Some(st) => {
+                let (tcp, left_out) = self.summaries();
+                st.write(w, &tcp, left_out)
+            }
+            None => Ok(()),
+        }
     }
 
     /// Write the per-connection summary ("TCP connections: ...").
@@ -121,6 +153,18 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     cfg.snaplen = (args.snaplen > 0).then_some(args.snaplen);
     let mut cap = LiveCapture::open(&cfg)?;
     let dropped = privs::drop_privileges()?;
+    // Created after dropping privileges, so the file belongs to the user.
+    let mut save = match &args.write {
+        Some(path) => {
+            let mut o = WriteOptions::new(path, cap.link_type(), args.nano);
+            o.iface = Some(cap.iface().to_string());
+            if let Some(n) = cfg.snaplen {
+                o.snaplen = u32::try_from(n).unwrap_or(u32::MAX);
+            }
+            Some(Writer::create_with(path, &o)?)
+        }
+        None => None,
+    };
 
     // The project's shared Ctrl-C policy: first signal stops and summarises,
     // a second one exits at once.
@@ -180,8 +224,19 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
                 false
             }
         };
+        if shown {
+            if let Some(w) = &mut save {
+                if let Err(e) = w.write(&packet) {
+                    let _ = out.flush();
+                    return Err(e.into());
+                }
+            }
+        }
         if shown && (tty || last_flush.elapsed() >= FLUSH_EVERY) {
             write_or_quit(out.flush());
+            if let Some(w) = &mut save {
+                w.flush()?;
+            }
             last_flush = Instant::now();
         }
         if args.count.is_some_and(|c| pipe.shown >= c) {
@@ -195,6 +250,16 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
         let _ = pipe.write_summary(&mut err);
     } else {
         write_or_quit(pipe.write_summary(&mut out).and_then(|_| out.flush()));
+    }
+    if let Some(w) = save {
+        let (n, path) = (w.written(), args.write.clone().unwrap_or_default());
+        let o = w.options().clone();
+        w.finish()?;
+        crate::noteln!(
+            "{n} packets written to {} ({})",
+            path.display(),
+            describe(&o)
+        );
     }
     let k = cap.stats();
     crate::noteln!(
@@ -211,9 +276,21 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `pcap, microsecond timestamps` / `pcapng, nanosecond timestamps`.
+pub fn describe(o: &WriteOptions) -> String {
+    format!(
+        "{}, {} timestamps",
+        match o.format {
+            Format::Pcap => "pcap",
+            Format::PcapNg => "pcapng",
+        },
+        if o.nano { "nanosecond" } else { "microsecond" }
+    )
+}
+
 /// Quiet success when stdout's reader went away (`| head`); other write
 /// errors are reported on stderr and end the program with failure.
-fn write_or_quit(r: io::Result<()>) {
+pub(crate) fn write_or_quit(r: io::Result<()>) {
     if let Err(e) = r {
         crate::render::out::exit_if_broken(Err(io::Error::new(e.kind(), "")));
         crate::noteln!("socklab: error: writing the output: {e}");

@@ -1,0 +1,273 @@
+//! Saving packets: pcap or pcapng through pcap-file's writers.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapTsResolution, PcapWriter};
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption, InterfaceTsResolution,
+};
+use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
+use pcap_file::pcapng::PcapNgWriter;
+use pcap_file::{DataLink, Endianness};
+
+use super::{FileError, MAX_CAPLEN};
+use crate::capture::{LinkType, Packet};
+
+/// The two file formats socklab writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Classic pcap (libpcap's format; tcpdump's default).
+    Pcap,
+    /// pcapng (Wireshark's default).
+    PcapNg,
+}
+
+impl Format {
+    /// pcapng when the file name ends in `.pcapng`, pcap otherwise.
+    pub fn for_path(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("pcapng") => Format::PcapNg,
+            _ => Format::Pcap,
+        }
+    }
+}
+
+/// How to write a capture file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// pcap or pcapng.
+    pub format: Format,
+    /// Link type of every packet.
+    pub link: LinkType,
+    /// Nanosecond timestamps (pcap: the nanosecond magic; pcapng: `if_tsresol` 9).
+    pub nano: bool,
+    /// Snap length recorded in the header (longer packets are cut, keeping
+    /// their original length); at most [`MAX_CAPLEN`].
+    pub snaplen: u32,
+    /// Interface name (pcapng `if_name`).
+    pub iface: Option<String>,
+}
+
+impl WriteOptions {
+    /// Defaults for `path`: format from the extension, whole packets.
+    pub fn new(path: &Path, link: LinkType, nano: bool) -> Self {
+        WriteOptions {
+            format: Format::for_path(path),
+            link,
+            nano,
+            snaplen: MAX_CAPLEN,
+            iface: None,
+        }
+    }
+}
+
+enum Sink<W: Write> {
+    Pcap(PcapWriter<W>),
+    PcapNg(PcapNgWriter<W>),
+}
+
+/// Writes packets to a pcap or pcapng file.
+///
+/// ```no_run
+/// use socklab::capture::file::Writer;
+/// use socklab::capture::{LinkType, Packet, Timestamp};
+/// # fn main() -> Result<(), socklab::capture::file::FileError> {
+/// let mut w = Writer::create("lesson.pcap".as_ref(), LinkType::Ethernet, false)?;
+/// let frame = [0u8; 60];
+/// w.write(&Packet { ts: Timestamp::now(), data: &frame, orig_len: 60, link: LinkType::Ethernet })?;
+/// w.finish()?;
+/// # Ok(()) }
+/// ```
+pub struct Writer<W: Write = BufWriter<File>> {
+    sink: Sink<W>,
+    path: String,
+    opts: WriteOptions,
+    written: u64,
+}
+
+impl<W: Write> std::fmt::Debug for Writer<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("path", &self.path)
+            .field("opts", &self.opts)
+            .field("written", &self.written)
+            .finish()
+    }
+}
+
+impl Writer<BufWriter<File>> {
+    /// Create (or truncate) `path`: pcapng if it ends in `.pcapng`, else
+    /// pcap; microsecond timestamps unless `nano`.
+    pub fn create(path: &Path, link: LinkType, nano: bool) -> Result<Self, FileError> {
+        Self::create_with(path, &WriteOptions::new(path, link, nano))
+    }
+
+    /// Create (or truncate) `path` with explicit options.
+    pub fn create_with(path: &Path, opts: &WriteOptions) -> Result<Self, FileError> {
+        let name = path.display().to_string();
+        let f = File::create(path).map_err(|e| FileError::Open {
+            action: "create",
+            path: name.clone(),
+            detail: crate::error::describe_io(&e),
+        })?;
+        Writer::new(BufWriter::with_capacity(64 * 1024, f), name, opts)
+    }
+}
+
+impl<W: Write> Writer<W> {
+    /// Write the file header to `w`; `path` names the file in errors.
+    pub fn new(w: W, path: impl Into<String>, opts: &WriteOptions) -> Result<Self, FileError> {
+        let path = path.into();
+        let mut opts = opts.clone();
+        opts.snaplen = opts.snaplen.clamp(1, MAX_CAPLEN);
+        let werr = |e: String| FileError::Io {
+            action: "write the header of",
+            path: path.clone(),
+            offset: 0,
+            detail: e,
+        };
+        let datalink = DataLink::from(opts.link.to_pcap());
+        let sink = match opts.format {
+            Format::Pcap => {
+                let header = PcapHeader {
+                    snaplen: opts.snaplen,
+                    datalink,
+                    ts_resolution: if opts.nano {
+                        PcapTsResolution::NanoSecond
+                    } else {
+                        PcapTsResolution::MicroSecond
+                    },
+                    endianness: Endianness::native(),
+                    ..Default::default()
+                };
+                Sink::Pcap(PcapWriter::with_header(w, header).map_err(|e| werr(e.to_string()))?)
+            }
+            Format::PcapNg => {
+                let section = SectionHeaderBlock {
+                    endianness: Endianness::native(),
+                    major_version: 1,
+                    minor_version: 0,
+                    section_length: -1,
+                    options: vec![SectionHeaderOption::UserApplication(Cow::Owned(format!(
+                        "socklab {}",
+                        env!("CARGO_PKG_VERSION")
+                    )))],
+                };
+                let mut ng = PcapNgWriter::with_section_header(w, section)
+                    .map_err(|e| werr(e.to_string()))?;
+                let mut options = Vec::new();
+                if let Some(name) = &opts.iface {
+                    options.push(InterfaceDescriptionOption::IfName(Cow::Owned(name.clone())));
+                }
+                options.push(InterfaceDescriptionOption::IfTsResol(if opts.nano {
+                    InterfaceTsResolution::NANO
+                } else {
+                    InterfaceTsResolution::MICRO
+                }));
+                let idb = InterfaceDescriptionBlock {
+                    linktype: datalink,
+                    snaplen: opts.snaplen,
+                    options,
+                };
+                ng.write_pcapng_block(idb)
+                    .map_err(|e| werr(e.to_string()))?;
+                Sink::PcapNg(ng)
+            }
+        };
+        Ok(Writer {
+            sink,
+            path,
+            opts,
+            written: 0,
+        })
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &WriteOptions {
+        &self.opts
+    }
+
+    /// Packets written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Append one packet. Bytes beyond the snap length are not stored; the
+    /// original length always is.
+    pub fn write(&mut self, p: &Packet<'_>) -> Result<(), FileError> {
+        let n = self.written + 1;
+        let unwritable = |what: String| FileError::Unwritable {
+            path: self.path.clone(),
+            packet: n,
+            what,
+        };
+        if p.link != self.opts.link {
+            return Err(unwritable(format!(
+                "its link type is {} but the file was opened for {}",
+                p.link.name(),
+                self.opts.link.name()
+            )));
+        }
+        let secs = u64::try_from(p.ts.secs)
+            .map_err(|_| unwritable(format!("its time {} is before 1970", p.ts)))?;
+        let ts = Duration::new(secs, p.ts.nanos);
+        let keep = p.data.len().min(self.opts.snaplen as usize);
+        let data = &p.data[..keep];
+        let orig_len = u32::try_from(p.orig_len.max(keep)).unwrap_or(u32::MAX);
+        let result = match &mut self.sink {
+            Sink::Pcap(w) => {
+                let pkt =
+                    PcapPacket::new(ts, orig_len, data).map_err(|e| unwritable(e.to_string()))?;
+                w.write_packet(&pkt).map(|_| ()).map_err(|e| e.to_string())
+            }
+            Sink::PcapNg(w) => {
+                let epb = EnhancedPacketBlock {
+                    interface_id: 0,
+                    timestamp: ts,
+                    original_len: orig_len,
+                    data: Cow::Borrowed(data),
+                    options: Vec::new(),
+                };
+                w.write_pcapng_block(epb)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        };
+        result.map_err(|detail| FileError::Io {
+            action: "write",
+            path: self.path.clone(),
+            offset: 0,
+            detail: format!("packet {n}: {detail}"),
+        })?;
+        self.written = n;
+        Ok(())
+    }
+
+    /// Push buffered packets to the file (so it is readable while capturing).
+    pub fn flush(&mut self) -> Result<(), FileError> {
+        let r = match &mut self.sink {
+            Sink::Pcap(w) => w.flush().map_err(|e| e.to_string()),
+            Sink::PcapNg(w) => w.get_mut().flush().map_err(|e| e.to_string()),
+        };
+        r.map_err(|detail| FileError::Io {
+            action: "write",
+            path: self.path.clone(),
+            offset: 0,
+            detail,
+        })
+    }
+
+    /// Flush and return the underlying writer.
+    pub fn finish(mut self) -> Result<W, FileError> {
+        self.flush()?;
+        Ok(match self.sink {
+            Sink::Pcap(w) => w.into_inner(),
+            Sink::PcapNg(w) => w.into_inner(),
+        })
+    }
+}
