@@ -116,7 +116,7 @@ impl HexDump {
     ) -> io::Result<u64> {
         let block = self.columns * (64 * 1024 / self.columns).max(1);
         let mut buf = vec![0u8; block];
-        let mut line = String::with_capacity(16 + self.columns * 24);
+        let mut text = Vec::with_capacity(block * 5);
         let mut filled = 0;
         let mut done: u64 = 0;
         let mut left = limit.unwrap_or(u64::MAX);
@@ -140,13 +140,12 @@ impl HexDump {
             } else {
                 filled - filled % self.columns
             };
+            text.clear();
             for chunk in buf[..ready].chunks(self.columns) {
-                line.clear();
-                self.format_line(&mut line, self.base + done as usize, chunk);
-                line.push('\n');
-                w.write_all(line.as_bytes())?;
+                self.format_line(&mut text, self.base + done as usize, chunk);
                 done += chunk.len() as u64;
             }
+            w.write_all(&text)?;
             buf.copy_within(ready..filled, 0);
             filled -= ready;
             if eof {
@@ -157,61 +156,91 @@ impl HexDump {
 
     /// Write the dump of `bytes` to `w`, one line per `columns` bytes.
     pub fn write<W: Write>(&self, w: &mut W, bytes: &[u8]) -> io::Result<()> {
-        let mut line = String::with_capacity(16 + self.columns * 4);
+        let mut text = Vec::with_capacity(self.text_len(bytes.len()));
+        self.append(&mut text, bytes);
+        w.write_all(&text)
+    }
+
+    /// Append the dump of `bytes` to `out` (each line ends with a newline);
+    /// the per-packet path, with the caller's reusable buffer.
+    pub fn append(&self, out: &mut Vec<u8>, bytes: &[u8]) {
+        out.reserve(self.text_len(bytes.len()));
         for (i, chunk) in bytes.chunks(self.columns).enumerate() {
-            line.clear();
-            self.format_line(&mut line, self.base + i * self.columns, chunk);
-            line.push('\n');
-            w.write_all(line.as_bytes())?;
+            self.format_line(out, self.base + i * self.columns, chunk);
         }
-        Ok(())
     }
 
     /// The dump as a string (each line ends with a newline).
     pub fn to_text(&self, bytes: &[u8]) -> String {
         let mut v = Vec::new();
-        // Writing to a Vec cannot fail.
-        let _ = self.write(&mut v, bytes);
+        self.append(&mut v, bytes);
         String::from_utf8_lossy(&v).into_owned()
     }
 
-    fn format_line(&self, line: &mut String, offset: usize, chunk: &[u8]) {
-        use std::fmt::Write as _;
-        for _ in 0..self.indent {
-            line.push(' ');
-        }
-        let _ = write!(line, "{offset:08x} ");
+    /// Bytes of text for `n` bytes without colour (a capacity hint).
+    fn text_len(&self, n: usize) -> usize {
+        let lines = n.div_ceil(self.columns);
+        lines * (self.indent + 16 + self.columns * 4 + self.columns / self.group.max(1) + 4)
+    }
+
+    /// One line, newline included. Table-driven: no `core::fmt` per byte.
+    fn format_line(&self, line: &mut Vec<u8>, offset: usize, chunk: &[u8]) {
+        line.resize(line.len() + self.indent, b' ');
+        push_offset(line, offset);
+        line.push(b' ');
         for col in 0..self.columns {
             if self.group > 0 && col % self.group == 0 {
-                line.push(' ');
+                line.push(b' ');
             }
             match chunk.get(col) {
-                Some(&b) if self.color => {
-                    let st = ByteClass::of(b).style();
-                    let _ = write!(line, "{}{b:02x}{} ", st.render(), st.render_reset());
+                Some(&b) => {
+                    let pair = [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)], b' '];
+                    if self.color {
+                        let st = ByteClass::of(b).style();
+                        let _ = write!(line, "{}", st.render());
+                        line.extend_from_slice(&pair[..2]);
+                        let _ = write!(line, "{}", st.render_reset());
+                        line.push(b' ');
+                    } else {
+                        line.extend_from_slice(&pair);
+                    }
                 }
-                Some(b) => {
-                    let _ = write!(line, "{b:02x} ");
-                }
-                None => line.push_str("   "),
+                None => line.extend_from_slice(b"   "),
             }
         }
-        line.push_str(" |");
+        line.extend_from_slice(b" |");
         for &b in chunk {
             let c = if b.is_ascii_graphic() || b == b' ' {
-                b as char
+                b
             } else {
-                '.'
+                b'.'
             };
             if self.color {
                 let st = ByteClass::of(b).style();
-                let _ = write!(line, "{}{c}{}", st.render(), st.render_reset());
+                let _ = write!(line, "{}", st.render());
+                line.push(c);
+                let _ = write!(line, "{}", st.render_reset());
             } else {
                 line.push(c);
             }
         }
-        line.push('|');
+        line.extend_from_slice(b"|\n");
     }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// `{offset:08x}`: at least 8 lower-case hex digits.
+fn push_offset(line: &mut Vec<u8>, offset: usize) {
+    let mut digits = [0u8; 16];
+    let mut i = digits.len();
+    let mut v = offset;
+    while v > 0 || digits.len() - i < 8 {
+        i -= 1;
+        digits[i] = HEX[v & 0xf];
+        v >>= 4;
+    }
+    line.extend_from_slice(&digits[i..]);
 }
 
 /// Space-separated hex bytes on one line: `0a 00 00 00`.

@@ -5,22 +5,42 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 
-/// Append the decimal digits of `n`.
-pub fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
+/// Two ASCII digits for each value 0..100.
+const PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// The decimal digits of `n`, right-aligned in `buf`; returns where they start.
+pub fn digits(buf: &mut [u8; 20], mut n: u64) -> usize {
     let mut i = buf.len();
-    loop {
+    while n >= 100 {
+        let p = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        buf[i] = PAIRS[p];
+        buf[i + 1] = PAIRS[p + 1];
+    }
+    if n >= 10 {
+        let p = n as usize * 2;
+        i -= 2;
+        buf[i] = PAIRS[p];
+        buf[i + 1] = PAIRS[p + 1];
+    } else {
         i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+        buf[i] = b'0' + n as u8;
     }
-    out.reserve(buf.len() - i);
-    for &d in &buf[i..] {
-        out.push(char::from(d));
-    }
+    i
+}
+
+/// Append the decimal digits of `n`.
+pub fn push_u64(out: &mut String, n: u64) {
+    let mut buf = [0u8; 20];
+    let i = digits(&mut buf, n);
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// Append `n` with at least `width` digits, zero-padded.
@@ -64,7 +84,20 @@ mod tests {
     #[test]
     fn numbers_and_addresses() {
         let mut s = String::new();
-        for n in [0u64, 7, 10, 65535, u64::MAX] {
+        for n in [
+            0u64,
+            7,
+            9,
+            10,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            65535,
+            1 << 32,
+            u64::MAX,
+        ] {
             s.clear();
             push_u64(&mut s, n);
             assert_eq!(s, n.to_string());

@@ -181,11 +181,13 @@ impl PacketPrinter {
         if self.opts.verbose {
             super::tree::write_tree(&mut self.text, v, self.opts);
         }
-        w.write_all(self.text.as_bytes())?;
         if self.opts.hex {
-            self.hex.write(w, v.decoded.frame)?;
+            self.bytes.clear();
+            self.bytes.extend_from_slice(self.text.as_bytes());
+            self.hex.append(&mut self.bytes, v.decoded.frame);
+            return w.write_all(&self.bytes);
         }
-        Ok(())
+        w.write_all(self.text.as_bytes())
     }
 
     /// Print a line for something the program did (a socket call), with

@@ -22,7 +22,7 @@
 //! - data sent by one side after the other side's FIN is a half-close
 //!   (`shutdown(SHUT_WR)`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 
 use super::Endpoint;
@@ -34,6 +34,11 @@ use crate::wire::packet::{tcp_flags as fl, Decoded, TcpInfo};
 pub const MAX_CONNECTIONS: usize = 100_000;
 /// Most per-connection summaries kept for the end of the capture.
 pub const MAX_SUMMARIES: usize = 10_000;
+/// Finished connections (closed or reset) stay in the table for late
+/// packets (a retransmitted FIN, a last ACK); beyond this many, the oldest
+/// finished one is retired to the summaries, so memory stays flat on long
+/// captures.
+pub const MAX_FINISHED_KEPT: usize = 1024;
 
 /// Which end of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -241,13 +246,25 @@ impl fmt::Display for Event {
 
 /// `1.234 ms`, `56 µs`, `2.5 s`.
 pub fn fmt_ns(ns: i64) -> String {
-    let ns = ns.max(0) as f64;
-    if ns < 1_000_000.0 {
-        format!("{:.0} µs", ns / 1e3)
-    } else if ns < 1e9 {
-        format!("{:.3} ms", ns / 1e6)
+    let ns = ns.max(0);
+    // Integer rounding, half to even (as float formatting does), without
+    // the cost of float formatting on the per-packet path.
+    let round = |v: i64, unit: i64| {
+        let (q, r) = (v / unit, v % unit);
+        if r * 2 > unit || (r * 2 == unit && q % 2 == 1) {
+            q + 1
+        } else {
+            q
+        }
+    };
+    if ns < 1_000_000 {
+        format!("{} µs", round(ns, 1_000))
+    } else if ns < 1_000_000_000 {
+        let us = round(ns, 1_000);
+        format!("{}.{:03} ms", us / 1_000, us % 1_000)
     } else {
-        format!("{:.3} s", ns / 1e9)
+        let ms = round(ns, 1_000_000);
+        format!("{}.{:03} s", ms / 1_000, ms % 1_000)
     }
 }
 
@@ -480,6 +497,8 @@ pub struct Tracker {
     next_id: u32,
     done: Vec<ConnSummary>,
     done_dropped: u64,
+    /// Finished connections still in `conns`, oldest first (key and id).
+    finished: VecDeque<(Key, u32)>,
 }
 
 impl Tracker {
@@ -548,7 +567,27 @@ impl Tracker {
                 last_ts: ts,
             }
         });
-        Some(step(c, ts, t, src, dst, events))
+        let was_finished = c.finished();
+        let view = step(c, ts, t, src, dst, events);
+        if !was_finished && c.finished() {
+            let id = c.id;
+            self.finished.push_back((k, id));
+            if self.finished.len() > MAX_FINISHED_KEPT {
+                if let Some((old, old_id)) = self.finished.pop_front() {
+                    // Unless a new connection has taken these addresses since.
+                    if self
+                        .conns
+                        .get(&old)
+                        .is_some_and(|c| c.id == old_id && c.finished())
+                    {
+                        if let Some(c) = self.conns.remove(&old) {
+                            self.retire(c);
+                        }
+                    }
+                }
+            }
+        }
+        Some(view)
     }
 
     fn retire(&mut self, c: Conn) {
@@ -994,5 +1033,80 @@ mod tests {
         let (v, ev) = r.pkt(false, 777, 333, P | A, b"x");
         assert!(ev.is_empty());
         assert_eq!((v.rel_seq, v.rel_ack, v.side), (0, 0, Side::Client));
+    }
+}
+
+#[cfg(test)]
+mod memory_tests {
+    use super::*;
+    use crate::wire::packet::testframes::tcp;
+    use crate::wire::packet::{decode, tcp_flags as fl, LinkType};
+
+    /// Regression: on a long capture every finished connection stayed in
+    /// the table until its addresses were reused (24 MB on a 1M-packet file).
+    #[test]
+    fn finished_connections_are_retired_beyond_the_limit() {
+        let mut tr = Tracker::new();
+        let mut ev = Vec::new();
+        let n = MAX_FINISHED_KEPT as u16 + 500;
+        for i in 0..n {
+            let port = 20000 + i;
+            let t = Timestamp::new(i64::from(i), 0);
+            for f in [
+                tcp(port, 10009, 100, 0, fl::SYN, &[]),
+                tcp(10009, port, 500, 101, fl::SYN | fl::ACK, &[]),
+                tcp(port, 10009, 101, 501, fl::RST, &[]),
+            ] {
+                ev.clear();
+                tr.observe(t, &decode(LinkType::Ethernet, &f), &mut ev);
+            }
+        }
+        assert_eq!(tr.conns.len(), MAX_FINISHED_KEPT);
+        let (all, left_out) = tr.summaries();
+        assert_eq!(all.len() as u64 + left_out, u64::from(n));
+        // Oldest first: the retired ones are the first connections.
+        assert_eq!(all[0].id, 1);
+    }
+}
+
+#[cfg(test)]
+mod fmt_ns_tests {
+    use super::fmt_ns;
+
+    /// The integer version prints what float formatting printed.
+    #[test]
+    fn same_as_float_formatting() {
+        let float = |ns: i64| {
+            let ns = ns.max(0) as f64;
+            if ns < 1_000_000.0 {
+                format!("{:.0} µs", ns / 1e3)
+            } else if ns < 1e9 {
+                format!("{:.3} ms", ns / 1e6)
+            } else {
+                format!("{:.3} s", ns / 1e9)
+            }
+        };
+        for ns in [
+            -5,
+            0,
+            499,
+            500,
+            1_500,
+            2_500,
+            34_400,
+            74_500,
+            999_499,
+            1_000_000,
+            1_234_567,
+            999_700,
+            999_999_499,
+            999_999_700,
+            1_000_000_000,
+            61_234_567_891,
+            1_000_500_000,
+            1_001_500_000,
+        ] {
+            assert_eq!(fmt_ns(ns), float(ns), "{ns}");
+        }
     }
 }
