@@ -24,7 +24,7 @@ use crate::render::tree::LEGEND;
 /// Files at least this big get a progress bar (when stderr is a terminal).
 pub const PROGRESS_MIN_BYTES: u64 = 8 * 1024 * 1024;
 /// Packets between two progress updates.
-const PROGRESS_EVERY: u64 = 16 * 1024;
+const PROGRESS_EVERY: u64 = 1024;
 /// Output buffer: large, so the hot loop makes few write calls.
 const OUT_BUF: usize = 256 * 1024;
 
@@ -79,6 +79,9 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
         pipe = pipe.stats_only();
     }
     let bar = progress_bar(size);
+    if let Some(b) = &bar {
+        b.tick();
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(
         OUT_BUF,
