@@ -1,0 +1,165 @@
+//! The capture library (`captures/`): every file is replayed and its
+//! narration must tell the lesson the README promises. A file without an
+//! entry here, or an entry without its file, fails the test, so the
+//! library cannot rot. Re-record with `sudo captures/record.sh`; client
+//! ports and times change, the assertions below do not depend on them.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_socklab");
+
+/// File, then text the replay (colour off) must contain, then text it must not.
+const LESSONS: &[(&str, &[&str], &[&str])] = &[
+    (
+        "tcp-calc-handshake-fin.pcap",
+        &[
+            "-- handshake 1/3:",
+            "-- handshake 2/3: 127.0.0.1.10009 accepts (SYN-ACK)",
+            "-- handshake 3/3: connection established in",
+            ".. tcp-calc numbers: 5",
+            ".. tcp-calc numbers: 8",
+            ".. tcp-calc numbers: 1",
+            ".. tcp-calc reply: -3",
+            "-- 127.0.0.1.10009 closes first (FIN)",
+            "-- last FIN acknowledged: connection closed; 127.0.0.1.10009 is in TIME_WAIT",
+            "closed: the server 127.0.0.1.10009 closed first and is left in TIME_WAIT",
+        ],
+        &["malformed", "truncated", "reset", "retransmission"],
+    ),
+    (
+        "udp-calc-native.pcap",
+        &[
+            ".. udp-calc request: a=10 b=500 op=0 (add) = 510 [native order (little-endian)",
+            ".. udp-calc reply: result 510 (native order)",
+        ],
+        &["malformed"],
+    ),
+    (
+        "udp-calc-network-order.pcap",
+        &[
+            "UDP, length 12",
+            "read big-endian: a=10 b=500 op=0",
+            "read big-endian: 510",
+        ],
+        &["malformed"],
+    ),
+    (
+        "udp-calc-big-to-native-server.pcap",
+        &[
+            ".. udp-calc request: a=167772160 b=4194304000 op=0 (add)",
+            "read big-endian: a=10 b=250 op=0",
+            ".. udp-calc reply: result 67108864 (native order); read big-endian: 4",
+        ],
+        &["malformed"],
+    ),
+    (
+        "echo-half-close.pcap",
+        &[
+            ".. echo: \"hello, echo\"",
+            "closes first (FIN): close() or shutdown(SHUT_WR)",
+            "-- half-close: ",
+            "used shutdown(SHUT_WR) and can still receive",
+            ".. echo reply: \"hello, echo\"",
+            "closed: the client 127.0.0.1.",
+        ],
+        &["reset"],
+    ),
+    (
+        "echo-nul.pcap",
+        &[
+            ".. echo: \"hello, echo\\0\"",
+            ".. echo reply: \"hello, echo\\0\"",
+            "closed: the client 127.0.0.1.",
+        ],
+        &["half-close"],
+    ),
+    (
+        "get-half-close.pcap",
+        &[
+            "> 127.0.0.1.8000: Flags [P.], seq 1:",
+            "closes first (FIN): close() or shutdown(SHUT_WR)",
+            "-- half-close: ",
+            "127.0.0.1.8000 closes too (second FIN)",
+        ],
+        &["reset"],
+    ),
+    (
+        "rst-closed-port.pcap",
+        &[
+            "> 127.0.0.1.10099: Flags [S]",
+            "127.0.0.1.10099 > ",
+            "Flags [R.]",
+            "-- connection refused: nothing listens on 127.0.0.1.10099",
+            "refused (RST): nothing listened on 127.0.0.1.10099",
+        ],
+        &["SYN-ACK"],
+    ),
+    (
+        "monitor-records.pcap",
+        &[
+            "> 127.0.0.1.5000: Flags [P.]",
+            "length 67",
+            ".. monitor record: host ",
+            "closed: the client 127.0.0.1.",
+        ],
+        &["malformed", "monitor record piece"],
+    ),
+];
+
+#[test]
+fn every_capture_tells_its_lesson() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("captures/")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
+        .collect();
+    files.sort();
+    for f in &files {
+        assert!(
+            LESSONS.iter().any(|(name, _, _)| name == f),
+            "captures/{f} has no assertions in tests/captures.rs: say what its lesson shows"
+        );
+    }
+    let readme = std::fs::read_to_string(dir.join("README.md")).expect("captures/README.md");
+    for (name, must, must_not) in LESSONS {
+        assert!(
+            files.iter().any(|f| f == name),
+            "captures/{name} is missing: run sudo captures/record.sh"
+        );
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "captures/README.md has no row for {name}"
+        );
+        let o = Command::new(BIN)
+            .arg("replay")
+            .arg(dir.join(name))
+            .args(["--color", "never"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("socklab replay");
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        for want in *must {
+            assert!(
+                text.contains(want),
+                "{name}: the replay lacks {want:?}:\n{text}"
+            );
+        }
+        for bad in *must_not {
+            assert!(
+                !text.contains(bad),
+                "{name}: the replay shows {bad:?}:\n{text}"
+            );
+        }
+        if *name == "monitor-records.pcap" {
+            assert_eq!(text.matches(".. monitor record: ").count(), 3, "{text}");
+        }
+    }
+}
