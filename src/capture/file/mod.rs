@@ -76,14 +76,14 @@ pub enum FileError {
         detail: String,
     },
     /// Reading or writing failed at the OS level.
-    #[error("{action} {path} at byte {offset}: {detail}")]
+    #[error("{action} {path}{}: {detail}", offset.map(|o| format!(" at byte {o}")).unwrap_or_default())]
     Io {
         /// `read` or `write`.
         action: &'static str,
         /// The file.
         path: String,
-        /// Where in the file.
-        offset: u64,
+        /// Where in the file, when known.
+        offset: Option<u64>,
         /// The OS error, in words.
         detail: String,
     },

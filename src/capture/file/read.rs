@@ -156,7 +156,7 @@ impl<R: Read> Input<R> {
                     return Err(FileError::Io {
                         action: "read",
                         path: self.path.clone(),
-                        offset: self.base + self.len as u64,
+                        offset: Some(self.base + self.len as u64),
                         detail: crate::error::describe_io(&e),
                     })
                 }
@@ -617,5 +617,108 @@ fn next_pcapng<'a, R: Read>(
             orig_len: orig.max(dlen),
             link,
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+    use crate::capture::file::{Format, WriteOptions, Writer};
+
+    /// Hands out at most 3 bytes per read, to exercise refills mid-record.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(3).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn packets(n: usize) -> Vec<(Timestamp, Vec<u8>)> {
+        (0..n)
+            .map(|i| {
+                let len = 60 + (i * 7919) % 1400;
+                let data: Vec<u8> = (0..len).map(|k| (k + i) as u8).collect();
+                (
+                    Timestamp::new(1_700_000_000 + i as i64, (i as u32 * 1000) % 1_000_000_000),
+                    data,
+                )
+            })
+            .collect()
+    }
+
+    fn file(format: Format, pkts: &[(Timestamp, Vec<u8>)]) -> Vec<u8> {
+        let opts = WriteOptions {
+            format,
+            link: LinkType::Ethernet,
+            nano: true,
+            snaplen: MAX_CAPLEN,
+            iface: None,
+        };
+        let mut w = Writer::new(Vec::new(), "mem", &opts).expect("header");
+        for (ts, d) in pkts {
+            w.write(&Packet {
+                ts: *ts,
+                data: d,
+                orig_len: d.len() + 3,
+                link: LinkType::Ethernet,
+            })
+            .expect("write");
+        }
+        w.finish().expect("finish")
+    }
+
+    fn read_all<R: Read>(r: R) -> Vec<(Timestamp, Vec<u8>, usize)> {
+        let mut rd = Reader::new(r, "mem").expect("header");
+        let mut v = Vec::new();
+        while let Some(p) = rd.next_packet().expect("packet") {
+            v.push((p.ts, p.data.to_vec(), p.orig_len));
+        }
+        v
+    }
+
+    #[test]
+    fn records_straddling_the_buffer_and_tiny_reads() {
+        // ~2.2 MB: records cross the 1 MiB read boundary more than once.
+        let pkts = packets(3000);
+        for format in [Format::Pcap, Format::PcapNg] {
+            let bytes = file(format, &pkts);
+            assert!(bytes.len() > 2 * READ_CHUNK);
+            let whole = read_all(bytes.as_slice());
+            assert_eq!(whole.len(), pkts.len());
+            for ((ts, d, orig), (want_ts, want)) in whole.iter().zip(&pkts) {
+                assert_eq!((ts, d, *orig), (want_ts, want, want.len() + 3));
+            }
+            let small = packets(40);
+            let bytes = file(format, &small);
+            assert_eq!(read_all(Trickle(&bytes)), read_all(bytes.as_slice()));
+        }
+    }
+
+    #[test]
+    fn read_errors_name_the_offset() {
+        struct Fails(usize);
+        impl Read for Fails {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(io::Error::from_raw_os_error(libc::EIO));
+                }
+                let n = buf.len().min(self.0);
+                buf[..n].fill(0xa1);
+                self.0 -= n;
+                Ok(n)
+            }
+        }
+        let e = Reader::new(Fails(0), "disk.pcap").expect_err("EIO");
+        assert!(
+            e.to_string().starts_with("read disk.pcap at byte 0: "),
+            "{e}"
+        );
+        assert!(e.to_string().contains("EIO"), "{e}");
     }
 }

@@ -128,7 +128,7 @@ impl<W: Write> Writer<W> {
         let werr = |e: String| FileError::Io {
             action: "write the header of",
             path: path.clone(),
-            offset: 0,
+            offset: None,
             detail: e,
         };
         let datalink = DataLink::from(opts.link.to_pcap());
@@ -241,7 +241,7 @@ impl<W: Write> Writer<W> {
         result.map_err(|detail| FileError::Io {
             action: "write",
             path: self.path.clone(),
-            offset: 0,
+            offset: None,
             detail: format!("packet {n}: {detail}"),
         })?;
         self.written = n;
@@ -257,7 +257,7 @@ impl<W: Write> Writer<W> {
         r.map_err(|detail| FileError::Io {
             action: "write",
             path: self.path.clone(),
-            offset: 0,
+            offset: None,
             detail,
         })
     }
