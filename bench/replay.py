@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Replay benchmark: `socklab replay` against `tcpdump -nn -r` on the same
 capture, in one run, both printing to /dev/null, with and without -X; and
-socklab's peak memory on a 1M-packet file and on a 10x larger one.
+socklab's peak memory on a 1M-packet file and on a 10x larger one
+(GNU time's maximum resident set size, /usr/bin/time).
 
 usage: python3 bench/replay.py [--quick]
 
@@ -33,15 +34,27 @@ def ensure(path, packets):
     return True
 
 
+TIME = "/usr/bin/time"
+
+
 def run(cmd):
-    """Wall time and peak RSS (KB) of one run, output to /dev/null."""
+    """Wall time and peak RSS (KB) of one run, output to /dev/null.
+
+    The RSS comes from GNU time's %M: os.wait4's ru_maxrss would include
+    the memory of the forked Python interpreter before exec (tens of MB).
+    """
+    rss_file = "/tmp/replay-bench.rss"
+    full = [TIME, "-f", "%M", "-o", rss_file] + cmd if os.path.exists(TIME) else cmd
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, ru = os.wait4(p.pid, 0)
+    p = subprocess.run(full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
-    if status != 0:
-        sys.exit(f"failed ({status}): {' '.join(cmd)}")
-    return wall, ru.ru_maxrss
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}")
+    rss = 0
+    if full is not cmd:
+        with open(rss_file) as f:
+            rss = int(f.read().split()[-1])
+    return wall, rss
 
 
 def best(cmd):

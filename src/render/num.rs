@@ -39,8 +39,12 @@ pub fn digits(buf: &mut [u8; 20], mut n: u64) -> usize {
 pub fn push_u64(out: &mut String, n: u64) {
     let mut buf = [0u8; 20];
     let i = digits(&mut buf, n);
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    // Pushing ASCII chars one by one beats `from_utf8` + `push_str` on
+    // slices this short (no validation, no memcpy call).
+    out.reserve(buf.len() - i);
+    for &d in &buf[i..] {
+        out.push(char::from(d));
+    }
 }
 
 /// Append `n` with at least `width` digits, zero-padded.
