@@ -101,9 +101,11 @@ impl Stats {
             };
             let payload = u64::from(u.length.saturating_sub(8));
             let n = self.udp.len() as u64;
-            let (key, dir) = match (self.udp.contains_key(&(dst, src)), src <= dst) {
-                (true, _) => ((dst, src), 1),
-                _ => ((src, dst), 0),
+            // Keyed by the first sender: a reply counts in the other direction.
+            let (key, dir) = if self.udp.contains_key(&(dst, src)) {
+                ((dst, src), 1)
+            } else {
+                ((src, dst), 0)
             };
             if !self.udp.contains_key(&key) && self.udp.len() >= MAX_UDP_CONVERSATIONS {
                 self.udp_left_out += 1;
