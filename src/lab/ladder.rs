@@ -220,7 +220,7 @@ pub fn render(titles: &Titles, steps: &[Step]) -> String {
         match &r.arrow {
             Some((from, label)) => {
                 let body = arrow_w.saturating_sub(width(label) + 4);
-                let (lead, tail) = (3usize, body.saturating_sub(3));
+                let (lead, tail) = (3usize, body.saturating_sub(2));
                 let mut a = String::new();
                 match from {
                     End::Client => {
