@@ -396,3 +396,28 @@ fn without_root_the_lab_runs_in_a_private_namespace() {
     );
     assert!(stdout(&o).contains("[S.] seq 0 ack 1"), "{}", stdout(&o));
 }
+
+#[test]
+fn svg_picture_of_the_ladder() {
+    if !can_capture() {
+        eprintln!("SKIPPED: no CAP_NET_RAW and no user namespaces");
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("socklab-lab-{}.svg", std::process::id()));
+    let p = path.to_str().unwrap().to_string();
+    let o = run_limited(
+        bin(),
+        &["lab", "refused", "--svg", &p],
+        Duration::from_secs(30),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(&path).expect("svg written");
+    let _ = std::fs::remove_file(&path);
+    assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(
+        svg.matches(r#"class="arrow""#).count(),
+        2,
+        "SYN and RST-ACK"
+    );
+    assert!(svg.contains("[R.] seq 0 ack 1"));
+}

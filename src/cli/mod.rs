@@ -342,6 +342,9 @@ pub struct LabArgs {
     /// One JSON object per line: calls, packets, facts, explanation.
     #[arg(long)]
     pub json: bool,
+    /// Also draw the ladder diagram as an SVG picture into FILE.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<std::path::PathBuf>,
 }
 
 /// `socklab resolve NAME|ADDRESS [SERVICE]`

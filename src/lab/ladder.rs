@@ -66,14 +66,20 @@ impl Step {
     }
 }
 
+/// One line of the diagram: calls beside at most one packet.
 #[derive(Debug, Default, Clone)]
-struct Row {
-    t_ns: i64,
-    left: String,
-    arrow: Option<(End, String)>,
+pub struct Row {
+    /// Nanoseconds since the first step (of the row's first item).
+    pub t_ns: i64,
+    /// The client's call.
+    pub left: String,
+    /// The packet: who sent it and its label.
+    pub arrow: Option<(End, String)>,
     carries: Option<Carries>,
-    right: String,
-    note: String,
+    /// The server's call.
+    pub right: String,
+    /// Short narration.
+    pub note: String,
 }
 
 /// Column titles.
@@ -86,7 +92,7 @@ pub struct Titles {
 }
 
 /// Merge calls into the packet rows they explain.
-fn rows(steps: &[Step]) -> Vec<Row> {
+pub fn rows(steps: &[Step]) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::with_capacity(steps.len());
     // A sending call waits for the next packet its side sends.
     let mut pending: [Option<usize>; 2] = [None, None];

@@ -11,6 +11,7 @@ pub mod observe;
 pub mod procnet;
 pub mod scenario;
 pub mod scenarios;
+pub mod svg;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -149,6 +150,20 @@ pub fn run_scenario(scenario: &'static Scenario, mode: Mode) -> Result<Report> {
     })
 }
 
+/// Column titles: the client, and the server's address(es).
+fn titles(r: &Report) -> Titles {
+    let server = r
+        .ports
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Titles {
+        client: "client".into(),
+        server: format!("server {server}"),
+    }
+}
+
 /// The text report: ladder, explanation, facts, connection summaries.
 pub fn render_text(r: &Report, verbose: bool) -> String {
     let mut s = format!("socklab lab {}: {}\n", r.scenario.name, r.scenario.title);
@@ -156,17 +171,7 @@ pub fn render_text(r: &Report, verbose: bool) -> String {
         s.push_str("(no CAP_NET_RAW: running in a private network namespace with its own lo, as root there only)\n");
     }
     s.push('\n');
-    let server = r
-        .ports
-        .iter()
-        .map(|p| format!("127.0.0.1:{p}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let titles = Titles {
-        client: "client".into(),
-        server: format!("server {server}"),
-    };
-    s.push_str(&ladder::render(&titles, &r.observed.steps));
+    s.push_str(&ladder::render(&titles(r), &r.observed.steps));
     s.push_str("\n(times in ms; arrows are packets as captured on lo, with the socket call that caused them beside them)\n");
     if verbose {
         s.push_str("\nEvery packet in detail:\n");
@@ -276,6 +281,12 @@ pub fn run(args: &LabArgs) -> Result<ExitCode> {
         out::note("socklab lab: no CAP_NET_RAW here, so the lesson runs in a private network namespace (its own lo); nothing outside it is touched");
     }
     let report = run_scenario(scenario, mode)?;
+    if let Some(path) = &args.svg {
+        let svg = svg::render(&titles(&report), &report.observed.steps);
+        std::fs::write(path, svg)
+            .with_context(|| format!("writing the SVG picture to {}", path.display()))?;
+        out::note(&format!("socklab lab: ladder drawn in {}", path.display()));
+    }
     let text = if args.json {
         render_json(&report)
     } else {
