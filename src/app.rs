@@ -46,6 +46,11 @@ fn raise_fd_limit() {
 
 /// Run a parsed command; `Ok` carries the exit code to return.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    // The lab may have to unshare(CLONE_NEWUSER), which needs a process with
+    // one thread: it runs before anything starts a thread.
+    if let Command::Lab(args) = &cli.command {
+        return crate::lab::run(args);
+    }
     stop::install();
     raise_fd_limit();
     match cli.command {
@@ -68,6 +73,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Order(a) => return crate::workbench::order::run(a),
         Command::Addr(a) => return crate::workbench::addr::run(a),
         Command::Sniff(args) => return crate::sniff::run(&args),
+        Command::Lab(args) => return crate::lab::run(&args),
         Command::Replay(args) => return crate::sniff::replay::run(&args),
     }
     Ok(ExitCode::SUCCESS)

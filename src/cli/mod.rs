@@ -45,6 +45,8 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Both ends of the calculators in one process: a first look, no set-up.
     Demo,
+    /// One-command lessons: both ends, captured, drawn and explained (no root needed).
+    Lab(LabArgs),
     /// Python struct.pack: values to bytes, with an annotated dump.
     Pack(workbench::PackArgs),
     /// Python struct.unpack: bytes to values, with an annotated dump.
@@ -336,6 +338,22 @@ pub struct GetArgs {
     pub timeout: Duration,
     #[command(flatten)]
     pub sniff: SniffOpt,
+}
+
+/// `socklab lab [NAME] [-v] [--json]`
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// The lesson (omit to list them).
+    pub name: Option<String>,
+    /// Also print every packet in detail (tcpdump line, narration, header tree).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// One JSON object per line: calls, packets, facts, explanation.
+    #[arg(long)]
+    pub json: bool,
+    /// Also draw the ladder diagram as an SVG picture into FILE.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<std::path::PathBuf>,
 }
 
 /// `socklab resolve NAME|ADDRESS [SERVICE]`

@@ -1,4 +1,298 @@
-//! One-command lessons: scenarios that run both ends on loopback, capture,
-//! narrate and draw the exchange, with a no-root mode in a private namespace.
+//! One-command lessons: `socklab lab NAME` runs both ends of a socket
+//! lesson on loopback, captures it, and prints a ladder diagram of the
+//! packets with the socket calls that caused them, then what happened in
+//! plain words. Without CAP_NET_RAW it runs in a private user + network
+//! namespace, so no root is needed.
 
+pub mod act;
+pub mod ladder;
 pub mod netns;
+pub mod observe;
+pub mod procnet;
+pub mod scenario;
+pub mod scenarios;
+pub mod svg;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use crate::capture::background::BackgroundCapture;
+use crate::capture::live::LiveConfig;
+use crate::capture::privs;
+use crate::cli::LabArgs;
+use crate::filter::Filter;
+use crate::proto::calls::{self, Recorder};
+use crate::render::color;
+use crate::render::out;
+use crate::render::packet::PrintOptions;
+use crate::sniff::Pipeline;
+
+use ladder::{End, Titles};
+use observe::Observed;
+use scenario::{Ctx, Scenario};
+
+/// Where the lesson runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// This machine's lo (we have CAP_NET_RAW).
+    Host,
+    /// A private user + network namespace with its own lo.
+    Namespace,
+}
+
+/// The list printed by `socklab lab`.
+pub fn listing() -> String {
+    let w = scenarios::ALL
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(0);
+    let mut s = String::from(
+        "socklab lab NAME: one-command socket lessons (both ends, captured and explained)\n",
+    );
+    for sc in scenarios::ALL {
+        s.push_str(&format!("  {:<w$}  {}\n", sc.name, sc.title));
+    }
+    s.push_str("options: -v (every packet in detail), --json (events for tools), -w FILE (save the capture)\n");
+    s
+}
+
+/// Get a place to capture: this machine if allowed, else a private namespace.
+/// Must run while the process is single-threaded.
+fn prepare() -> Result<Mode> {
+    if netns::can_capture() {
+        return Ok(Mode::Host);
+    }
+    match netns::enter_private_net() {
+        Ok(()) => Ok(Mode::Namespace),
+        Err(e) => {
+            let hint = e.hint();
+            Err(anyhow::Error::new(e).context(format!(
+                "socklab lab needs to capture packets: without CAP_NET_RAW it uses a private network namespace, and that failed\n  hint: {hint}"
+            )))
+        }
+    }
+}
+
+/// Word-wrap `text` at `width` columns with `indent`.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::from(indent);
+    for word in text.split_whitespace() {
+        if line.len() > indent.len() && line.len() + 1 + word.len() > width {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = String::from(indent);
+        }
+        if line.len() > indent.len() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if line.len() > indent.len() {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// `  - text` wrapped, continuation lines indented under the text.
+fn bullet(text: &str, width: usize) -> String {
+    let body = wrap(text, width, "    ");
+    format!("  - {}", body.trim_start())
+}
+
+/// What one run produced.
+pub struct Report {
+    /// The scenario.
+    pub scenario: &'static Scenario,
+    /// Where it ran.
+    pub mode: Mode,
+    /// Packets and calls.
+    pub observed: Observed,
+    /// What the programs saw.
+    pub facts: Vec<String>,
+    /// The captured frames, for -v and -w.
+    pub packets: Vec<crate::capture::OwnedPacket>,
+    /// The lesson's ports.
+    pub ports: Vec<u16>,
+}
+
+/// Run `scenario` with the capture attached.
+pub fn run_scenario(scenario: &'static Scenario, mode: Mode) -> Result<Report> {
+    let cap =
+        BackgroundCapture::start(&LiveConfig::new("lo")).context("opening the capture on lo")?;
+    if mode == Mode::Host {
+        privs::drop_privileges()?;
+    }
+    let rec = Recorder::new();
+    calls::install(rec.clone());
+    let ctx = Ctx::default();
+    let result = (scenario.run)(&ctx);
+    calls::uninstall();
+    std::thread::sleep(Duration::from_millis(150));
+    let (packets, _stats) = cap.stop()?;
+    ctx.release();
+    result.with_context(|| format!("the {} lesson failed", scenario.name))?;
+    let ports = ctx.ports();
+    let observed = observe::observe(&packets, &rec.take(), &ports, &ctx.course_ports());
+    Ok(Report {
+        scenario,
+        mode,
+        observed,
+        facts: ctx.facts(),
+        packets,
+        ports,
+    })
+}
+
+/// Column titles: the client, and the server's address(es).
+fn titles(r: &Report) -> Titles {
+    let server = r
+        .ports
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Titles {
+        client: "client".into(),
+        server: format!("server {server}"),
+    }
+}
+
+/// The text report: ladder, explanation, facts, connection summaries.
+pub fn render_text(r: &Report, verbose: bool) -> String {
+    let mut s = format!("socklab lab {}: {}\n", r.scenario.name, r.scenario.title);
+    if r.mode == Mode::Namespace {
+        s.push_str("(no CAP_NET_RAW: running in a private network namespace with its own lo, as root there only)\n");
+    }
+    s.push('\n');
+    s.push_str(&ladder::render(&titles(r), &r.observed.steps));
+    s.push_str("\n(times in ms; arrows are packets as captured on lo, with the socket call that caused them beside them)\n");
+    if verbose {
+        s.push_str("\nEvery packet in detail:\n");
+        s.push_str(&detail(r));
+    }
+    s.push_str("\nWhat happened:\n");
+    s.push_str(&wrap(r.scenario.explain, 78, "  "));
+    if !r.facts.is_empty() {
+        s.push_str("\nWhat the programs saw:\n");
+        for f in &r.facts {
+            s.push_str(&bullet(f, 78));
+        }
+    }
+    if !r.observed.summaries.is_empty() {
+        s.push_str("\nConnections:\n");
+        for c in &r.observed.summaries {
+            s.push_str(&format!("  {c}\n"));
+        }
+    }
+    s
+}
+
+/// Every packet as `socklab sniff` prints it (lines, narration, -v tree).
+fn detail(r: &Report) -> String {
+    let expr = r
+        .ports
+        .iter()
+        .map(|p| format!("port {p}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let Ok(filter) = Filter::parse(&expr) else {
+        return String::new();
+    };
+    let opts = PrintOptions {
+        color: color::stdout_enabled(color::ColorWhen::Auto),
+        verbose: true,
+        ..PrintOptions::default()
+    };
+    let mut pipe = Pipeline::new(filter, opts);
+    let mut buf = Vec::new();
+    for p in &r.packets {
+        let _ = pipe.handle(&mut buf, &p.as_packet());
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// One JSON object per line: the lab, calls and packets in time order, facts, explanation.
+pub fn render_json(r: &Report) -> String {
+    let mut lines = vec![json!({
+        "kind": "lab",
+        "name": r.scenario.name,
+        "title": r.scenario.title,
+        "mode": match r.mode { Mode::Host => "host", Mode::Namespace => "namespace" },
+        "server_ports": r.ports,
+    })];
+    let mut items: Vec<(i64, serde_json::Value)> = Vec::new();
+    for (t, c) in &r.observed.calls {
+        items.push((
+            *t,
+            json!({"kind": "call", "t_ns": t, "side": c.side.name(), "text": c.text}),
+        ));
+    }
+    for p in &r.observed.packets {
+        items.push((
+            p.t_ns,
+            json!({
+                "kind": "packet", "t_ns": p.t_ns, "ts_ns": p.ts.as_nanos().to_string(),
+                "from": match p.from { End::Client => "client", End::Server => "server" },
+                "proto": p.proto, "flags": p.flags, "seq": p.seq, "ack": p.ack, "len": p.len,
+                "label": p.label, "events": p.events, "narration": p.narration,
+            }),
+        ));
+    }
+    items.sort_by_key(|(t, _)| *t);
+    lines.extend(items.into_iter().map(|(_, v)| v));
+    lines.extend(r.facts.iter().map(|f| json!({"kind": "fact", "text": f})));
+    lines.extend(
+        r.observed
+            .summaries
+            .iter()
+            .map(|c| json!({"kind": "connection", "text": c.to_string()})),
+    );
+    lines.push(json!({"kind": "explanation", "text": r.scenario.explain}));
+    let mut s = String::new();
+    for l in lines {
+        s.push_str(&l.to_string());
+        s.push('\n');
+    }
+    s
+}
+
+/// `socklab lab [NAME] [-v] [--json]`.
+pub fn run(args: &LabArgs) -> Result<ExitCode> {
+    let Some(name) = args.name.as_deref() else {
+        out::raw(listing().as_bytes());
+        return Ok(ExitCode::SUCCESS);
+    };
+    let Some(scenario) = scenarios::find(name) else {
+        let names: Vec<&str> = scenarios::ALL.iter().map(|s| s.name).collect();
+        anyhow::bail!(
+            "no lesson called '{name}'; the lessons are: {}",
+            names.join(", ")
+        );
+    };
+    let mode = prepare()?;
+    if mode == Mode::Namespace && !args.json {
+        out::note("socklab lab: no CAP_NET_RAW here, so the lesson runs in a private network namespace (its own lo); nothing outside it is touched");
+    }
+    let report = run_scenario(scenario, mode)?;
+    if let Some(path) = &args.svg {
+        let svg = svg::render(&titles(&report), &report.observed.steps);
+        std::fs::write(path, svg)
+            .with_context(|| format!("writing the SVG picture to {}", path.display()))?;
+        out::note(&format!("socklab lab: ladder drawn in {}", path.display()));
+    }
+    let text = if args.json {
+        render_json(&report)
+    } else {
+        render_text(&report, args.verbose)
+    };
+    let mut o = std::io::stdout().lock();
+    out::exit_if_broken(o.write_all(text.as_bytes()).and_then(|_| o.flush()));
+    Ok(ExitCode::SUCCESS)
+}

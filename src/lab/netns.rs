@@ -107,3 +107,16 @@ fn loopback_up() -> Result<(), NsError> {
     unsafe { libc::close(fd) };
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disabled_namespaces_say_how_to_run_instead() {
+        let e = NsError::Unshare("Operation not permitted (EPERM)".into());
+        assert!(e.to_string().contains("private user and network namespace"));
+        assert!(e.hint().contains("sudo socklab lab NAME"));
+        assert!(e.hint().contains("setcap"));
+    }
+}

@@ -211,7 +211,7 @@ pub fn udp_connect(addrs: &[SocketAddr], timeout: Duration) -> Result<UdpSocket,
     for addr in addrs {
         let s = new_socket(Side::Client, addr, Type::DGRAM, Protocol::UDP)?;
         calls::report(Side::Client, || {
-            format!("connect({addr})  (UDP: only sets the default destination, sends nothing)")
+            format!("connect({addr})  (UDP: no packet)")
         });
         match s.connect(&SockAddr::from(*addr)) {
             Ok(()) => {
