@@ -368,6 +368,14 @@ fn live_capture_written_then_replayed_gives_the_same_lines() {
         c.args(["tcp", "port", &p]);
         sniffers.push(spawn(&mut c));
     }
+    // A snap length: the file keeps 60 bytes of each packet and its real length.
+    let cut = dir.join("cut.pcap");
+    let cut_sniffer = spawn(
+        Command::new(BIN)
+            .args(["sniff", "--color", "never", "-s", "60", "-w"])
+            .arg(&cut)
+            .args(["tcp", "port", &p]),
+    );
     let tcpdump = have("tcpdump");
     let mut dumps = Vec::new();
     if tcpdump {
@@ -441,6 +449,29 @@ fn live_capture_written_then_replayed_gives_the_same_lines() {
         }
         first_live.get_or_insert(a);
     }
+    let live = text(&cut_sniffer.interrupt_and_wait().stdout);
+    let o = run(Command::new(BIN)
+        .arg("replay")
+        .arg(&cut)
+        .args(["--color", "never"]));
+    let replayed = text(&o.stdout);
+    assert_eq!(
+        without_durations(&packet_lines(&replayed)),
+        without_durations(&packet_lines(&live))
+    );
+    assert!(
+        replayed.contains("[truncated: captured 60 of "),
+        "{replayed}"
+    );
+    let j: Vec<Value> = text(&run(Command::new(BIN).arg("replay").arg(&cut).arg("--json")).stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert!(j.iter().all(|p| p["caplen"].as_u64() <= Some(60)));
+    assert!(j
+        .iter()
+        .any(|p| p["len"].as_u64() > Some(60) && p["truncated"] == true));
+
     // --sniff -w: the file holds what --sniff showed.
     let shown: Vec<&str> = sniff_out
         .lines()

@@ -543,12 +543,24 @@ impl<'a> Decoded<'a> {
     }
 
     /// The captured TCP option bytes (empty when there are none or this is not TCP).
+    /// When a snap length cut the header inside its options, only the
+    /// options captured whole (the line is marked truncated anyway).
     pub fn tcp_options(&self) -> &'a [u8] {
         match self.transport {
             Transport::Tcp(t) => {
                 let start = t.offset + field::tcp::MIN_LEN;
-                let end = (t.offset + t.header_len).min(self.frame.len());
-                self.frame.get(start..end).unwrap_or(&[])
+                let header_end = t.offset + t.header_len;
+                let end = header_end.min(self.frame.len());
+                let opts = self.frame.get(start..end).unwrap_or(&[]);
+                if header_end <= self.frame.len() {
+                    return opts;
+                }
+                let mut it = etherparse::TcpOptionsIterator::from_slice(opts);
+                let mut whole = 0;
+                while let Some(Ok(_)) = it.next() {
+                    whole = opts.len() - it.rest().len();
+                }
+                &opts[..whole]
             }
             _ => &[],
         }
@@ -1009,6 +1021,37 @@ fn decode_transport(d: &mut Decoded<'_>, proto: u8, start: usize, end: usize, de
                 });
                 d.payload = (start + header_len).min(end)..end;
             }
+            // A snap length cut the header inside its options: the fixed
+            // 20 bytes are there, so ports, numbers and flags still decode.
+            Err(_)
+                if d.truncated()
+                    && seg.len() >= field::tcp::MIN_LEN
+                    && seg[field::tcp::OFF_FLAGS.start] >> 4 >= 5 =>
+            {
+                let be32 = |r: Range<usize>| {
+                    u32::from_be_bytes([
+                        seg[r.start],
+                        seg[r.start + 1],
+                        seg[r.start + 2],
+                        seg[r.start + 3],
+                    ])
+                };
+                let header_len = usize::from(seg[field::tcp::OFF_FLAGS.start] >> 4) * 4;
+                d.transport = Transport::Tcp(TcpInfo {
+                    offset: start,
+                    src_port: be16(seg, field::tcp::SRC_PORT.start),
+                    dst_port: be16(seg, field::tcp::DST_PORT.start),
+                    seq: be32(field::tcp::SEQ),
+                    ack: be32(field::tcp::ACK),
+                    header_len,
+                    flags: seg[field::tcp::OFF_FLAGS.start + 1],
+                    window: be16(seg, field::tcp::WINDOW.start),
+                    checksum: be16(seg, field::tcp::CHECKSUM.start),
+                    urgent: be16(seg, field::tcp::URGENT.start),
+                    payload_len: declared.saturating_sub(header_len),
+                });
+                d.payload = end..end;
+            }
             Err(_) => {
                 let reason = match seg.get(12) {
                     Some(b) if b >> 4 < 5 => format!(
@@ -1379,6 +1422,30 @@ mod tests {
         f[ETH + 9] = 132; // SCTP
         let d = decode(LinkType::Ethernet, &f);
         assert_eq!(d.transport, Transport::Unknown { protocol: 132 });
+    }
+
+    #[test]
+    fn snap_length_cut_inside_tcp_options_keeps_ports_and_whole_options() {
+        // mss (4 bytes), sackOK (2), then a timestamp option cut after 2 of its 10 bytes.
+        let mut f = tcp(40000, 10009, 7, 0, tcp_flags::SYN, &[]);
+        let opts = [
+            2, 4, 0xff, 0xd7, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+        ];
+        f[14 + 32] = 0xa0; // data offset 10: 40-byte header
+        f.extend_from_slice(&opts);
+        let total = (f.len() - 14) as u16;
+        f[14 + 2..14 + 4].copy_from_slice(&total.to_be_bytes());
+        let keep = 14 + 20 + 20 + 8;
+        let d = decode_captured(LinkType::Ethernet, &f[..keep], f.len());
+        assert!(d.malformed.is_none(), "{:?}", d.malformed);
+        let t = d.tcp().expect("tcp decoded from the fixed header");
+        assert_eq!(
+            (t.src_port, t.dst_port, t.seq, t.flags),
+            (40000, 10009, 7, tcp_flags::SYN)
+        );
+        assert_eq!(t.header_len, 40);
+        assert_eq!(TcpOptions(d.tcp_options()).to_string(), "mss 65495,sackOK");
+        assert!(d.truncated());
     }
 
     #[test]
