@@ -700,6 +700,48 @@ mod tests {
         }
     }
 
+    /// Untrusted bytes: every prefix, and thousands of random corruptions,
+    /// of a pcap and a pcapng file end in packets or a typed error, never a
+    /// panic or an endless loop.
+    #[test]
+    fn truncations_and_corruptions_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let seed = std::env::var("SOCKLAB_FILE_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(rand::random::<u64>);
+        eprintln!("seed {seed} (SOCKLAB_FILE_SEED reproduces it)");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let pkts = packets(6);
+        for format in [Format::Pcap, Format::PcapNg] {
+            let good = file(format, &pkts);
+            let drain = |bytes: &[u8]| {
+                let Ok(mut r) = Reader::new(bytes, "fuzz") else {
+                    return;
+                };
+                for _ in 0..bytes.len() {
+                    match r.next_packet() {
+                        Ok(Some(p)) => assert!(p.data.len() <= MAX_CAPLEN as usize),
+                        _ => return,
+                    }
+                }
+                panic!("more packets than bytes: a loop that does not advance");
+            };
+            for cut in 0..good.len() {
+                drain(&good[..cut]);
+            }
+            for _ in 0..3000 {
+                let mut bad = good.clone();
+                for _ in 0..rng.random_range(1..8) {
+                    let i = rng.random_range(0..bad.len());
+                    bad[i] = rng.random();
+                }
+                let cut = rng.random_range(0..=bad.len());
+                drain(&bad[..cut]);
+            }
+        }
+    }
+
     #[test]
     fn read_errors_name_the_offset() {
         struct Fails(usize);
