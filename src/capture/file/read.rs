@@ -1,8 +1,9 @@
 //! Streaming a capture file, packet by packet, through one fixed buffer.
 //!
 //! pcap-file's own readers cannot say at which byte a file is damaged, and
-//! they grow or fill an 8 MB buffer before noticing that a record header
-//! claims 4 GB. So socklab keeps its own buffer and hands the crate's
+//! they read into an 8 MB buffer and report a record header claiming 4 GB
+//! as a plain "unexpected end of file". So socklab keeps its own buffer
+//! (1.3 MB) and hands the crate's
 //! slice parsers ([`PcapParser`], [`PcapNgParser`]) only whole records, after
 //! checking each record's length against [`MAX_CAPLEN`] / [`MAX_RECORD`]
 //! and the bytes actually left in the file. The formats themselves (magic
