@@ -110,10 +110,19 @@ impl Writer<BufWriter<File>> {
     /// Create (or truncate) `path` with explicit options.
     pub fn create_with(path: &Path, opts: &WriteOptions) -> Result<Self, FileError> {
         let name = path.display().to_string();
-        let f = File::create(path).map_err(|e| FileError::Open {
-            action: "create",
-            path: name.clone(),
-            detail: crate::error::describe_io(&e),
+        let f = File::create(path).map_err(|e| {
+            let mut detail = crate::error::describe_io(&e);
+            if e.kind() == std::io::ErrorKind::PermissionDenied {
+                detail.push_str(
+                    "\n  hint: a capture file is created after privileges are dropped, as the user \
+                     who ran sudo: choose a directory that user can write to",
+                );
+            }
+            FileError::Open {
+                action: "create",
+                path: name.clone(),
+                detail,
+            }
         })?;
         Writer::new(BufWriter::with_capacity(64 * 1024, f), name, opts)
     }
