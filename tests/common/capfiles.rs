@@ -17,12 +17,28 @@ pub const PSH: u8 = 0x08;
 /// ACK.
 pub const ACK: u8 = 0x10;
 
-/// A fresh, empty directory for this test (removed first if it exists).
-pub fn temp_dir(name: &str) -> PathBuf {
+/// A directory removed with everything in it when the test ends.
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh, empty directory for this test.
+pub fn temp_dir(name: &str) -> TempDir {
     let d = std::env::temp_dir().join(format!("socklab-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("create temp dir");
-    d
+    TempDir(d)
 }
 
 /// An IPv4 + TCP packet between 127.0.0.1 ports (no link header).
