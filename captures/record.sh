@@ -78,5 +78,10 @@ start "$bin" monitor serve
 rec monitor-records.pcap monitor report --count 3 --interval 0.2
 stop
 
+# The lab's lessons: both ends inside socklab (abort, pieces, TIME_WAIT).
+for lesson in abort split reuseaddr; do
+  "$bin" lab "$lesson" -w "$here/lab-$lesson.pcap" >/dev/null
+done
+
 chmod 644 "$here"/*.pcap
 echo "record.sh: done" >&2

@@ -105,6 +105,37 @@ const LESSONS: &[(&str, &[&str], &[&str])] = &[
         ],
         &["malformed", "monitor record piece"],
     ),
+    (
+        "lab-abort.pcap",
+        &[
+            "Flags [R.]",
+            "-- connection aborted by 127.0.0.1.",
+            "likely close() with unread data in its receive buffer, or SO_LINGER set to 0",
+            "(abort: unread data or SO_LINGER 0)",
+        ],
+        &["closes first (FIN)", "malformed"],
+    ),
+    (
+        "lab-split.pcap",
+        &[
+            ".. tcp-calc numbers: \"12\" (its NUL comes later)",
+            ".. tcp-calc numbers: 3",
+            ".. tcp-calc reply: 168",
+            ".. monitor stream: 20 bytes (a record is 67 bytes; TCP may deliver it in pieces)",
+            ".. monitor stream: 30 bytes",
+            ".. monitor stream: 17 bytes",
+        ],
+        &["malformed", "reset"],
+    ),
+    (
+        "lab-reuseaddr.pcap",
+        &[
+            "closes first (FIN)",
+            "is in TIME_WAIT (60 s on Linux), so a server there needs SO_REUSEADDR to bind that port again",
+            "closed: the server 127.0.0.1.",
+        ],
+        &["reset", "malformed"],
+    ),
 ];
 
 #[test]

@@ -421,3 +421,32 @@ fn svg_picture_of_the_ladder() {
     );
     assert!(svg.contains("[R.] seq 0 ack 1"));
 }
+
+#[test]
+fn write_saves_the_lessons_packets_for_replay() {
+    if !can_capture() {
+        eprintln!("SKIPPED: no CAP_NET_RAW and no user namespaces");
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("socklab-lab-{}.pcap", std::process::id()));
+    let p = path.to_str().unwrap().to_string();
+    let o = run_limited(
+        bin(),
+        &["lab", "refused", "-w", &p],
+        Duration::from_secs(30),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("2 packets saved"), "{}", stderr(&o));
+    let r = run_limited(
+        bin(),
+        &["replay", &p, "--color", "never"],
+        Duration::from_secs(30),
+    );
+    let _ = std::fs::remove_file(&path);
+    let out = stdout(&r);
+    assert!(
+        out.contains("Flags [S]") && out.contains("Flags [R.]"),
+        "{out}"
+    );
+    assert!(out.contains("-- connection refused"), "{out}");
+}

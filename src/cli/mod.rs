@@ -354,6 +354,12 @@ pub struct LabArgs {
     /// Also draw the ladder diagram as an SVG picture into FILE.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<std::path::PathBuf>,
+    /// Save the lesson's packets: pcap (pcapng when FILE ends in .pcapng).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<std::path::PathBuf>,
+    /// With -w: nanosecond timestamps in a pcap file.
+    #[arg(long, requires = "write")]
+    pub nano: bool,
 }
 
 /// `socklab resolve NAME|ADDRESS [SERVICE]`

@@ -26,9 +26,31 @@ pub fn loopback() -> SocketAddr {
 
 /// A listening TCP socket on an ephemeral loopback port, registered with the lesson.
 pub fn listen(ctx: &Ctx) -> Result<TcpListener> {
-    let l = net::tcp_listen(loopback(), true, 8)?;
+    listen_at(ctx, loopback())
+}
+
+/// A listening TCP socket on `addr`, registered with the lesson.
+pub fn listen_at(ctx: &Ctx, addr: SocketAddr) -> Result<TcpListener> {
+    let l = net::tcp_listen(addr, true, 8)?;
     ctx.server_port(l.local_addr()?.port());
     Ok(l)
+}
+
+/// The course's default `port` on loopback if nothing holds it, else an
+/// ephemeral one: lessons look like the course where they can, and never
+/// collide with a server already running. (The probe is not reported.)
+pub fn course_addr(port: u16, udp: bool) -> SocketAddr {
+    let want = SocketAddr::from(([127, 0, 0, 1], port));
+    let free = if udp {
+        std::net::UdpSocket::bind(want).is_ok()
+    } else {
+        TcpListener::bind(want).is_ok()
+    };
+    if free {
+        want
+    } else {
+        loopback()
+    }
 }
 
 /// `accept()`, bounded by [`STEP`].

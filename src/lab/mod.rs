@@ -263,6 +263,32 @@ pub fn render_json(r: &Report) -> String {
     s
 }
 
+/// Write the lesson's packets (only those of its ports) to `path`.
+fn save(r: &Report, path: &std::path::Path, nano: bool) -> Result<usize> {
+    use crate::capture::file::Writer;
+    use crate::wire::packet::{decode_captured, Transport};
+    let link = r
+        .packets
+        .first()
+        .map_or(crate::capture::LinkType::Ethernet, |p| p.link);
+    let mut w = Writer::create(path, link, nano)?;
+    let mut n = 0;
+    for p in &r.packets {
+        let d = decode_captured(p.link, &p.data, p.orig_len);
+        let ports = match d.transport {
+            Transport::Tcp(t) => (t.src_port, t.dst_port),
+            Transport::Udp(u) => (u.src_port, u.dst_port),
+            _ => continue,
+        };
+        if r.ports.contains(&ports.0) || r.ports.contains(&ports.1) {
+            w.write(&p.as_packet())?;
+            n += 1;
+        }
+    }
+    w.finish()?;
+    Ok(n)
+}
+
 /// `socklab lab [NAME] [-v] [--json]`.
 pub fn run(args: &LabArgs) -> Result<ExitCode> {
     let Some(name) = args.name.as_deref() else {
@@ -281,6 +307,14 @@ pub fn run(args: &LabArgs) -> Result<ExitCode> {
         out::note("socklab lab: no CAP_NET_RAW here, so the lesson runs in a private network namespace (its own lo); nothing outside it is touched");
     }
     let report = run_scenario(scenario, mode)?;
+    if let Some(path) = &args.write {
+        let n = save(&report, path, args.nano)
+            .with_context(|| format!("saving the capture to {}", path.display()))?;
+        out::note(&format!(
+            "socklab lab: {n} packets saved in {}",
+            path.display()
+        ));
+    }
     if let Some(path) = &args.svg {
         let svg = svg::render(&titles(&report), &report.observed.steps);
         std::fs::write(path, svg)

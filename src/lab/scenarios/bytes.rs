@@ -30,7 +30,8 @@ the convention. UDP has no handshake and no close: one datagram each way per req
 };
 
 fn udp_calc(ctx: &Ctx) -> Result<()> {
-    let srv = net::udp_bind(act::loopback(), true)?;
+    // No SO_REUSEADDR: on UDP it would let two servers share the port.
+    let srv = net::udp_bind(act::course_addr(10009, true), false)?;
     let addr = srv.local_addr()?;
     ctx.speaks(addr.port(), 10009);
     srv.set_read_timeout(Some(STEP))?;
@@ -112,8 +113,8 @@ fn nodelay_connect(addr: std::net::SocketAddr) -> Result<std::net::TcpStream> {
 }
 
 fn split(ctx: &Ctx) -> Result<()> {
-    let calc = act::listen(ctx)?;
-    let mon = act::listen(ctx)?;
+    let calc = act::listen_at(ctx, act::course_addr(10009, false))?;
+    let mon = act::listen_at(ctx, act::course_addr(5000, false))?;
     let (calc_addr, mon_addr) = (calc.local_addr()?, mon.local_addr()?);
     ctx.speaks(calc_addr.port(), 10009);
     ctx.speaks(mon_addr.port(), 5000);
