@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive). Never touches sockets or bytes:
 //! it only says what the user asked for.
 
+pub mod print;
 pub mod replay;
 pub mod sniff;
 pub mod values;

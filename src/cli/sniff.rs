@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::render::color::ColorWhen;
+use super::print::PrintArgs;
 
 /// `socklab sniff [-i IFACE] [FILTER...] [-c COUNT] [-X] [-v] [--json] [--absolute-seq]`
 #[derive(Debug, Clone, Args)]
@@ -20,18 +20,6 @@ pub struct SniffArgs {
     /// Stop after showing this many packets (after the filter).
     #[arg(short = 'c', long, value_name = "COUNT")]
     pub count: Option<u64>,
-    /// Hex and ASCII dump of each frame.
-    #[arg(short = 'X')]
-    pub hex: bool,
-    /// Tree of every header field: offset, bytes as on the wire, value on this host.
-    #[arg(short = 'v', long)]
-    pub verbose: bool,
-    /// One JSON object per packet per line (summaries go to stderr).
-    #[arg(long)]
-    pub json: bool,
-    /// Raw sequence and acknowledgement numbers instead of relative ones.
-    #[arg(long)]
-    pub absolute_seq: bool,
     /// Keep at most this many bytes of each packet (0 = whole packets); cut packets are marked.
     #[arg(
         short = 's',
@@ -40,15 +28,15 @@ pub struct SniffArgs {
         default_value_t = 0
     )]
     pub snaplen: usize,
-    /// When to colour the output.
-    #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
-    pub color: ColorWhen,
     /// Also save the packets shown to FILE: pcap, or pcapng if FILE ends in .pcapng.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
     /// With -w: nanosecond timestamps (default: microseconds, what every tool reads).
     #[arg(long, requires = "write")]
     pub nano: bool,
+    /// How packets are printed.
+    #[command(flatten)]
+    pub print: PrintArgs,
     /// Filter: tcp, udp, icmp, icmp6, arp, ip, ip6, [src|dst] host A, [src|dst] port N,
     /// combined with and/&&, or/||, not/!, parentheses (e.g. `tcp and port 10009`).
     #[arg(value_name = "FILTER", trailing_var_arg = true)]

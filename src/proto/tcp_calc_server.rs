@@ -11,7 +11,7 @@ use crate::proto::accept::{self, Style};
 use crate::proto::calls::{self, Side};
 use crate::proto::log::{quoted, Log};
 use crate::proto::net;
-use crate::wire::tcp_calc::{compute, encode_reply, NumberReader, Step};
+use crate::wire::tcp_calc::{compute, encode_reply, NumberReader};
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -102,24 +102,14 @@ fn handle(mut stream: TcpStream, peer: SocketAddr, idle: Duration, log: Log) {
             "received {n} bytes from {peer}: {}",
             quoted(&buf[..n])
         ));
-        let mut chunk = &buf[..n];
-        while !chunk.is_empty() && nums.len() < 3 {
-            match reader.push(chunk) {
-                Step::More => break,
-                Step::Number { value, used } => {
-                    nums.push(value);
-                    chunk = &chunk[used..];
-                }
-                Step::Bad { error, text } => {
-                    log.bad_input(
-                        peer,
-                        &format!("number {} of 3: {error}", nums.len() + 1),
-                        &text,
-                    );
-                    log.event(&format!("closed connection with {peer}"));
-                    return;
-                }
-            }
+        if let Err((error, text)) = reader.read_into(&buf[..n], &mut nums, 3) {
+            log.bad_input(
+                peer,
+                &format!("number {} of 3: {error}", nums.len() + 1),
+                &text,
+            );
+            log.event(&format!("closed connection with {peer}"));
+            return;
         }
     }
     let res = compute(nums[0], nums[1], nums[2]);

@@ -21,7 +21,6 @@ use crate::capture::Packet;
 use crate::cli::sniff::SniffArgs;
 use crate::filter::Filter;
 use crate::proto::stop;
-use crate::render::color;
 use crate::render::packet::{recognise_course_as, PacketPrinter, PacketView, PrintOptions};
 use crate::render::tree::LEGEND;
 use crate::track::tcp::{ConnSummary, Event, Tracker};
@@ -170,13 +169,7 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     // a second one exits at once.
     stop::install();
 
-    let opts = PrintOptions {
-        color: color::stdout_enabled(args.color) && !args.json,
-        hex: args.hex,
-        verbose: args.verbose,
-        absolute_seq: args.absolute_seq,
-        json: args.json,
-    };
+    let opts = args.print.options();
     let mut pipe = Pipeline::new(filter, opts);
     crate::noteln!(
         "socklab: listening on {} (link type {}), {}{}; {}; Ctrl-C to stop",
@@ -244,7 +237,7 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
         }
     }
     // Per-connection story: on stdout with the text, on stderr with JSON.
-    if args.json {
+    if args.print.json {
         write_or_quit(out.flush());
         let mut err = io::stderr().lock();
         let _ = pipe.write_summary(&mut err);

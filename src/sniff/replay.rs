@@ -17,8 +17,6 @@ use super::{write_or_quit, Pipeline};
 use crate::capture::file::{link_name, Reader};
 use crate::cli::replay::ReplayArgs;
 use crate::filter::Filter;
-use crate::render::color;
-use crate::render::packet::PrintOptions;
 use crate::render::tree::LEGEND;
 
 /// Files at least this big get a progress bar (when stderr is a terminal).
@@ -67,13 +65,8 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
     let mut reader = Reader::open(&args.file)?;
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
 
-    let opts = PrintOptions {
-        color: color::stdout_enabled(args.color) && !args.json && !args.stats,
-        hex: args.hex,
-        verbose: args.verbose,
-        absolute_seq: args.absolute_seq,
-        json: args.json,
-    };
+    let mut opts = args.print.options();
+    opts.color &= !args.stats;
     let mut pipe = Pipeline::new(filter, opts);
     if args.stats {
         pipe = pipe.stats_only();
@@ -122,7 +115,7 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
     // Everything read before any damage is printed before the error.
     if args.stats {
         write_or_quit(pipe.write_stats(&mut out).and_then(|_| out.flush()));
-    } else if args.json {
+    } else if args.print.json {
         write_or_quit(out.flush());
         let _ = pipe.write_summary(&mut io::stderr().lock());
     } else {

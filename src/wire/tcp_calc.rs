@@ -81,6 +81,30 @@ impl NumberReader {
     }
 }
 
+impl NumberReader {
+    /// Feed `chunk`, appending each finished number to `nums` until it holds
+    /// `want`; bytes after that are left alone. A bad number comes back with
+    /// what was read of it.
+    pub fn read_into(
+        &mut self,
+        mut chunk: &[u8],
+        nums: &mut Vec<i128>,
+        want: usize,
+    ) -> Result<(), (NumberError, Vec<u8>)> {
+        while !chunk.is_empty() && nums.len() < want {
+            match self.push(chunk) {
+                Step::More => break,
+                Step::Number { value, used } => {
+                    nums.push(value);
+                    chunk = &chunk[used..];
+                }
+                Step::Bad { error, text } => return Err((error, text)),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Parse like Python's `int(s, 10)` for the common cases: optional surrounding
 /// ASCII whitespace, optional sign, decimal digits.
 pub fn parse_decimal(text: &[u8]) -> Result<i128, NumberError> {
@@ -213,6 +237,19 @@ mod tests {
         assert_eq!(parse_decimal(b" 42 ").unwrap(), 42);
         assert_eq!(parse_decimal(b"+7").unwrap(), 7);
         assert_eq!(parse_decimal(b"-").unwrap_err(), NumberError::NotDecimal);
+    }
+
+    #[test]
+    fn read_into_stops_at_want_and_reports_bad_numbers() {
+        let mut r = NumberReader::new();
+        let mut nums = Vec::new();
+        r.read_into(b"1\x002", &mut nums, 3).unwrap();
+        assert_eq!(nums, vec![1]);
+        r.read_into(b"\x003\x009\x00", &mut nums, 3).unwrap();
+        assert_eq!(nums, vec![1, 2, 3]);
+        let mut r = NumberReader::new();
+        let (e, text) = r.read_into(b"x\x00", &mut Vec::new(), 3).unwrap_err();
+        assert_eq!((e, text), (NumberError::NotDecimal, b"x".to_vec()));
     }
 
     #[test]

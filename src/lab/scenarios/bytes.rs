@@ -12,7 +12,7 @@ use crate::proto::calls::{report, Side};
 use crate::proto::net;
 use crate::wire::monitor::{self, RECORD_LEN};
 use crate::wire::order::Order;
-use crate::wire::tcp_calc::{compute, encode_reply, NumberReader, Step};
+use crate::wire::tcp_calc::{compute, encode_reply, NumberReader};
 use crate::wire::udp_calc::{decode_reply, encode_reply as udp_reply, Request};
 
 /// Byte order in the UDP calculator.
@@ -133,17 +133,9 @@ fn split(ctx: &Ctx) -> Result<()> {
                     return Err(anyhow!("the client closed early"));
                 }
                 sizes.push(n);
-                let mut chunk = &buf[..n];
-                while !chunk.is_empty() && nums.len() < 3 {
-                    match reader.push(chunk) {
-                        Step::More => break,
-                        Step::Number { value, used } => {
-                            nums.push(value);
-                            chunk = &chunk[used..];
-                        }
-                        Step::Bad { error, .. } => return Err(anyhow!("bad number: {error}")),
-                    }
-                }
+                reader
+                    .read_into(&buf[..n], &mut nums, 3)
+                    .map_err(|(error, _)| anyhow!("bad number: {error}"))?;
             }
             ctx.fact(format!(
                 "the tcp-calc server needed {} recv() calls ({} bytes) for three numbers: {:?}",

@@ -1,0 +1,39 @@
+//! Output flags shared by `sniff` and `replay` (the same packet printer).
+
+use clap::Args;
+
+use crate::render::color::{self, ColorWhen};
+use crate::render::packet::PrintOptions;
+
+/// How packets are printed.
+#[derive(Debug, Clone, Args)]
+pub struct PrintArgs {
+    /// Hex and ASCII dump of each frame.
+    #[arg(short = 'X')]
+    pub hex: bool,
+    /// Tree of every header field: offset, bytes as on the wire, value on this host.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// One JSON object per packet per line (summaries go to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Raw sequence and acknowledgement numbers instead of relative ones.
+    #[arg(long)]
+    pub absolute_seq: bool,
+    /// When to colour the output.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+impl PrintArgs {
+    /// The printer's options; colour only for text on a terminal (or when forced).
+    pub fn options(&self) -> PrintOptions {
+        PrintOptions {
+            color: color::stdout_enabled(self.color) && !self.json,
+            hex: self.hex,
+            verbose: self.verbose,
+            absolute_seq: self.absolute_seq,
+            json: self.json,
+        }
+    }
+}
