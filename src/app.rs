@@ -124,7 +124,7 @@ fn udp_calc(c: UdpCalc) -> Result<()> {
             sniff,
             window,
         } => {
-            let addrs = udp_calc_client::ipv4_first(net::resolve_all(&to, &local(10009))?);
+            let addrs = net::ipv4_first(net::resolve_all(&to, &local(10009))?);
             attach::run(
                 watch(sniff, addrs[0].port(), false, Some(10009)),
                 || match load.count {
@@ -241,7 +241,7 @@ fn echo(c: Echo) -> Result<()> {
         } => {
             let mut addrs = net::resolve_all(&to, &local(10000))?;
             if udp {
-                addrs = udp_calc_client::ipv4_first(addrs);
+                addrs = net::ipv4_first(addrs);
             }
             let cfg = echo_client::Config {
                 message: message.into_bytes(),

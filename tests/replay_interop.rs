@@ -10,10 +10,14 @@
 #[path = "common/capfiles.rs"]
 mod capfiles;
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use common::can_capture;
 
 use capfiles::*;
 use serde_json::Value;
@@ -31,15 +35,6 @@ fn have(tool: &str) -> bool {
         eprintln!("SKIPPED: {tool} is not installed (the CI installs it: .ci/run)");
     }
     ok
-}
-
-fn can_capture() -> bool {
-    if socklab::capture::live::can_capture() {
-        true
-    } else {
-        eprintln!("SKIPPED: this test needs CAP_NET_RAW to capture (run as root)");
-        false
-    }
 }
 
 fn fixture(name: &str) -> PathBuf {

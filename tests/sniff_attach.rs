@@ -10,15 +10,6 @@ use std::time::Duration;
 
 use common::*;
 
-fn can_capture() -> bool {
-    if socklab::capture::live::can_capture() {
-        true
-    } else {
-        eprintln!("SKIPPED: --sniff needs CAP_NET_RAW to open an AF_PACKET socket (run as root)");
-        false
-    }
-}
-
 /// Index of the first line containing `needle` (panics with the output if none).
 fn at(lines: &[&str], needle: &str) -> usize {
     lines

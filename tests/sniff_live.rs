@@ -16,17 +16,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+mod common;
+
+use common::can_capture;
+
 const BIN: &str = env!("CARGO_BIN_EXE_socklab");
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
-
-fn can_capture() -> bool {
-    if socklab::capture::live::can_capture() {
-        true
-    } else {
-        eprintln!("skipped: this test needs CAP_NET_RAW to open an AF_PACKET socket (run as root)");
-        false
-    }
-}
 
 /// A running sniffer, killed on drop.
 struct Sniffer {
@@ -658,61 +653,18 @@ fn socket_calls_interleave_before_the_packets_they_cause() {
     assert!(at("call close()") < at("closes first (FIN)"), "{text}");
 }
 
-/// Run the socklab binary with `args` (bounded: 20 s) and return its stdout.
-fn socklab_run(args: &[&str]) -> String {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn socklab");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    let out = child.wait_with_output().expect("output");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A socklab server process, killed on drop.
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn socklab_client_and_server_conversation_each_step_exactly_once() {
     if !can_capture() {
         return;
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = common::tcp_port();
     let to = format!("127.0.0.1:{port}");
-    let mut server = Command::new(BIN)
-        .args(["tcp-calc", "serve", "-q", "--bind", &to])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn server");
-    let mut first = String::new();
-    let mut so = server.stdout.take().expect("stdout");
-    let mut b = [0u8; 1];
-    while !first.contains('\n') && so.read(&mut b).unwrap_or(0) == 1 {
-        first.push(b[0] as char);
-    }
-    assert!(first.contains("listening on"), "{first}");
-    let _server = Peer(server);
+    let _server = common::Server::socklab(&["tcp-calc", "serve", "-q", "--bind", &to]);
     let sniffer = start(&["--json", "tcp", "port", &port.to_string()]);
-    let out = socklab_run(&["tcp-calc", "ask", "5", "8", "sub", "--to", &to]);
+    let out = common::stdout(&common::socklab(&[
+        "tcp-calc", "ask", "5", "8", "sub", "--to", &to,
+    ]));
     assert!(out.ends_with("result: -3\n"), "{out}");
     let (out, _err) = sniffer.finish(true);
     let pkts = json_lines(&out);

@@ -263,30 +263,20 @@ pub fn render_json(r: &Report) -> String {
     s
 }
 
-/// Write the lesson's packets (only those of its ports) to `path`.
+/// Write the lesson's packets (those `observe` kept: the lesson's ports) to `path`.
 fn save(r: &Report, path: &std::path::Path, nano: bool) -> Result<usize> {
-    use crate::capture::file::Writer;
-    use crate::wire::packet::{decode_captured, Transport};
     let link = r
         .packets
         .first()
         .map_or(crate::capture::LinkType::Ethernet, |p| p.link);
-    let mut w = Writer::create(path, link, nano)?;
-    let mut n = 0;
-    for p in &r.packets {
-        let d = decode_captured(p.link, &p.data, p.orig_len);
-        let ports = match d.transport {
-            Transport::Tcp(t) => (t.src_port, t.dst_port),
-            Transport::Udp(u) => (u.src_port, u.dst_port),
-            _ => continue,
-        };
-        if r.ports.contains(&ports.0) || r.ports.contains(&ports.1) {
+    let mut w = crate::capture::file::Writer::create(path, link, nano)?;
+    for f in &r.observed.packets {
+        if let Some(p) = r.packets.get(f.index) {
             w.write(&p.as_packet())?;
-            n += 1;
         }
     }
     w.finish()?;
-    Ok(n)
+    Ok(r.observed.packets.len())
 }
 
 /// `socklab lab [NAME] [-v] [--json]`.

@@ -14,6 +14,8 @@ use super::ladder::{Carries, End, Step};
 /// One packet of the scenario, as the lesson sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PacketFact {
+    /// Position of the packet in the capture it was observed from.
+    pub index: usize,
     /// Nanoseconds since the scenario's first step.
     pub t_ns: i64,
     /// Kernel timestamp.
@@ -111,7 +113,7 @@ pub fn observe(
         }
     };
     let mut obs = Observed::default();
-    for p in packets {
+    for (index, p) in packets.iter().enumerate() {
         let d = decode_captured(p.link, &p.data, p.orig_len);
         let (proto, sport, dport) = match d.transport {
             Transport::Tcp(t) => ("tcp", t.src_port, t.dst_port),
@@ -129,6 +131,7 @@ pub fn observe(
         events.clear();
         let view = tracker.observe(p.ts, &d, &mut events);
         let mut fact = PacketFact {
+            index,
             t_ns: (ns(p.ts) - t0) as i64,
             ts: p.ts,
             from,

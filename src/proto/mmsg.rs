@@ -107,7 +107,14 @@ impl Batch {
     /// The sender of datagram `i`.
     pub fn from(&self, i: usize) -> Option<SocketAddr> {
         let len = self.hdrs[i].msg_hdr.msg_namelen as usize;
-        sockaddr_to_std(&self.names[i], len)
+        // SAFETY: the kernel wrote an address of `len` bytes into names[i],
+        // a sockaddr_storage large enough for any family.
+        unsafe {
+            super::sockaddr::from_raw(
+                (&self.names[i] as *const libc::sockaddr_storage).cast(),
+                len,
+            )
+        }
     }
 
     /// Send `replies[k].1` back to the sender of slot `replies[k].0`, all in
@@ -136,35 +143,6 @@ impl Batch {
             h.msg_iovlen = 1;
         }
         send_all(sock, &mut self.hdrs[..m])
-    }
-}
-
-/// Convert a kernel-filled `sockaddr_storage` of `len` bytes.
-fn sockaddr_to_std(ss: &libc::sockaddr_storage, len: usize) -> Option<SocketAddr> {
-    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
-    match i32::from(ss.ss_family) {
-        libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
-            // SAFETY: the family says the storage holds a sockaddr_in, and
-            // sockaddr_storage is large and aligned enough for it.
-            let sin =
-                unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
-            Some(SocketAddr::V4(SocketAddrV4::new(
-                Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)),
-                u16::from_be(sin.sin_port),
-            )))
-        }
-        libc::AF_INET6 if len >= size_of::<libc::sockaddr_in6>() => {
-            // SAFETY: as above, for sockaddr_in6.
-            let sin6 =
-                unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
-            Some(SocketAddr::V6(SocketAddrV6::new(
-                Ipv6Addr::from(sin6.sin6_addr.s6_addr),
-                u16::from_be(sin6.sin6_port),
-                sin6.sin6_flowinfo,
-                sin6.sin6_scope_id,
-            )))
-        }
-        _ => None,
     }
 }
 

@@ -13,6 +13,7 @@ pub mod monitor_client;
 pub mod monitor_server;
 pub mod net;
 pub mod resolve;
+pub mod sockaddr;
 pub mod stats;
 pub mod stop;
 pub mod sysdb;

@@ -105,6 +105,13 @@ pub fn resolve(ep: &Endpoint) -> Result<Vec<SocketAddr>, NetError> {
     Ok(addrs)
 }
 
+/// Put IPv4 addresses first, like the course's AF_INET clients do with
+/// `localhost` (used where a UDP client cannot try each address in turn).
+pub fn ipv4_first(mut addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
+    addrs.sort_by_key(|a| a.is_ipv6());
+    addrs
+}
+
 /// Parse and resolve an endpoint given on the command line; first address.
 pub fn resolve_one(s: &str, default: &Endpoint) -> anyhow::Result<SocketAddr> {
     let ep = parse_endpoint(s, default).map_err(anyhow::Error::msg)?;

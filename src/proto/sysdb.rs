@@ -81,7 +81,8 @@ pub fn getaddrinfo(host: &str, service: Option<&str>) -> Result<Vec<AddrInfo>, G
         // SAFETY: p walks the list getaddrinfo returned, freed below.
         let ai = unsafe { &*p };
         // SAFETY: ai_addr holds ai_addrlen bytes of the family's sockaddr.
-        if let Some(addr) = unsafe { sockaddr(ai.ai_addr, ai.ai_addrlen) } {
+        if let Some(addr) = unsafe { super::sockaddr::from_raw(ai.ai_addr, ai.ai_addrlen as usize) }
+        {
             let canonname = (!ai.ai_canonname.is_null()).then(|| {
                 // SAFETY: non-null canonname is a C string owned by the list.
                 unsafe { CStr::from_ptr(ai.ai_canonname) }
@@ -101,34 +102,6 @@ pub fn getaddrinfo(host: &str, service: Option<&str>) -> Result<Vec<AddrInfo>, G
     // SAFETY: res came from a successful getaddrinfo and is freed once.
     unsafe { libc::freeaddrinfo(res) };
     Ok(rows)
-}
-
-/// Read a sockaddr of `len` bytes.
-///
-/// # Safety
-/// `sa` must point at `len` readable bytes of a socket address (or be null).
-unsafe fn sockaddr(sa: *const libc::sockaddr, len: libc::socklen_t) -> Option<SocketAddr> {
-    if sa.is_null() {
-        return None;
-    }
-    let len = len as usize;
-    match i32::from((*sa).sa_family) {
-        libc::AF_INET if len >= std::mem::size_of::<libc::sockaddr_in>() => {
-            let sin = &*(sa.cast::<libc::sockaddr_in>());
-            Some(SocketAddr::new(
-                IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))),
-                u16::from_be(sin.sin_port),
-            ))
-        }
-        libc::AF_INET6 if len >= std::mem::size_of::<libc::sockaddr_in6>() => {
-            let sin6 = &*(sa.cast::<libc::sockaddr_in6>());
-            Some(SocketAddr::new(
-                IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)),
-                u16::from_be(sin6.sin6_port),
-            ))
-        }
-        _ => None,
-    }
 }
 
 /// What `gethostbyaddr` returns.

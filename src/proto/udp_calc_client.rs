@@ -14,12 +14,6 @@ use crate::render::hexdump::spaced;
 use crate::wire::order::Order;
 use crate::wire::udp_calc::{decode_reply, field, Request, REPLY_LEN};
 
-/// Prefer IPv4 first, like the course's AF_INET clients do with `localhost`.
-pub fn ipv4_first(mut addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
-    addrs.sort_by_key(|a| a.is_ipv6());
-    addrs
-}
-
 fn field_line(name: &str, r: std::ops::Range<usize>, bytes: &[u8], value: &str) -> String {
     format!(
         "  {name:<3} @{:<2} {}  -> {value}",

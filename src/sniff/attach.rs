@@ -154,15 +154,16 @@ fn print_loop(
 ) -> Result<()> {
     let mut timeline = Timeline::new();
     let stdout = io::stdout();
-    let mut buf = Vec::with_capacity(4096);
-    let mut take = |timeline: &mut Timeline,
-                    pipe: &mut Pipeline,
-                    save: &mut Option<(Writer, PathBuf)>,
-                    p: &crate::capture::OwnedPacket|
+    let take = |timeline: &mut Timeline,
+                pipe: &mut Pipeline,
+                save: &mut Option<(Writer, PathBuf)>,
+                p: &crate::capture::OwnedPacket|
      -> Result<()> {
-        buf.clear();
+        // Each shown packet's text is kept by the timeline until it is
+        // printed, so it gets its own buffer (handed over, not copied).
+        let mut buf = Vec::with_capacity(512);
         if let Ok(true) = pipe.handle(&mut buf, &p.as_packet()) {
-            timeline.push(p.ts, TimelineItem::Rendered(buf.clone()));
+            timeline.push(p.ts, TimelineItem::Rendered(buf));
             if let Some((w, _)) = save {
                 w.write(&p.as_packet())?;
             }

@@ -41,6 +41,16 @@ pub fn have_python_peers() -> bool {
     true
 }
 
+/// True if this process may capture packets (CAP_NET_RAW); otherwise says
+/// why the calling test is skipped.
+pub fn can_capture() -> bool {
+    let ok = socklab::capture::live::can_capture();
+    if !ok {
+        eprintln!("SKIPPED: this test needs CAP_NET_RAW to open an AF_PACKET socket (run as root)");
+    }
+    ok
+}
+
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn tcp_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
