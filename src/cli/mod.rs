@@ -4,6 +4,7 @@
 pub mod print;
 pub mod replay;
 pub mod sniff;
+pub mod trace;
 pub mod values;
 pub mod workbench;
 
@@ -62,6 +63,8 @@ pub enum Command {
     Sniff(sniff::SniffArgs),
     /// Read a pcap/pcapng file: the same lines, narration and filters as sniff.
     Replay(replay::ReplayArgs),
+    /// Run a program and show its socket calls beside the packets they cause (no root needed).
+    Trace(trace::TraceArgs),
 }
 
 /// Options every server shares.
