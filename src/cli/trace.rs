@@ -32,7 +32,12 @@ pub struct TraceArgs {
     #[arg(short = 'T')]
     pub timing: bool,
     /// Payload bytes shown per call.
-    #[arg(short = 's', long = "strsize", value_name = "BYTES", default_value_t = 32)]
+    #[arg(
+        short = 's',
+        long = "strsize",
+        value_name = "BYTES",
+        default_value_t = 32
+    )]
     pub strsize: usize,
     /// Put the program's stdout and stderr lines on the timeline.
     #[arg(long)]
@@ -47,7 +52,12 @@ pub struct TraceArgs {
     #[arg(long, value_name = "EXPR")]
     pub filter: Option<String>,
     /// Interface to capture on.
-    #[arg(short = 'i', long = "interface", value_name = "IFACE", default_value = "lo")]
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        default_value = "lo"
+    )]
     pub iface: String,
     /// Socket calls only: no packet capture.
     #[arg(long)]
@@ -56,7 +66,11 @@ pub struct TraceArgs {
     #[command(flatten)]
     pub print: PrintArgs,
     /// The program and its arguments (after `--`).
-    #[arg(value_name = "CMD", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "CMD",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub command: Vec<String>,
 }
 
@@ -81,12 +95,14 @@ impl TraceArgs {
             }
         }
         if self.with.iter().any(|w| w.trim().is_empty()) {
-            return Err("--with needs a command line, e.g. --with 'python3 server.py 10009'".into());
+            return Err(
+                "--with needs a command line, e.g. --with 'python3 server.py 10009'".into(),
+            );
         }
         let filter = match &self.filter {
-            Some(f) => Some(
-                crate::filter::Filter::parse(f).map_err(|e| format!("--filter {f:?}: {e}"))?,
-            ),
+            Some(f) => {
+                Some(crate::filter::Filter::parse(f).map_err(|e| format!("--filter {f:?}: {e}"))?)
+            }
             None => None,
         };
         Ok(TraceConfig {

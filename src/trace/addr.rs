@@ -92,8 +92,7 @@ mod tests {
     fn raw(a: SocketAddr) -> Vec<u8> {
         let sa = socket2::SockAddr::from(a);
         // SAFETY: SockAddr holds `len` valid bytes.
-        unsafe { std::slice::from_raw_parts(sa.as_ptr().cast::<u8>(), sa.len() as usize) }
-            .to_vec()
+        unsafe { std::slice::from_raw_parts(sa.as_ptr().cast::<u8>(), sa.len() as usize) }.to_vec()
     }
 
     #[test]

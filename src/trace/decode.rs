@@ -157,13 +157,12 @@ impl Decoder {
                 };
                 // Exit needed even for non-sockets: the new fd replaces whatever it was.
             }
-            Sys::Poll | Sys::Ppoll => {
+            Sys::Poll | Sys::Ppoll
                 if !poll_fds(tgid, args[0], args[1])
                     .iter()
-                    .any(|(fd, _, _)| self.fds.get(tgid, *fd).is_some())
-                {
-                    return Entry::Skip;
-                }
+                    .any(|(fd, _, _)| self.fds.get(tgid, *fd).is_some()) =>
+            {
+                return Entry::Skip;
             }
             Sys::Select | Sys::Pselect6 => {
                 let any = [args[1], args[2], args[3]].iter().any(|p| {
@@ -175,11 +174,7 @@ impl Decoder {
                     return Entry::Skip;
                 }
             }
-            _ if sys.fd_first() => {
-                if self.fds.get(tgid, fd).is_none() {
-                    return Entry::Skip;
-                }
-            }
+            _ if sys.fd_first() && self.fds.get(tgid, fd).is_none() => return Entry::Skip,
             _ => {}
         }
         self.next_id += 1;
@@ -349,10 +344,7 @@ impl Decoder {
                 if p.sys == Sys::Setsockopt {
                     ev.args = format!("{fd}, {}, {oname}, {val}", names::level(lvl));
                 } else {
-                    ev.args = format!("{fd}, {}, {oname}", names::level(lvl));
-                    if ok {
-                        ev.result = val;
-                    }
+                    ev.args = format!("{fd}, {}, {oname}, [{val}]", names::level(lvl));
                 }
             }
             Sys::Sendto | Sys::Write => {
@@ -363,8 +355,16 @@ impl Decoder {
                 };
                 let n = if ok { ret as usize } else { 0 };
                 let bytes = mem::read(tgid, a[1], (a[2] as usize).min(KEEP));
-                let shown = if ok { (ret as usize).min(bytes.len()) } else { bytes.len() };
-                ev.args = format!("{fd}, {}, {}", preview(&bytes[..shown], a[2] as usize, self.snap), a[2]);
+                let shown = if ok {
+                    (ret as usize).min(bytes.len())
+                } else {
+                    bytes.len()
+                };
+                ev.args = format!(
+                    "{fd}, {}, {}",
+                    preview(&bytes[..shown], a[2] as usize, self.snap),
+                    a[2]
+                );
                 if p.sys == Sys::Sendto && a[3] != 0 {
                     let _ = write!(ev.args, ", {}", names::msg_flags(a[3] as i32));
                 }
@@ -566,7 +566,11 @@ impl Decoder {
                         Sys::Dup => format!("{fd}"),
                         Sys::Fcntl => format!(
                             "{fd}, {}, {}",
-                            if cmd == F_DUPFD { "F_DUPFD" } else { "F_DUPFD_CLOEXEC" },
+                            if cmd == F_DUPFD {
+                                "F_DUPFD"
+                            } else {
+                                "F_DUPFD_CLOEXEC"
+                            },
                             a[2] as i32
                         ),
                         _ => format!("{fd}, {}", a[1] as i32),
@@ -760,7 +764,10 @@ mod tests {
         );
         let mut l = 1i32.to_ne_bytes().to_vec();
         l.extend(0i32.to_ne_bytes());
-        assert_eq!(option_value(&l, OptValue::Linger, 13), "{onoff=1, linger=0}");
+        assert_eq!(
+            option_value(&l, OptValue::Linger, 13),
+            "{onoff=1, linger=0}"
+        );
         let mut tv = 5i64.to_ne_bytes().to_vec();
         tv.extend(0i64.to_ne_bytes());
         assert_eq!(option_value(&tv, OptValue::Timeval, 20), "{5 s, 0 us}");

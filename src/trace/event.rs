@@ -82,6 +82,23 @@ impl CallEvent {
     }
 }
 
+/// What happened to a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcKind {
+    /// Forked (or a thread started) from this process.
+    Born {
+        /// The process it came from.
+        parent: i32,
+    },
+    /// Ran `exec`.
+    Exec,
+    /// Ended; `root` for a process socklab started.
+    Ended {
+        /// Started by socklab.
+        root: bool,
+    },
+}
+
 /// Everything the tracer reports, in the order it saw it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TraceEvent {
@@ -113,6 +130,8 @@ pub enum TraceEvent {
     },
     /// A process or thread was born, exec'd or ended.
     Process {
+        /// What happened.
+        kind: ProcKind,
         /// When.
         ts: Timestamp,
         /// Process id.

@@ -79,9 +79,17 @@ pub fn direction(s: &SocketInfo, p: &Facts) -> Option<Dir> {
     if (s.is_tcp()) != p.tcp || s.proto() == "SOCKET" {
         return None;
     }
-    let local = s.local.as_ref().and_then(Addr::inet).filter(|a| a.port() != 0)?;
+    let local = s
+        .local
+        .as_ref()
+        .and_then(Addr::inet)
+        .filter(|a| a.port() != 0)?;
     let peer = s.peer.as_ref().and_then(Addr::inet);
-    let peer_ok = |a: SocketAddr| peer.is_none_or(|pe| pe.ip().to_canonical() == a.ip().to_canonical() && pe.port() == a.port());
+    let peer_ok = |a: SocketAddr| {
+        peer.is_none_or(|pe| {
+            pe.ip().to_canonical() == a.ip().to_canonical() && pe.port() == a.port()
+        })
+    };
     if same_endpoint(local, p.src) && peer_ok(p.dst) {
         Some(Dir::Out)
     } else if same_endpoint(local, p.dst) && peer_ok(p.src) {
@@ -93,7 +101,8 @@ pub fn direction(s: &SocketInfo, p: &Facts) -> Option<Dir> {
 
 fn target_dir(c: &CallEvent, p: &Facts) -> Option<Dir> {
     let t = c.target.as_ref().and_then(Addr::inet)?;
-    let same = |a: SocketAddr| a.port() == t.port() && a.ip().to_canonical() == t.ip().to_canonical();
+    let same =
+        |a: SocketAddr| a.port() == t.port() && a.ip().to_canonical() == t.ip().to_canonical();
     if same(p.dst) {
         Some(Dir::Out)
     } else if same(p.src) {
@@ -121,11 +130,13 @@ pub fn caused(c: &CallEvent, p: &Facts) -> bool {
     if distance(c, p) > SLACK_NS {
         return false;
     }
-    let dir = c
-        .socket
-        .as_ref()
-        .and_then(|s| direction(s, p))
-        .or_else(|| if c.call == "connect" { target_dir(c, p) } else { None });
+    let dir = c.socket.as_ref().and_then(|s| direction(s, p)).or_else(|| {
+        if c.call == "connect" {
+            target_dir(c, p)
+        } else {
+            None
+        }
+    });
     let Some(dir) = dir else {
         return false;
     };
@@ -232,14 +243,29 @@ mod tests {
     fn far_in_time_is_not_caused() {
         let s = sock(C, Some(S));
         let send = call("send", Some(s), 200_000, 230_000);
-        let late = pkt(C, S, tcp_flags::ACK | tcp_flags::PSH, 5, 230_000 + 3_000_000);
+        let late = pkt(
+            C,
+            S,
+            tcp_flags::ACK | tcp_flags::PSH,
+            5,
+            230_000 + 3_000_000,
+        );
         assert!(!caused(&send, &late));
     }
 
     #[test]
     fn wildcard_and_mapped_endpoints() {
-        assert!(same_endpoint("0.0.0.0:80".parse().unwrap(), "127.0.0.1:80".parse().unwrap()));
-        assert!(same_endpoint("[::ffff:127.0.0.1]:80".parse().unwrap(), "127.0.0.1:80".parse().unwrap()));
-        assert!(!same_endpoint("127.0.0.2:80".parse().unwrap(), "127.0.0.1:80".parse().unwrap()));
+        assert!(same_endpoint(
+            "0.0.0.0:80".parse().unwrap(),
+            "127.0.0.1:80".parse().unwrap()
+        ));
+        assert!(same_endpoint(
+            "[::ffff:127.0.0.1]:80".parse().unwrap(),
+            "127.0.0.1:80".parse().unwrap()
+        ));
+        assert!(!same_endpoint(
+            "127.0.0.2:80".parse().unwrap(),
+            "127.0.0.1:80".parse().unwrap()
+        ));
     }
 }

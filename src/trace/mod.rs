@@ -160,9 +160,9 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
             .with_context(|| format!("cannot capture on {iface}"))
     })
     .transpose()?;
-    let pipe = cap.as_ref().map(|_| {
-        Pipeline::new(cfg.filter.clone().unwrap_or(Filter::All), cfg.print)
-    });
+    let pipe = cap
+        .as_ref()
+        .map(|_| Pipeline::new(cfg.filter.clone().unwrap_or(Filter::All), cfg.print));
     let save = match (&cfg.write, &cap) {
         (Some(path), Some(c)) => {
             let mut o = WriteOptions::new(path, c.link_type(), false);
@@ -216,7 +216,11 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     drop(blocked);
     tracer::catch_signals()?;
 
-    let mode = if cfg.pid.is_some() { Mode::EverySyscall } else { Mode::Seccomp };
+    let mode = if cfg.pid.is_some() {
+        Mode::EverySyscall
+    } else {
+        Mode::Seccomp
+    };
     let mut t = Tracer::new(mode, tx, cfg.snap);
     let run_as = sudo_user();
     let stdio_fds = stdio.as_ref().map(|(o, e)| {
@@ -295,7 +299,8 @@ fn wait_ready(t: &mut Tracer, peers: &[nix::unistd::Pid]) {
             if let Some(c) = calls.last() {
                 let ready = c.errno.is_none()
                     && (c.call == "listen"
-                        || (c.call == "bind" && c.socket.as_ref().is_some_and(|s| s.proto() == "UDP")));
+                        || (c.call == "bind"
+                            && c.socket.as_ref().is_some_and(|s| s.proto() == "UDP")));
                 if ready {
                     waiting.retain(|p| *p != c.pid);
                 }
@@ -307,5 +312,6 @@ fn wait_ready(t: &mut Tracer, peers: &[nix::unistd::Pid]) {
 }
 
 fn pipe_pair() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
-    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("cannot make a pipe for --inline-output")
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .context("cannot make a pipe for --inline-output")
 }

@@ -166,9 +166,29 @@ fn join_flags(v: i32, names: &[(i32, &str)]) -> String {
     parts.join("|")
 }
 
+/// The kernel's "restart" codes, seen at a syscall-exit stop when a
+/// signal interrupted the call (the program never sees them).
+const RESTARTS: &[(i32, &str, &str)] = &[
+    (512, "ERESTARTSYS", "to be restarted if SA_RESTART is set"),
+    (513, "ERESTARTNOINTR", "to be restarted"),
+    (514, "ERESTARTNOHAND", "to be restarted if no handler"),
+    (516, "ERESTART_RESTARTBLOCK", "interrupted by signal"),
+];
+
 /// `ECONNREFUSED`, ... (the C constant's name).
 pub fn errno(e: i32) -> String {
-    crate::error::errno_name(e)
+    match RESTARTS.iter().find(|(n, _, _)| *n == e) {
+        Some((_, name, _)) => (*name).into(),
+        None => crate::error::errno_name(e),
+    }
+}
+
+/// What an errno means (`Connection refused`).
+pub fn errno_desc(e: i32) -> &'static str {
+    match RESTARTS.iter().find(|(n, _, _)| *n == e) {
+        Some((_, _, d)) => d,
+        None => nix::errno::Errno::from_raw(e).desc(),
+    }
 }
 
 /// A short teaching note for an error result, where one helps.
@@ -207,17 +227,27 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(family(2), "AF_INET");
-        assert_eq!(sock_type(1 | libc::SOCK_CLOEXEC), "SOCK_STREAM|SOCK_CLOEXEC");
+        assert_eq!(
+            sock_type(1 | libc::SOCK_CLOEXEC),
+            "SOCK_STREAM|SOCK_CLOEXEC"
+        );
         assert_eq!(option(1, 2).0, "SO_REUSEADDR");
         assert_eq!(option(1, 13), ("SO_LINGER".into(), OptValue::Linger));
         assert_eq!(option(1, 20).1, OptValue::Timeval);
         assert_eq!(option(6, 1).0, "TCP_NODELAY");
         assert_eq!(shutdown_how(1), "SHUT_WR");
         assert_eq!(msg_flags(0), "0");
-        assert_eq!(msg_flags(libc::MSG_PEEK | 0x1000_0000), "MSG_PEEK|0x10000000");
+        assert_eq!(
+            msg_flags(libc::MSG_PEEK | 0x1000_0000),
+            "MSG_PEEK|0x10000000"
+        );
         assert_eq!(poll_events(libc::POLLIN | libc::POLLOUT), "POLLIN|POLLOUT");
         assert_eq!(errno(libc::ECONNREFUSED), "ECONNREFUSED");
-        assert!(errno_note(libc::EINPROGRESS, true).unwrap().contains("non-blocking"));
+        assert_eq!(errno(512), "ERESTARTSYS");
+        assert_eq!(errno_desc(512), "to be restarted if SA_RESTART is set");
+        assert!(errno_note(libc::EINPROGRESS, true)
+            .unwrap()
+            .contains("non-blocking"));
         assert!(errno_note(libc::EAGAIN, false).unwrap().contains("timeout"));
         assert_eq!(errno_note(libc::ENOENT, false), None);
     }

@@ -72,7 +72,13 @@ impl Table {
         if self.threads.contains_key(&tid) {
             return false;
         }
-        self.threads.insert(tid, Thread { tgid, pending: None });
+        self.threads.insert(
+            tid,
+            Thread {
+                tgid,
+                pending: None,
+            },
+        );
         true
     }
 

@@ -63,11 +63,7 @@ fn outcome(out: &mut String, c: &CallEvent, color: bool) {
         out.push_str(" = ?");
     } else if let Some(e) = c.errno {
         let _ = write!(out, " = -1 ");
-        let text = format!(
-            "{} ({})",
-            names::errno(e),
-            nix::errno::Errno::from_raw(e).desc()
-        );
+        let text = format!("{} ({})", names::errno(e), names::errno_desc(e));
         paint(out, color, ERR, &text);
     } else {
         let _ = write!(out, " = {}", c.ret);
@@ -250,10 +246,16 @@ mod tests {
             s.lines().next().unwrap(),
             "01:00:00.000001 [42] connect(3, 127.0.0.1:10009) = -1 ECONNREFUSED (Connection refused)  fd 3 = TCP 127.0.0.1:41234"
         );
-        assert!(s.lines().nth(1).unwrap().starts_with("        note: nobody listens"));
+        assert!(s
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("        note: nobody listens"));
         let mut r = String::new();
         resumed(&mut r, &c, Look::default());
-        assert!(r.starts_with("01:00:00.000051 [42] ... connect(3, 127.0.0.1:10009) = -1 ECONNREFUSED"));
+        assert!(
+            r.starts_with("01:00:00.000051 [42] ... connect(3, 127.0.0.1:10009) = -1 ECONNREFUSED")
+        );
         assert!(r.contains("<0.000050 s>"));
         let mut e = String::new();
         enter(&mut e, c.start, 42, 43, "accept(3)", Look::default());

@@ -22,7 +22,7 @@ use crate::sniff::Pipeline;
 use crate::wire::packet::decode_captured;
 
 use super::addr::Addr;
-use super::event::{CallEvent, TraceEvent};
+use super::event::{CallEvent, ProcKind, TraceEvent};
 use super::link::{self, Facts};
 use super::render::{self, Look};
 use super::summary::Summary;
@@ -69,6 +69,7 @@ enum Item {
         stderr: bool,
     },
     Process {
+        kind: ProcKind,
         pid: i32,
         tid: i32,
         text: String,
@@ -97,6 +98,8 @@ pub struct Session {
     /// Calls, by id, kept for linking.
     calls: HashMap<u64, CallEvent>,
     hidden_serials: HashSet<u64>,
+    /// Processes that made socket calls (only their births and ends are shown).
+    active: HashSet<i32>,
     /// Local endpoints of the program's sockets (tcp?, address).
     locals: Vec<(bool, std::net::SocketAddr)>,
     summary: Summary,
@@ -129,6 +132,7 @@ impl Session {
             announced: HashSet::new(),
             calls: HashMap::new(),
             hidden_serials: HashSet::new(),
+            active: HashSet::new(),
             locals: Vec::new(),
             summary: Summary::new(),
             calls_shown: 0,
@@ -162,7 +166,18 @@ impl Session {
                 serial,
             } => {
                 self.announced.insert(id);
-                self.push(ts, ts, 0, Item::Enter { id, pid, tid, text, serial });
+                self.push(
+                    ts,
+                    ts,
+                    0,
+                    Item::Enter {
+                        id,
+                        pid,
+                        tid,
+                        text,
+                        serial,
+                    },
+                );
             }
             TraceEvent::Call(c) => {
                 if let Some(s) = &c.socket {
@@ -175,6 +190,7 @@ impl Session {
                         self.hidden_serials.insert(s.serial);
                     }
                 }
+                self.active.insert(c.pid);
                 self.calls.insert(c.id, (*c).clone());
                 let announced = self.announced.remove(&c.id);
                 let key = if announced { c.end } else { c.start };
@@ -183,9 +199,23 @@ impl Session {
             TraceEvent::Output { ts, line, stderr } => {
                 self.push(ts, ts, 2, Item::Output { line, stderr })
             }
-            TraceEvent::Process { ts, pid, tid, text } => {
-                self.push(ts, ts, 0, Item::Process { pid, tid, text })
-            }
+            TraceEvent::Process {
+                kind,
+                ts,
+                pid,
+                tid,
+                text,
+            } => self.push(
+                ts,
+                ts,
+                0,
+                Item::Process {
+                    kind,
+                    pid,
+                    tid,
+                    text,
+                },
+            ),
         }
     }
 
@@ -228,9 +258,9 @@ impl Session {
     }
 
     fn own(&self, f: &Facts) -> bool {
-        self.locals
-            .iter()
-            .any(|(tcp, a)| *tcp == f.tcp && (link::same_endpoint(*a, f.src) || link::same_endpoint(*a, f.dst)))
+        self.locals.iter().any(|(tcp, a)| {
+            *tcp == f.tcp && (link::same_endpoint(*a, f.src) || link::same_endpoint(*a, f.dst))
+        })
     }
 
     fn hidden_call(&self, c: &CallEvent) -> bool {
@@ -294,7 +324,22 @@ impl Session {
                     }
                     self.write(w, &s)?;
                 }
-                Item::Process { pid, tid, text } => {
+                Item::Process {
+                    kind,
+                    pid,
+                    tid,
+                    text,
+                } => {
+                    let shown = match kind {
+                        ProcKind::Born { parent } => {
+                            self.active.contains(parent) || self.active.contains(pid)
+                        }
+                        ProcKind::Exec => false,
+                        ProcKind::Ended { root } => *root || self.active.contains(pid),
+                    };
+                    if !shown {
+                        continue;
+                    }
                     let mut s = String::new();
                     if self.show.json {
                         s = render::process_json(slot.ts, *pid, *tid, text).to_string();
@@ -323,17 +368,30 @@ impl Session {
         for s in rest.iter().chain(self.slots.iter()) {
             match &s.item {
                 Item::Call { call, .. } if call.id == id => return true,
-                Item::Packet { link: Some((l, _)), .. } if *l == id => {}
-                Item::Packet { p, link: None } if !self.packet_shown(p) => {}
+                Item::Packet {
+                    link: Some((l, _)), ..
+                } if *l == id => {}
+                Item::Packet { p, link: None }
+                    if !self.packet_shown(p) || self.same_socket(id, p) => {}
                 _ => return false,
             }
         }
         false
     }
 
+    /// True if `p` travels on the socket of call `id` (the peer's answer
+    /// to what the call did does not make the call look blocked).
+    fn same_socket(&self, id: u64, p: &OwnedPacket) -> bool {
+        let (Some(c), Some(f)) = (self.calls.get(&id), Self::facts(p)) else {
+            return false;
+        };
+        c.socket
+            .as_ref()
+            .is_some_and(|s| link::direction(s, &f).is_some())
+    }
+
     fn dns_packet(&self, f: &Facts) -> bool {
-        !self.show.dns
-            && (matches!(f.src.port(), 53 | 5353) || matches!(f.dst.port(), 53 | 5353))
+        !self.show.dns && (matches!(f.src.port(), 53 | 5353) || matches!(f.dst.port(), 53 | 5353))
     }
 
     fn packet_shown(&self, p: &OwnedPacket) -> bool {
@@ -389,6 +447,9 @@ impl Session {
             if self.show.summary {
                 self.summary.packet(&f);
             }
+        }
+        if self.show.json && buf.first() == Some(&b'{') {
+            buf.splice(1..1, b"\"type\":\"packet\",".iter().copied());
         }
         if let Some((_, tag)) = link {
             self.packets_linked += 1;
@@ -446,8 +507,15 @@ impl Session {
             },
         )?;
         if self.show.summary && !self.out_gone {
-            let conns = self.pipe.as_ref().map(|p| p.summaries().0).unwrap_or_default();
-            let r = self.summary.write(w, &conns, self.pipe.is_some()).and_then(|_| w.flush());
+            let conns = self
+                .pipe
+                .as_ref()
+                .map(|p| p.summaries().0)
+                .unwrap_or_default();
+            let r = self
+                .summary
+                .write(w, &conns, self.pipe.is_some())
+                .and_then(|_| w.flush());
             r.or_else(|e| self.gone(e))?;
         }
         match self.save.take() {

@@ -252,7 +252,9 @@ fn name_of(fd: &OwnedFd, peer: bool) -> Option<Addr> {
     }
     let n = (len as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
     // SAFETY: the kernel wrote `n` bytes of `ss`; we view them as bytes.
-    let bytes = unsafe { std::slice::from_raw_parts((&ss as *const libc::sockaddr_storage).cast::<u8>(), n) };
+    let bytes = unsafe {
+        std::slice::from_raw_parts((&ss as *const libc::sockaddr_storage).cast::<u8>(), n)
+    };
     Addr::from_bytes(bytes)
 }
 

@@ -47,10 +47,12 @@ impl Summary {
         row.calls += 1;
         row.pid = c.pid;
         // Keep the most complete identity seen (close keeps the last one).
-        if s.local.is_some() || row.socket.is_none() {
-            if row.socket.as_ref().is_none_or(|old| s.peer.is_some() || old.peer.is_none()) {
-                row.socket = Some(s.clone());
-            }
+        let better = row
+            .socket
+            .as_ref()
+            .is_none_or(|old| s.local.is_some() && (s.peer.is_some() || old.peer.is_none()));
+        if better {
+            row.socket = Some(s.clone());
         }
         if c.errno.is_none() && !c.unfinished {
             if let Some(d) = &c.data {
@@ -116,7 +118,8 @@ fn ended(s: &SocketInfo, conns: &[ConnSummary]) -> Option<String> {
         e.port == a.port() && e.ip.to_canonical() == a.ip().to_canonical()
     };
     let c = conns.iter().rev().find(|c| {
-        (eq(&c.client, local) && eq(&c.server, peer)) || (eq(&c.client, peer) && eq(&c.server, local))
+        (eq(&c.client, local) && eq(&c.server, peer))
+            || (eq(&c.client, peer) && eq(&c.server, local))
     })?;
     let text = c.to_string();
     text.split_once("; ").map(|(_, end)| end.to_string())

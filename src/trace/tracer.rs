@@ -24,7 +24,7 @@ use thiserror::Error;
 use crate::capture::Timestamp;
 
 use super::decode::{Decoder, Entry};
-use super::event::{CallEvent, TraceEvent};
+use super::event::{CallEvent, ProcKind, TraceEvent};
 use super::procs::{self, Ended, Root, Table};
 use super::seccomp;
 use super::syscalls::{Sys, When, TABLE};
@@ -223,14 +223,19 @@ impl Tracer {
         if let Some(r) = run_as {
             prep.groups = user_groups(r);
         }
-        let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| os("pipe2", e))?;
+        let (rd, wr) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| os("pipe2", e))?;
         // SAFETY: the child only makes async-signal-safe calls on data
         // prepared above (no allocation) and ends in exec or _exit.
         match unsafe { nix::unistd::fork() }.map_err(|e| os("fork", e))? {
-            nix::unistd::ForkResult::Child => {
-                child(&prep, run_as, &self.filter, self.mode, wr.as_raw_fd(), stdio)
-            }
+            nix::unistd::ForkResult::Child => child(
+                &prep,
+                run_as,
+                &self.filter,
+                self.mode,
+                wr.as_raw_fd(),
+                stdio,
+            ),
             nix::unistd::ForkResult::Parent { child } => {
                 drop(wr);
                 // The child stops itself before exec: wait for that stop.
@@ -244,7 +249,8 @@ impl Tracer {
                     }
                     Err(e) => return Err(os("waitpid", e)),
                 }
-                ptrace::setoptions(child, Self::options()).map_err(|e| os("PTRACE_SETOPTIONS", e))?;
+                ptrace::setoptions(child, Self::options())
+                    .map_err(|e| os("PTRACE_SETOPTIONS", e))?;
                 self.table.add(child, child);
                 self.table.roots.push(Root {
                     pid: child,
@@ -353,12 +359,20 @@ impl Tracer {
 
     /// The main command's outcome.
     pub fn main_status(&self) -> Option<Ended> {
-        self.table.roots.iter().find(|r| r.main).and_then(|r| r.status)
+        self.table
+            .roots
+            .iter()
+            .find(|r| r.main)
+            .and_then(|r| r.status)
     }
 
     /// Run until every tracee has ended; `until` is polled between stops
     /// (e.g. "a --with peer listens") and may return early with `true`.
-    pub fn run_until(&mut self, mut until: impl FnMut(&[CallEvent]) -> bool, limit: Duration) -> bool {
+    pub fn run_until(
+        &mut self,
+        mut until: impl FnMut(&[CallEvent]) -> bool,
+        limit: Duration,
+    ) -> bool {
         let end = Instant::now() + limit;
         let mut seen = Vec::new();
         while self.table.any() && Instant::now() < end {
@@ -426,7 +440,8 @@ impl Tracer {
                 None
             }
             WaitStatus::Stopped(pid, sig) => {
-                if self.table.add(pid, procs::tgid_of(pid).unwrap_or(pid)) && sig == Signal::SIGSTOP {
+                if self.table.add(pid, procs::tgid_of(pid).unwrap_or(pid)) && sig == Signal::SIGSTOP
+                {
                     // A new child or thread's first stop: swallow it.
                     self.resume(pid, None);
                 } else {
@@ -489,7 +504,12 @@ impl Tracer {
         } else {
             Signal::SIGTERM
         };
-        for r in self.table.roots.iter_mut().filter(|r| !r.main && r.status.is_none()) {
+        for r in self
+            .table
+            .roots
+            .iter_mut()
+            .filter(|r| !r.main && r.status.is_none())
+        {
             let _ = signal::kill(r.pid, sig);
         }
         if sig == Signal::SIGKILL {
@@ -562,7 +582,10 @@ impl Tracer {
             // SAFETY: op EXIT says the exit member of the union is filled.
             let x = unsafe { info.u.exit };
             let tgid = self.table.tgid(tid);
-            if let Some(ev) = self.decoder.exit(tgid, tid, &p, x.sval, x.is_error != 0, end) {
+            if let Some(ev) = self
+                .decoder
+                .exit(tgid, tid, &p, x.sval, x.is_error != 0, end)
+            {
                 done = Some(ev.clone());
                 self.send(TraceEvent::Call(Box::new(ev)));
             }
@@ -599,6 +622,9 @@ impl Tracer {
                         format!("new process {new} ({what} of {tgid})")
                     };
                     self.send(TraceEvent::Process {
+                        kind: ProcKind::Born {
+                            parent: tgid.as_raw(),
+                        },
                         ts: now(),
                         pid: new_tgid.as_raw(),
                         tid: new.as_raw(),
@@ -622,6 +648,7 @@ impl Tracer {
                     })
                     .unwrap_or_default();
                 self.send(TraceEvent::Process {
+                    kind: ProcKind::Exec,
                     ts: now(),
                     pid: tgid.as_raw(),
                     tid: pid.as_raw(),
@@ -653,10 +680,14 @@ impl Tracer {
             Ended::Code(c) => format!("exited with status {c}"),
             Ended::Signal(s) => format!(
                 "killed by {}",
-                Signal::try_from(s).map(|s| s.as_str()).unwrap_or("a signal")
+                Signal::try_from(s)
+                    .map(|s| s.as_str())
+                    .unwrap_or("a signal")
             ),
         };
+        let root = self.table.roots.iter().any(|r| r.pid == tid);
         self.send(TraceEvent::Process {
+            kind: ProcKind::Ended { root },
             ts: now(),
             pid: tgid.as_raw(),
             tid: tid.as_raw(),

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapTsResolution, PcapWriter};
 use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
-use pcap_file::pcapng::blocks::opt_common::CommonOption;
 use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption, InterfaceTsResolution,
 };
+use pcap_file::pcapng::blocks::opt_common::CommonOption;
 use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, Endianness};
@@ -215,7 +215,11 @@ impl<W: Write> Writer<W> {
 
     /// Append one packet with a comment (pcapng `opt_comment`; a pcap file
     /// has no place for it and stores the packet alone).
-    pub fn write_commented(&mut self, p: &Packet<'_>, comment: Option<&str>) -> Result<(), FileError> {
+    pub fn write_commented(
+        &mut self,
+        p: &Packet<'_>,
+        comment: Option<&str>,
+    ) -> Result<(), FileError> {
         let n = self.written + 1;
         let unwritable = |what: String| FileError::Unwritable {
             path: self.path.clone(),
@@ -249,9 +253,9 @@ impl<W: Write> Writer<W> {
                     data: Cow::Borrowed(data),
                     options: comment
                         .map(|c| {
-                            vec![EnhancedPacketOption::Common(CommonOption::Comment(Cow::Owned(
-                                c.to_string(),
-                            )))]
+                            vec![EnhancedPacketOption::Common(CommonOption::Comment(
+                                Cow::Owned(c.to_string()),
+                            ))]
                         })
                         .unwrap_or_default(),
                 };
