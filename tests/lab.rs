@@ -531,7 +531,9 @@ fn lessons_run_beside_a_course_udp_server_on_10009_without_sharing_its_port() {
         .map(|s| s.success())
         .unwrap_or(false);
     if !ok {
-        common::skip("cannot create a network namespace (unshare -n needs root or user namespaces)");
+        common::skip(
+            "cannot create a network namespace (unshare -n needs root or user namespaces)",
+        );
         return;
     }
     let dir = std::env::temp_dir().join(format!("socklab-lab-beside-{}", std::process::id()));
@@ -558,7 +560,11 @@ fn lessons_run_beside_a_course_udp_server_on_10009_without_sharing_its_port() {
         let rest = &out[start..];
         let mut lines = rest.lines();
         let head = lines.next().unwrap_or("");
-        assert!(head.ends_with(" 0"), "lab {name} failed: {head}\n{}", stderr(&o));
+        assert!(
+            head.ends_with(" 0"),
+            "lab {name} failed: {head}\n{}",
+            stderr(&o)
+        );
         lines
             .take_while(|l| !l.starts_with("==="))
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON ({e}): {l}")))
@@ -572,7 +578,10 @@ fn lessons_run_beside_a_course_udp_server_on_10009_without_sharing_its_port() {
     );
     assert!(f.contains("the client read the result 260"), "{f}");
     assert!(f.contains("the client read the result 4"), "{f}");
-    let ports = udp[0]["server_ports"].as_array().cloned().unwrap_or_default();
+    let ports = udp[0]["server_ports"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert!(
         !ports.is_empty() && !ports.iter().any(|p| p == 10009),
         "the lesson shared the course server's port: {ports:?}"

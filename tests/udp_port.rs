@@ -60,7 +60,10 @@ fn a_python_server_with_so_reuseaddr_still_makes_the_port_busy() {
     let _py = Server::python("udp_calc_server.py", port);
     let at = format!("127.0.0.1:{port}");
     let o = run_limited(bin(), &["udp-calc", "serve", "--bind", &at], LIMIT);
-    assert!(!o.status.success(), "socklab shared the Python server's port");
+    assert!(
+        !o.status.success(),
+        "socklab shared the Python server's port"
+    );
     assert_teaching_error(&o, &["EADDRINUSE", "holds this UDP port"]);
 }
 

@@ -66,7 +66,13 @@ fn course_port<T>(
 
 /// A UDP socket on the course's `port` (no SO_REUSEADDR), else an ephemeral one.
 pub fn udp_course(ctx: &Ctx, port: u16) -> Result<UdpSocket> {
-    course_port(ctx, port, "UDP", |a| net::udp_bind(a, false), UdpSocket::local_addr)
+    course_port(
+        ctx,
+        port,
+        "UDP",
+        |a| net::udp_bind(a, false),
+        UdpSocket::local_addr,
+    )
 }
 
 /// A listening TCP socket on the course's `port`, else an ephemeral one;

@@ -152,7 +152,8 @@ fn reuse(sock: &Socket, on: bool, addr: &SocketAddr) -> Result<(), NetError> {
 }
 
 /// Hint for a UDP bind that found the port held.
-pub const UDP_IN_USE_HINT: &str = "another socket already holds this UDP port (a course server still running? \
+pub const UDP_IN_USE_HINT: &str =
+    "another socket already holds this UDP port (a course server still running? \
 `ss -ulpn` shows which program). Stop it or pick another port. socklab does not set SO_REUSEADDR \
 on UDP: with it both sockets would bind and share the port silently, and only one of them would \
 get the datagrams; pass --reuseaddr to share it on purpose";
