@@ -18,13 +18,9 @@ use capfiles::temp_dir;
 use common::*;
 use serde_json::Value;
 
-/// True when the prerequisites are here; panics under CI when they are not.
+/// True when the prerequisites are here (the helpers fail under CI when not).
 fn ready(packets: bool) -> bool {
-    let ok = have_python_peers() && (!packets || can_capture());
-    if !ok && std::env::var_os("CI").is_some() {
-        panic!("CI is set and a prerequisite of this test is missing (see above)");
-    }
-    ok
+    have_python_peers() && (!packets || can_capture())
 }
 
 fn prog(name: &str) -> String {
@@ -933,7 +929,7 @@ fn ctrl_c_reaches_the_program_and_leaves_nothing_running() {
     let dir = temp_dir("trace-ctrlc");
     let file = dir.join("t.pcapng");
     let f = file.to_string_lossy().into_owned();
-    let packets = can_capture();
+    let packets = socklab::capture::live::can_capture();
     let mut args = vec!["trace"];
     if packets {
         args.extend(["-w", &f]);
@@ -985,8 +981,7 @@ fn pcapng_comments_name_the_calls_and_json_lines_parse() {
         .output()
         .is_ok();
     if !have_tshark {
-        assert!(std::env::var_os("CI").is_none(), "CI: tshark is missing");
-        eprintln!("SKIPPED: tshark is not installed");
+        skip("tshark is not installed (.ci/run installs it)");
         return;
     }
     let port = tcp_port();
