@@ -690,6 +690,8 @@ fn display_name(sys: Sys, a: &[u64; 6]) -> &'static str {
         Sys::Sendto if a[4] == 0 => "send",
         Sys::Recvfrom if a[4] == 0 => "recv",
         Sys::Accept4 => "accept",
+        // glibc's select() is pselect6 on x86_64.
+        Sys::Pselect6 => "select",
         s => s.name(),
     }
 }

@@ -100,6 +100,8 @@ pub struct Session {
     hidden_serials: HashSet<u64>,
     /// Processes that made socket calls (only their births and ends are shown).
     active: HashSet<i32>,
+    /// Births not shown yet, by new thread id.
+    deferred: HashMap<i32, Slot>,
     /// Local endpoints of the program's sockets (tcp?, address).
     locals: Vec<(bool, std::net::SocketAddr)>,
     summary: Summary,
@@ -133,6 +135,7 @@ impl Session {
             calls: HashMap::new(),
             hidden_serials: HashSet::new(),
             active: HashSet::new(),
+            deferred: HashMap::new(),
             locals: Vec::new(),
             summary: Summary::new(),
             calls_shown: 0,
@@ -191,6 +194,11 @@ impl Session {
                     }
                 }
                 self.active.insert(c.pid);
+                // A birth not shown (nobody had made socket calls yet) goes
+                // back on the timeline with this first call of the new one.
+                if let Some(born) = self.deferred.remove(&c.tid) {
+                    self.slots.push(born);
+                }
                 self.calls.insert(c.id, (*c).clone());
                 let announced = self.announced.remove(&c.id);
                 let key = if announced { c.end } else { c.start };
@@ -278,6 +286,7 @@ impl Session {
         let n = self.slots.iter().take_while(|s| s.key < horizon).count();
         let batch: Vec<Slot> = self.slots.drain(..n).collect();
         let mut combined: HashSet<u64> = HashSet::new();
+        let mut keep: Vec<Slot> = Vec::new();
         for (i, slot) in batch.iter().enumerate() {
             self.text.clear();
             match &slot.item {
@@ -335,9 +344,26 @@ impl Session {
                             self.active.contains(parent) || self.active.contains(pid)
                         }
                         ProcKind::Exec => false,
-                        ProcKind::Ended { root } => *root || self.active.contains(pid),
+                        ProcKind::Ended { root } => {
+                            self.deferred.remove(tid);
+                            *root || self.active.contains(pid)
+                        }
                     };
                     if !shown {
+                        if matches!(kind, ProcKind::Born { .. }) {
+                            keep.push(Slot {
+                                key: slot.key,
+                                ts: slot.ts,
+                                class: slot.class,
+                                seq: slot.seq,
+                                item: Item::Process {
+                                    kind: *kind,
+                                    pid: *pid,
+                                    tid: *tid,
+                                    text: text.clone(),
+                                },
+                            });
+                        }
                         continue;
                     }
                     let mut s = String::new();
@@ -349,6 +375,12 @@ impl Session {
                     }
                     self.write(w, &s)?;
                 }
+            }
+        }
+        for k in keep {
+            if let Item::Process { tid, .. } = &k.item {
+                // The process ended without socket calls: forget it then.
+                self.deferred.insert(*tid, k);
             }
         }
         // Calls combined with an Enter of this batch but sorted after the horizon.
