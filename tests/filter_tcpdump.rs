@@ -5,10 +5,10 @@
 //! tcpdump refuses an expression for a link type (an Ethernet address on
 //! a cooked capture), socklab must refuse it too.
 
-mod common;
 #[path = "common/capfiles.rs"]
 #[allow(dead_code)]
 mod capfiles;
+mod common;
 #[path = "common/filters.rs"]
 mod filters;
 
@@ -80,7 +80,11 @@ fn socklab(file: &Path, expr: &str) -> Result<Vec<u64>, String> {
 
 #[test]
 fn filters_select_the_same_packets_as_tcpdump() {
-    assert!(EXPRS.len() >= 60, "the table has {} expressions", EXPRS.len());
+    assert!(
+        EXPRS.len() >= 60,
+        "the table has {} expressions",
+        EXPRS.len()
+    );
     if !have_tcpdump() {
         return;
     }
@@ -152,7 +156,12 @@ fn filters_select_the_same_packets_as_tcpdump() {
         explained.len(),
         explained.join(", ")
     );
-    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} disagreements:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     // The corpus must make the table mean something: most pairs select
     // some packets and reject others.
     assert!(selected > 1000, "only {selected} packets selected");

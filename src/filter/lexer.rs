@@ -45,13 +45,11 @@ pub fn tokenize(expr: &str) -> Vec<Token<'_>> {
         let len = if word(c) {
             let mut j = i;
             while j < b.len() {
-                if word(b[j]) {
-                    j += 1;
-                } else if b[j] == b'-' && j > i && j + 1 < b.len() && word(b[j + 1]) {
-                    j += 1;
-                } else {
+                let dash = b[j] == b'-' && j > i && j + 1 < b.len() && word(b[j + 1]);
+                if !word(b[j]) && !dash {
                     break;
                 }
+                j += 1;
             }
             j - i
         } else if expr.get(i..i + 2).is_some_and(|t| TWO.contains(&t)) {
@@ -92,7 +90,10 @@ mod tests {
             texts("tcp[tcpflags]&tcp-syn!=0"),
             ["tcp", "[", "tcpflags", "]", "&", "tcp-syn", "!=", "0"]
         );
-        assert_eq!(texts("udp[8:4] = 0x0a"), ["udp", "[", "8", ":", "4", "]", "=", "0x0a"]);
+        assert_eq!(
+            texts("udp[8:4] = 0x0a"),
+            ["udp", "[", "8", ":", "4", "]", "=", "0x0a"]
+        );
         assert_eq!(texts("host ff02::1"), ["host", "ff02::1"]);
         assert_eq!(texts("net 10.0.0.0/8"), ["net", "10.0.0.0", "/", "8"]);
         assert_eq!(texts("portrange 1-100"), ["portrange", "1-100"]);

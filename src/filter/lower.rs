@@ -259,7 +259,10 @@ impl Link {
                 self.ethernet("'ether host'")?;
                 let at = |o: u32| {
                     and(
-                        eq(ld(o + 2, 4), u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]])),
+                        eq(
+                            ld(o + 2, 4),
+                            u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]]),
+                        ),
                         eq(ld(o, 2), u32::from(u16::from_be_bytes([mac[0], mac[1]]))),
                     )
                 };
@@ -287,7 +290,10 @@ impl Link {
                 };
                 let v6 = and(
                     self.ip6(v),
-                    and(any_of(n + 6), dir(*d, port(ld(n + 40, 2)), port(ld(n + 42, 2)))),
+                    and(
+                        any_of(n + 6),
+                        dir(*d, port(ld(n + 40, 2)), port(ld(n + 42, 2))),
+                    ),
                 );
                 let tl = |k: u32| Val::Load {
                     base: Base::Ipv4HeaderLen(n),
@@ -330,7 +336,10 @@ impl Link {
             }
             PrimKind::Broadcast(Layer::Ip) => {
                 // The netmask is unknown (as for tcpdump -r): all zeros or all ones.
-                and(self.ip(v), or(eq(ld(n + 16, 4), 0), eq(ld(n + 16, 4), u32::MAX)))
+                and(
+                    self.ip(v),
+                    or(eq(ld(n + 16, 4), 0), eq(ld(n + 16, 4), u32::MAX)),
+                )
             }
             PrimKind::Broadcast(Layer::Ip6) => {
                 return Err(LowerError("IPv6 has no broadcast".into()))
@@ -437,11 +446,7 @@ impl Link {
                     Proto::Ip6 => (self.ip6(v), Base::Frame, n),
                     Proto::Arp => (self.ethertype(v, 0x0806), Base::Frame, n),
                     Proto::Rarp => (self.ethertype(v, 0x8035), Base::Frame, n),
-                    Proto::Icmp6 => (
-                        and(self.ip6(v), eq(ld(n + 6, 1), 58)),
-                        Base::Frame,
-                        n + 40,
-                    ),
+                    Proto::Icmp6 => (and(self.ip6(v), eq(ld(n + 6, 1), 58)), Base::Frame, n + 40),
                     Proto::Tcp | Proto::Udp | Proto::Sctp | Proto::Icmp | Proto::Igmp => (
                         and(
                             self.ip_proto(v, proto.ip_proto().unwrap_or(0)),

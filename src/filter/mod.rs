@@ -350,7 +350,11 @@ mod tests {
             assert!(e.msg.contains(want), "{expr:?}: {}", e.msg);
             assert!(!e.msg.contains("expected 'and'"), "{expr:?}: {}", e.msg);
             assert_eq!(e.pos, pos, "{expr:?}: {e}");
-            assert!(e.to_string().lines().nth(2).is_some_and(|l| l.contains('^')));
+            assert!(e
+                .to_string()
+                .lines()
+                .nth(2)
+                .is_some_and(|l| l.contains('^')));
         }
         let e = err("ip[0:3] = 1");
         assert!(e.msg.contains("data size must be 1, 2, or 4"), "{}", e.msg);
@@ -364,10 +368,18 @@ mod tests {
     fn link_types_refuse_what_they_cannot_carry() {
         let f = Filter::parse("ether host 00:11:22:33:44:55").expect("parses");
         assert!(f.check_link(LinkType::Ethernet).is_ok());
-        let e = f.check_link(LinkType::LinuxSll).expect_err("no MACs in SLL");
+        let e = f
+            .check_link(LinkType::LinuxSll)
+            .expect_err("no MACs in SLL");
         assert!(e.msg.contains("only on Ethernet"), "{}", e.msg);
-        assert!(Filter::parse("vlan").expect("parses").check_link(LinkType::RawIp).is_err());
-        assert!(Filter::parse("inbound").expect("parses").check_link(LinkType::LinuxSll2).is_ok());
+        assert!(Filter::parse("vlan")
+            .expect("parses")
+            .check_link(LinkType::RawIp)
+            .is_err());
+        assert!(Filter::parse("inbound")
+            .expect("parses")
+            .check_link(LinkType::LinuxSll2)
+            .is_ok());
     }
 
     #[test]

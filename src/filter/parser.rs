@@ -45,9 +45,37 @@ struct Quals {
 
 /// Words that are never an ID.
 const KEYWORDS: &[&str] = &[
-    "and", "or", "not", "src", "dst", "host", "net", "port", "portrange", "less", "greater",
-    "vlan", "broadcast", "multicast", "proto", "mask", "len", "inbound", "outbound", "ether",
-    "link", "ip", "ip6", "arp", "rarp", "tcp", "udp", "sctp", "icmp", "icmp6", "igmp",
+    "and",
+    "or",
+    "not",
+    "src",
+    "dst",
+    "host",
+    "net",
+    "port",
+    "portrange",
+    "less",
+    "greater",
+    "vlan",
+    "broadcast",
+    "multicast",
+    "proto",
+    "mask",
+    "len",
+    "inbound",
+    "outbound",
+    "ether",
+    "link",
+    "ip",
+    "ip6",
+    "arp",
+    "rarp",
+    "tcp",
+    "udp",
+    "sctp",
+    "icmp",
+    "icmp6",
+    "igmp",
 ];
 
 type R<T> = Result<T, FilterError>;
@@ -117,7 +145,10 @@ pub fn number(s: &str) -> Option<u32> {
 }
 
 fn looks_like_id(s: &str) -> bool {
-    number(s).is_some() || s.parse::<IpAddr>().is_ok() || parse_mac(s).is_some() || abbreviated_v4(s).is_some()
+    number(s).is_some()
+        || s.parse::<IpAddr>().is_ok()
+        || parse_mac(s).is_some()
+        || abbreviated_v4(s).is_some()
 }
 
 /// `00:11:22:33:44:55`, `00-11-...`, `0011.2233.4455` or `001122334455`.
@@ -295,20 +326,19 @@ impl<'a> Parser<'a> {
 
     fn relation(&mut self) -> R<Expr> {
         let a = self.arith(0)?;
-        let rel = match self.peek().map(|t| t.text) {
-            Some("=" | "==") => Rel::Eq,
-            Some("!=") => Rel::Ne,
-            Some(">") => Rel::Gt,
-            Some(">=") => Rel::Ge,
-            Some("<") => Rel::Lt,
-            Some("<=") => Rel::Le,
-            _ => {
-                return Err(self.err_at(
+        let rel =
+            match self.peek().map(|t| t.text) {
+                Some("=" | "==") => Rel::Eq,
+                Some("!=") => Rel::Ne,
+                Some(">") => Rel::Gt,
+                Some(">=") => Rel::Ge,
+                Some("<") => Rel::Lt,
+                Some("<=") => Rel::Le,
+                _ => return Err(self.err_at(
                     self.peek(),
                     "expected a comparison (=, !=, <, <=, >, >=) after the arithmetic expression",
-                ))
-            }
-        };
+                )),
+            };
         self.at += 1;
         let b = self.arith(0)?;
         Ok(Expr::Rel(a, rel, b))
@@ -326,8 +356,7 @@ impl<'a> Parser<'a> {
             return self.arith_unary();
         };
         let mut left = self.arith(level + 1)?;
-        loop {
-            let Some(t) = self.peek() else { break };
+        while let Some(t) = self.peek() {
             let Some(&(_, op)) = ops.iter().find(|(s, _)| *s == t.text) else {
                 break;
             };
@@ -407,7 +436,9 @@ impl<'a> Parser<'a> {
                 match self.peek() {
                     Some(t) if t.text == "]" => self.at += 1,
                     other => {
-                        return Err(self.err_at(other, format!("expected ']' to close '{}['", tok.text)))
+                        return Err(
+                            self.err_at(other, format!("expected ']' to close '{}['", tok.text))
+                        )
                     }
                 }
                 Ok(Arith::Load {
@@ -449,10 +480,7 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some(t)
                 if t.is_word()
-                    && !matches!(
-                        t.text.to_ascii_lowercase().as_str(),
-                        "and" | "or" | "not"
-                    ) =>
+                    && !matches!(t.text.to_ascii_lowercase().as_str(), "and" | "or" | "not") =>
             {
                 self.at += 1;
                 Ok(t)
@@ -464,7 +492,10 @@ impl<'a> Parser<'a> {
     fn num_arg(&mut self, what: &str) -> R<u32> {
         let t = self.value_tok(what)?;
         number(t.text).ok_or_else(|| {
-            self.err_at(Some(t), format!("'{}' is not a number (after '{what}')", t.text))
+            self.err_at(
+                Some(t),
+                format!("'{}' is not a number (after '{what}')", t.text),
+            )
         })
     }
 
@@ -522,10 +553,20 @@ impl<'a> Parser<'a> {
         let t = self.value_tok("proto")?;
         let w = t.text.to_ascii_lowercase();
         match number(&w) {
-            Some(n) => u8::try_from(n)
-                .map_err(|_| self.err_at(Some(t), format!("'{}' is not an IP protocol number (0..255)", t.text))),
+            Some(n) => u8::try_from(n).map_err(|_| {
+                self.err_at(
+                    Some(t),
+                    format!("'{}' is not an IP protocol number (0..255)", t.text),
+                )
+            }),
             None => names::ip_proto(&w).ok_or_else(|| {
-                self.err_at(Some(t), format!("unknown word '{}': not an IP protocol name or number", t.text))
+                self.err_at(
+                    Some(t),
+                    format!(
+                        "unknown word '{}': not an IP protocol name or number",
+                        t.text
+                    ),
+                )
             }),
         }
     }
@@ -578,7 +619,14 @@ impl<'a> Parser<'a> {
                         _ => {
                             return Err(self.err_at(
                                 bt,
-                                format!("'{w} {b}' is not valid: use ether {b}, ip {b}{}", if b == "multicast" { " or ip6 multicast" } else { "" }),
+                                format!(
+                                    "'{w} {b}' is not valid: use ether {b}, ip {b}{}",
+                                    if b == "multicast" {
+                                        " or ip6 multicast"
+                                    } else {
+                                        ""
+                                    }
+                                ),
                             ))
                         }
                     };
@@ -611,7 +659,11 @@ impl<'a> Parser<'a> {
         if self.is(&["src", "dst"]) {
             let d = self.peek().map(|t| t.text.to_ascii_lowercase());
             self.at += 1;
-            let other = if d.as_deref() == Some("src") { "dst" } else { "src" };
+            let other = if d.as_deref() == Some("src") {
+                "dst"
+            } else {
+                "src"
+            };
             let joined = self.peek().map(|t| t.text.to_ascii_lowercase());
             let then = self.peek_at(1).map(|t| t.text.to_ascii_lowercase());
             dir = Some(match (joined.as_deref(), then.as_deref()) {
@@ -699,8 +751,14 @@ impl<'a> Parser<'a> {
         let p = q.proto.map_or("", |p| p.name());
         Err(self.err_at(
             Some(tok),
-            if matches!(q.proto, Some(Proto::Ip | Proto::Ip6 | Proto::Arp | Proto::Rarp)) {
-                format!("'{p} {what}' does not fit an IPv{} address", if v6 { 6 } else { 4 })
+            if matches!(
+                q.proto,
+                Some(Proto::Ip | Proto::Ip6 | Proto::Arp | Proto::Rarp)
+            ) {
+                format!(
+                    "'{p} {what}' does not fit an IPv{} address",
+                    if v6 { 6 } else { 4 }
+                )
             } else {
                 format!("'{p} {what}' is not valid: write '{p} and {what} ...'")
             },
@@ -712,7 +770,10 @@ impl<'a> Parser<'a> {
             let mac = parse_mac(tok.text).ok_or_else(|| {
                 self.err_at(
                     Some(tok),
-                    format!("'{}' is not an Ethernet address (like 00:11:22:33:44:55)", tok.text),
+                    format!(
+                        "'{}' is not an Ethernet address (like 00:11:22:33:44:55)",
+                        tok.text
+                    ),
                 )
             })?;
             return Ok(self.prim(PrimKind::EtherHost(q.dir, mac)));
@@ -745,7 +806,10 @@ impl<'a> Parser<'a> {
         let bad = |p: &Self, t: Token<'_>| {
             p.err_at(
                 Some(t),
-                format!("'{}' is not a network (like 10.0.0.0/8, 10.1, fd00::/8)", t.text),
+                format!(
+                    "'{}' is not a network (like 10.0.0.0/8, 10.1, fd00::/8)",
+                    t.text
+                ),
             )
         };
         let (addr, given_bytes) = match tok.text.parse::<IpAddr>() {
@@ -771,7 +835,9 @@ impl<'a> Parser<'a> {
                     }
                 }
                 None => {
-                    return Err(self.err_at(lt, format!("expected a prefix length 0..{max} after '/'")))
+                    return Err(
+                        self.err_at(lt, format!("expected a prefix length 0..{max} after '/'"))
+                    )
                 }
             }
         } else if self.is(&["mask"]) {
@@ -782,7 +848,10 @@ impl<'a> Parser<'a> {
                 _ => {
                     return Err(self.err_at(
                         Some(mt),
-                        format!("'{}' is not an IPv4 mask (mask works with IPv4 only)", mt.text),
+                        format!(
+                            "'{}' is not an IPv4 mask (mask works with IPv4 only)",
+                            mt.text
+                        ),
                     ))
                 }
             }
@@ -792,8 +861,12 @@ impl<'a> Parser<'a> {
             IpAddr::V4(Ipv4Addr::from(v4_mask(8 * given_bytes)))
         };
         let masked = match (addr, mask) {
-            (IpAddr::V4(a), IpAddr::V4(m)) => IpAddr::V4(Ipv4Addr::from(u32::from(a) & u32::from(m))),
-            (IpAddr::V6(a), IpAddr::V6(m)) => IpAddr::V6(Ipv6Addr::from(u128::from(a) & u128::from(m))),
+            (IpAddr::V4(a), IpAddr::V4(m)) => {
+                IpAddr::V4(Ipv4Addr::from(u32::from(a) & u32::from(m)))
+            }
+            (IpAddr::V6(a), IpAddr::V6(m)) => {
+                IpAddr::V6(Ipv6Addr::from(u128::from(a) & u128::from(m)))
+            }
             _ => return Err(bad(self, tok)),
         };
         if masked != addr {
@@ -839,7 +912,8 @@ impl<'a> Parser<'a> {
             let mut found = None;
             for (i, _) in s.match_indices('-') {
                 let (a, b) = (&s[..i], &s[i + 1..]);
-                if let (Some(x), Some(y)) = (self.port_value(q, tok, a), self.port_value(q, tok, b)) {
+                if let (Some(x), Some(y)) = (self.port_value(q, tok, a), self.port_value(q, tok, b))
+                {
                     if x.0 == y.0 {
                         found = Some((x.0, x.1.min(y.1), x.1.max(y.1)));
                         break;

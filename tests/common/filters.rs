@@ -196,10 +196,7 @@ fn project_files() -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
             .expect("read capture dir")
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension()
-                    .is_some_and(|x| x == "pcap" || x == "pcapng")
-            })
+            .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
             .collect();
         v.sort();
         out.extend(v);
@@ -215,7 +212,15 @@ const BCAST: [u8; 6] = [0xff; 6];
 const MCAST4: [u8; 6] = [0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb];
 const MCAST6: [u8; 6] = [0x33, 0x33, 0x00, 0x00, 0x00, 0x01];
 
-fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, ttl: u8, frag: u16, opts: usize, l4: &[u8]) -> Vec<u8> {
+fn ipv4(
+    src: [u8; 4],
+    dst: [u8; 4],
+    proto: u8,
+    ttl: u8,
+    frag: u16,
+    opts: usize,
+    l4: &[u8],
+) -> Vec<u8> {
     let ihl = 5 + opts;
     let total = (ihl * 4 + l4.len()) as u16;
     let mut h = vec![0x40 | ihl as u8, 0x10];
@@ -289,28 +294,137 @@ fn generated_l3() -> Vec<(u16, Vec<u8>, [u8; 6])> {
     let lo = [127, 0, 0, 1];
     let mut v = Vec::new();
     let mut ip4 = |l3: Vec<u8>, mac: [u8; 6]| v.push((0x0800u16, l3, mac));
-    ip4(ipv4(a, b, 6, 64, 0x4000, 0, &tcp(40000, 80, 0x02, 1, &[])), MAC_B);
-    ip4(ipv4(b, a, 6, 64, 0x4000, 0, &tcp(80, 40000, 0x12, 1, &[])), MAC_A);
-    ip4(ipv4(a, b, 6, 64, 0x4000, 0, &tcp(40000, 80, 0x18, 0, b"GET / HTTP/1.1\r\n")), MAC_B);
-    ip4(ipv4(a, b, 6, 64, 0x4000, 0, &tcp(40000, 443, 0x11, 0, &[])), MAC_B);
-    ip4(ipv4(b, a, 6, 32, 0x4000, 0, &tcp(443, 40000, 0x04, 0, &[])), MAC_A);
-    ip4(ipv4(a, b, 6, 128, 0, 1, &tcp(22, 5555, 0x10, 0, &[7; 300])), MAC_B);
-    ip4(ipv4(lo, lo, 6, 64, 0x4000, 0, &tcp(10000, 45000, 0x18, 2, b"hello")), [0; 6]);
-    ip4(ipv4([192, 168, 1, 7], [172, 20, 1, 1], 6, 64, 0, 0, &tcp(8080, 1023, 0x10, 0, &[1; 1200])), MAC_A);
-    ip4(ipv4([192, 168, 1, 7], [192, 168, 1, 255], 17, 64, 0, 0, &udp(5000, 5353, b"mdns?")), BCAST);
-    ip4(ipv4([0, 0, 0, 0], [255, 255, 255, 255], 17, 64, 0, 0, &udp(68, 67, &[0; 240])), BCAST);
-    ip4(ipv4(a, [224, 0, 0, 251], 17, 255, 0, 0, &udp(5353, 5353, b"query")), MCAST4);
-    ip4(ipv4(a, b, 17, 64, 0, 0, &udp(33000, 53, &[0, 1, 0, 0, 0x0a, 0, 0, 0, 9, 9])), MAC_B);
+    ip4(
+        ipv4(a, b, 6, 64, 0x4000, 0, &tcp(40000, 80, 0x02, 1, &[])),
+        MAC_B,
+    );
+    ip4(
+        ipv4(b, a, 6, 64, 0x4000, 0, &tcp(80, 40000, 0x12, 1, &[])),
+        MAC_A,
+    );
+    ip4(
+        ipv4(
+            a,
+            b,
+            6,
+            64,
+            0x4000,
+            0,
+            &tcp(40000, 80, 0x18, 0, b"GET / HTTP/1.1\r\n"),
+        ),
+        MAC_B,
+    );
+    ip4(
+        ipv4(a, b, 6, 64, 0x4000, 0, &tcp(40000, 443, 0x11, 0, &[])),
+        MAC_B,
+    );
+    ip4(
+        ipv4(b, a, 6, 32, 0x4000, 0, &tcp(443, 40000, 0x04, 0, &[])),
+        MAC_A,
+    );
+    ip4(
+        ipv4(a, b, 6, 128, 0, 1, &tcp(22, 5555, 0x10, 0, &[7; 300])),
+        MAC_B,
+    );
+    ip4(
+        ipv4(
+            lo,
+            lo,
+            6,
+            64,
+            0x4000,
+            0,
+            &tcp(10000, 45000, 0x18, 2, b"hello"),
+        ),
+        [0; 6],
+    );
+    ip4(
+        ipv4(
+            [192, 168, 1, 7],
+            [172, 20, 1, 1],
+            6,
+            64,
+            0,
+            0,
+            &tcp(8080, 1023, 0x10, 0, &[1; 1200]),
+        ),
+        MAC_A,
+    );
+    ip4(
+        ipv4(
+            [192, 168, 1, 7],
+            [192, 168, 1, 255],
+            17,
+            64,
+            0,
+            0,
+            &udp(5000, 5353, b"mdns?"),
+        ),
+        BCAST,
+    );
+    ip4(
+        ipv4(
+            [0, 0, 0, 0],
+            [255, 255, 255, 255],
+            17,
+            64,
+            0,
+            0,
+            &udp(68, 67, &[0; 240]),
+        ),
+        BCAST,
+    );
+    ip4(
+        ipv4(
+            a,
+            [224, 0, 0, 251],
+            17,
+            255,
+            0,
+            0,
+            &udp(5353, 5353, b"query"),
+        ),
+        MCAST4,
+    );
+    ip4(
+        ipv4(
+            a,
+            b,
+            17,
+            64,
+            0,
+            0,
+            &udp(33000, 53, &[0, 1, 0, 0, 0x0a, 0, 0, 0, 9, 9]),
+        ),
+        MAC_B,
+    );
     ip4(ipv4(b, a, 17, 60, 0, 0, &udp(53, 33000, &[1; 90])), MAC_A);
     ip4(ipv4(a, b, 17, 64, 0, 0, &udp(123, 123, &[0; 48])), MAC_B);
-    ip4(ipv4(a, b, 17, 64, 0x2000, 0, &udp(6000, 6001, &[3; 1400])), MAC_B);
+    ip4(
+        ipv4(a, b, 17, 64, 0x2000, 0, &udp(6000, 6001, &[3; 1400])),
+        MAC_B,
+    );
     ip4(ipv4(a, b, 17, 64, 185, 0, &[3; 200]), MAC_B);
     ip4(ipv4(a, b, 1, 64, 0, 0, &icmp(8, 0)), MAC_B);
     ip4(ipv4(b, a, 1, 64, 0, 0, &icmp(0, 0)), MAC_A);
     ip4(ipv4(b, a, 1, 64, 0, 0, &icmp(3, 3)), MAC_A);
     ip4(ipv4(b, a, 1, 3, 0, 0, &icmp(11, 0)), MAC_A);
-    ip4(ipv4(a, [224, 0, 0, 22], 2, 1, 0, 1, &[0x22, 0, 0, 0, 0, 0, 0, 0]), MCAST4);
-    ip4(ipv4(a, b, 132, 64, 0, 0, &[0x26, 0xaa, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0]), MAC_B);
+    ip4(
+        ipv4(a, [224, 0, 0, 22], 2, 1, 0, 1, &[0x22, 0, 0, 0, 0, 0, 0, 0]),
+        MCAST4,
+    );
+    ip4(
+        ipv4(
+            a,
+            b,
+            132,
+            64,
+            0,
+            0,
+            &[0x26, 0xaa, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0],
+        ),
+        MAC_B,
+    );
     ip4(ipv4(a, b, 47, 64, 0, 0, &[0; 24]), MAC_B);
     let s6 = v6("fe80::1");
     let d6 = v6("fe80::2");
@@ -322,13 +436,24 @@ fn generated_l3() -> Vec<(u16, Vec<u8>, [u8; 6])> {
     ip6(ipv6(s6, d6, 17, &udp(5353, 53, b"q")), MAC_B);
     ip6(ipv6(s6, d6, 58, &[128, 0, 0, 0, 0, 1, 0, 1]), MAC_B);
     ip6(ipv6(d6, s6, 58, &[129, 0, 0, 0, 0, 1, 0, 1]), MAC_A);
-    ip6(ipv6(s6, m6, 58, &[134, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), MCAST6);
+    ip6(
+        ipv6(
+            s6,
+            m6,
+            58,
+            &[134, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ),
+        MCAST6,
+    );
     let mut frag = vec![17, 0, 0, 1, 0, 0, 0, 7];
     frag.extend_from_slice(&udp(7000, 53, &[5; 40]));
     ip6(ipv6(v6("2001:db8::1"), v6("2001:db8::2"), 44, &frag), MAC_B);
     let mut frag6 = vec![6, 0, 0, 1, 0, 0, 0, 8];
     frag6.extend_from_slice(&tcp(8000, 8443, 0x10, 0, &[]));
-    ip6(ipv6(v6("2001:db8::1"), v6("2001:db8::2"), 44, &frag6), MAC_B);
+    ip6(
+        ipv6(v6("2001:db8::1"), v6("2001:db8::2"), 44, &frag6),
+        MAC_B,
+    );
     v.push((0x0806, arp(1, MAC_A, a, b), BCAST));
     v.push((0x0806, arp(2, MAC_B, b, a), MAC_A));
     v.push((0x8035, arp(3, MAC_A, [0; 4], [0; 4]), BCAST));
@@ -383,7 +508,11 @@ pub fn generated(link: LinkType) -> Vec<Frame> {
     let l3s = generated_l3();
     for (i, (ty, l3, mac)) in l3s.iter().enumerate() {
         let origin = format!("generated #{}", i + 1);
-        let (src_mac, pkttype) = if i % 3 == 0 { (MAC_A, 4u8) } else { (MAC_B, 0u8) };
+        let (src_mac, pkttype) = if i % 3 == 0 {
+            (MAC_A, 4u8)
+        } else {
+            (MAC_B, 0u8)
+        };
         let data = match link {
             LinkType::Ethernet => eth(*mac, src_mac, *ty, l3),
             LinkType::LinuxSll => {
@@ -426,10 +555,22 @@ pub fn generated(link: LinkType) -> Vec<Frame> {
     if link == LinkType::Ethernet {
         let (_, tcp_syn, _) = &l3s[0];
         let (_, dns, _) = &l3s[11];
-        out.push(frame(vlan(MAC_B, MAC_A, &[10], 0x0800, tcp_syn), "vlan 10 tcp".into()));
-        out.push(frame(vlan(MAC_B, MAC_A, &[20], 0x0800, dns), "vlan 20 dns".into()));
-        out.push(frame(vlan(MAC_B, MAC_A, &[20, 10], 0x0800, dns), "vlan 20.10 dns".into()));
-        out.push(frame(vlan(BCAST, MAC_A, &[10], 0x0806, &l3s[l3s.len() - 3].1), "vlan 10 arp".into()));
+        out.push(frame(
+            vlan(MAC_B, MAC_A, &[10], 0x0800, tcp_syn),
+            "vlan 10 tcp".into(),
+        ));
+        out.push(frame(
+            vlan(MAC_B, MAC_A, &[20], 0x0800, dns),
+            "vlan 20 dns".into(),
+        ));
+        out.push(frame(
+            vlan(MAC_B, MAC_A, &[20, 10], 0x0800, dns),
+            "vlan 20.10 dns".into(),
+        ));
+        out.push(frame(
+            vlan(BCAST, MAC_A, &[10], 0x0806, &l3s[l3s.len() - 3].1),
+            "vlan 10 arp".into(),
+        ));
         out.push(frame(vec![0xff; 8], "8-byte runt".into()));
     }
     out
@@ -455,7 +596,10 @@ pub fn corpus(dir: &Path) -> Vec<CorpusFile> {
         .collect();
     for path in project_files() {
         let mut r = Reader::open(&path).expect("open project capture");
-        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let mut n = 0;
         while let Some(p) = r.next_packet().expect("read project capture") {
             n += 1;
