@@ -162,7 +162,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     .transpose()?;
     let pipe = cap
         .as_ref()
-        .map(|_| Pipeline::new(cfg.filter.clone().unwrap_or(Filter::All), cfg.print));
+        .map(|_| Pipeline::new(cfg.filter.clone().unwrap_or_else(Filter::all), cfg.print));
     let save = match (&cfg.write, &cap) {
         (Some(path), Some(c)) => {
             let mut o = WriteOptions::new(path, c.link_type(), false);
