@@ -75,8 +75,36 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sniff(args) => return crate::sniff::run(&args),
         Command::Lab(args) => return crate::lab::run(&args),
         Command::Replay(args) => return crate::sniff::replay::run(&args),
+        Command::Completions(a) => {
+            let mut script = Vec::new();
+            crate::cli::generate::completions(a.shell, &mut script);
+            crate::render::out::raw(&script);
+        }
+        Command::Man(a) => man(a.dir.as_deref())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `socklab man [DIR]`: the main page to stdout, or every page into DIR.
+fn man(dir: Option<&std::path::Path>) -> Result<()> {
+    use anyhow::Context;
+    let Some(dir) = dir else {
+        let mut page = Vec::new();
+        crate::cli::generate::man_page(&mut page).context("rendering the man page")?;
+        crate::render::out::raw(&page);
+        return Ok(());
+    };
+    let written = crate::cli::generate::man_pages(dir).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot write man pages: {}",
+            dir.display(),
+            crate::error::describe_io(&e)
+        )
+    })?;
+    for path in written {
+        crate::render::out::line(&path.display().to_string());
+    }
+    Ok(())
 }
 
 /// A load run fails only when nothing was answered correctly (the report

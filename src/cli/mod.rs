@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive). Never touches sockets or bytes:
 //! it only says what the user asked for.
 
+pub mod generate;
 pub mod print;
 pub mod replay;
 pub mod sniff;
@@ -62,6 +63,32 @@ pub enum Command {
     Sniff(sniff::SniffArgs),
     /// Read a pcap/pcapng file: the same lines, narration and filters as sniff.
     Replay(replay::ReplayArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Write man pages: socklab.1 to stdout, or one page per command into DIR.
+    Man(ManArgs),
+}
+
+/// `socklab completions SHELL`
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  socklab completions bash > /etc/bash_completion.d/socklab
+  socklab completions zsh > ~/.zfunc/_socklab      # with fpath+=(~/.zfunc)
+  socklab completions fish > ~/.config/fish/completions/socklab.fish")]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `socklab man [DIR]`
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  socklab man | man -l -
+  sudo socklab man /usr/local/share/man/man1 && man socklab-lab")]
+pub struct ManArgs {
+    /// Directory to write socklab.1, socklab-lab.1, socklab-udp-calc-serve.1, ... into.
+    pub dir: Option<std::path::PathBuf>,
 }
 
 /// Options every server shares.
