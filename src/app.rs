@@ -60,9 +60,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Chat(c) => chat_cmd(c)?,
         Command::Monitor(c) => monitor(c)?,
         Command::Get(g) => {
-            let port = get::port_of(&g.port)?;
+            let t = get_target(&g)?;
+            let port = get::port_of(&t.service)?;
             attach::run(watch(g.sniff, port, false, None), || {
-                get::get(&g.host, &g.port, &g.path, g.timeout)
+                get::get(&t.host, &t.service, &t.path, g.timeout)
             })?;
         }
         Command::Demo => crate::demo::run()?,
@@ -83,6 +84,31 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Man(a) => man(a.dir.as_deref())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `get HOST PORT [PATH]` or `get URL`: where the request goes.
+fn get_target(g: &crate::cli::GetArgs) -> Result<crate::wire::http::Target> {
+    use crate::wire::http::{parse_url, Target};
+    match (parse_url(&g.host), &g.port) {
+        (Some(Err(e)), _) => anyhow::bail!("{e}"),
+        (Some(Ok(t)), None) => Ok(t),
+        (Some(Ok(_)), Some(extra)) => anyhow::bail!(
+            "'{}' is a URL, which already says the port and path; drop '{extra}' \
+             (or give HOST PORT PATH instead of the URL)",
+            g.host
+        ),
+        (None, Some(port)) => Ok(Target {
+            host: g.host.clone(),
+            service: port.clone(),
+            path: g.path.clone().unwrap_or_else(|| "/".into()),
+        }),
+        (None, None) => anyhow::bail!(
+            "socklab get needs a port after the host: socklab get {} PORT [PATH] \
+             (a number, or a service name such as http), or a URL: socklab get http://{}/",
+            g.host,
+            g.host
+        ),
+    }
 }
 
 /// `socklab man [DIR]`: the main page to stdout, or every page into DIR.

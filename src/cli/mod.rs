@@ -165,7 +165,7 @@ pub enum UdpCalc {
         #[arg(long, value_enum, default_value_t = OrderArg::Native)]
         order: OrderArg,
         /// Seconds to wait for the reply.
-        #[arg(long, value_parser = values::secs, default_value = "5")]
+        #[arg(long, value_parser = values::timeout, default_value = "5")]
         timeout: Duration,
         #[command(flatten)]
         load: LoadOpts,
@@ -220,7 +220,7 @@ pub enum TcpCalc {
         #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:10009")]
         to: String,
         /// Seconds to wait for connect and for the reply.
-        #[arg(long, value_parser = values::secs, default_value = "5")]
+        #[arg(long, value_parser = values::timeout, default_value = "5")]
         timeout: Duration,
         #[command(flatten)]
         load: LoadOpts,
@@ -276,7 +276,7 @@ pub enum Echo {
         #[arg(long)]
         nul: bool,
         /// Seconds to wait for connect and for the reply.
-        #[arg(long, value_parser = values::secs, default_value = "5")]
+        #[arg(long, value_parser = values::timeout, default_value = "5")]
         timeout: Duration,
         #[command(flatten)]
         sniff: SniffOpt,
@@ -344,25 +344,24 @@ pub enum Monitor {
         #[arg(long, value_name = "K", default_value_t = 1)]
         clients: usize,
         /// Seconds to wait for each connect.
-        #[arg(long, value_parser = values::secs, default_value = "5")]
+        #[arg(long, value_parser = values::timeout, default_value = "5")]
         timeout: Duration,
         #[command(flatten)]
         sniff: SniffOpt,
     },
 }
 
-/// `socklab get HOST PORT|SERVICE [PATH]`
+/// `socklab get HOST PORT|SERVICE [PATH]`, or `socklab get http://HOST[:PORT]/PATH`
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// Server host name or address.
+    /// Server host name or address, or a whole http:// URL.
     pub host: String,
-    /// Port number or service name (http = 80).
-    pub port: String,
-    /// Path to request.
-    #[arg(default_value = "/")]
-    pub path: String,
+    /// Port number or service name (http = 80); not with a URL.
+    pub port: Option<String>,
+    /// Path to request (default /); not with a URL.
+    pub path: Option<String>,
     /// Seconds to wait for connect and for each read.
-    #[arg(long, value_parser = values::secs, default_value = "10")]
+    #[arg(long, value_parser = values::timeout, default_value = "10")]
     pub timeout: Duration,
     #[command(flatten)]
     pub sniff: SniffOpt,

@@ -282,8 +282,15 @@ impl<'a> Parser<'a> {
                 return Err(self.err_at(
                     Some(tok),
                     format!(
-                        "unknown word '{}': expected tcp, udp, icmp, icmp6, arp, ip, ip6, [src|dst] host A, [src|dst] port N, and, or, not, parentheses",
-                        tok.text
+                        "unknown word '{}'{}: expected tcp, udp, icmp, icmp6, arp, ip, ip6, [src|dst] host A, [src|dst] port N, and, or, not, parentheses",
+                        tok.text,
+                        crate::suggest::did_you_mean(
+                            &tok.text,
+                            [
+                                "tcp", "udp", "icmp", "icmp6", "arp", "ip", "ip6", "src", "dst",
+                                "host", "port", "and", "or", "not"
+                            ]
+                        )
                     ),
                 ))
             }
