@@ -31,7 +31,10 @@ mod tests {
         assert_eq!(closest("halfclose", lessons), Some("half-close"));
         assert_eq!(closest("REFUSED", lessons), Some("refused"));
         assert_eq!(closest("zebra", lessons), None);
-        assert_eq!(did_you_mean("tcpp", ["tcp", "udp"]), " (did you mean 'tcp'?)");
+        assert_eq!(
+            did_you_mean("tcpp", ["tcp", "udp"]),
+            " (did you mean 'tcp'?)"
+        );
         assert_eq!(did_you_mean("xyz", ["tcp", "udp"]), "");
     }
 }

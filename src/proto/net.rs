@@ -389,7 +389,9 @@ mod tests {
     fn a_url_is_refused_with_the_host_and_port_to_give() {
         let e = |s| parse_endpoint(s, &d()).unwrap_err();
         assert!(
-            e("http://127.0.0.1:21080/").contains("this is a URL; give HOST:PORT without 'http://' or a path, here 127.0.0.1:21080"),
+            e("http://127.0.0.1:21080/").contains(
+                "this is a URL; give HOST:PORT without 'http://' or a path, here 127.0.0.1:21080"
+            ),
             "{}",
             e("http://127.0.0.1:21080/")
         );

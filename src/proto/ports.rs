@@ -22,7 +22,11 @@ fn endpoint(s: &str) -> Option<SocketAddr> {
     let (a, p) = s.split_once(':')?;
     let port = u16::from_str_radix(p, 16).ok()?;
     let word = |i: usize| -> Option<[u8; 4]> {
-        Some(u32::from_str_radix(a.get(i * 8..i * 8 + 8)?, 16).ok()?.to_ne_bytes())
+        Some(
+            u32::from_str_radix(a.get(i * 8..i * 8 + 8)?, 16)
+                .ok()?
+                .to_ne_bytes(),
+        )
     };
     let ip = match a.len() {
         8 => IpAddr::V4(Ipv4Addr::from(word(0)?)),
@@ -48,9 +52,7 @@ pub fn table_holds(table: &str, target: SocketAddr, transport: Transport) -> boo
         };
         let state = u8::from_str_radix(st, 16).unwrap_or(0);
         let same_ip = local.ip() == target.ip() || local.ip().is_unspecified();
-        local.port() == target.port()
-            && same_ip
-            && (transport == Transport::Udp || state == LISTEN)
+        local.port() == target.port() && same_ip && (transport == Transport::Udp || state == LISTEN)
     })
 }
 

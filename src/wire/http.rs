@@ -85,7 +85,10 @@ mod tests {
         assert_eq!(t("http://[::1]:8080/a?b").path, "/a?b");
         assert_eq!(t("http://[::1]/x").service, "http");
         assert!(parse_url("example.org").is_none());
-        assert!(parse_url("https://example.org/").unwrap().unwrap_err().contains("TLS"));
+        assert!(parse_url("https://example.org/")
+            .unwrap()
+            .unwrap_err()
+            .contains("TLS"));
         assert!(parse_url("http:///x").unwrap().is_err());
     }
 
