@@ -285,7 +285,7 @@ impl<'a> Parser<'a> {
                         "unknown word '{}'{}: expected tcp, udp, icmp, icmp6, arp, ip, ip6, [src|dst] host A, [src|dst] port N, and, or, not, parentheses",
                         tok.text,
                         crate::suggest::did_you_mean(
-                            &tok.text,
+                            tok.text,
                             [
                                 "tcp", "udp", "icmp", "icmp6", "arp", "ip", "ip6", "src", "dst",
                                 "host", "port", "and", "or", "not"
