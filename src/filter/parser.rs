@@ -128,13 +128,7 @@ fn unknown(w: &str) -> String {
         "unknown word '{w}'{}: expected a primitive such as tcp, udp, icmp, arp, ip, ip6, \
          [src|dst] host A, net N/LEN, port N, portrange A-B, less N, greater N, vlan, \
          ether host MAC, proto[OFFSET] comparisons, and, or, not, parentheses",
-        crate::suggest::did_you_mean(
-            w,
-            [
-                "tcp", "udp", "icmp", "icmp6", "arp", "ip", "ip6", "src", "dst", "host", "net",
-                "port", "portrange", "less", "greater", "vlan", "ether", "and", "or", "not",
-            ]
-        )
+        crate::suggest::did_you_mean(w, KEYWORDS.iter().copied())
     )
 }
 
