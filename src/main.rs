@@ -4,10 +4,24 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// A second Ctrl-C or SIGTERM: stop at once.
+fn exit_now() -> ! {
+    std::process::exit(i32::from(socklab::proto::stop::SECOND_SIGNAL_STATUS))
+}
+
 fn main() -> ExitCode {
     let cli = socklab::cli::Cli::parse();
-    match socklab::app::run(cli) {
+    socklab::proto::stop::on_second_signal(exit_now);
+    // A failed write to stdout that nothing returned is still reported.
+    let result = socklab::app::run(cli).and_then(|code| {
+        socklab::render::out::check()?;
+        Ok(code)
+    });
+    match result {
         Ok(code) => code,
+        // `socklab ... | head`: the reader has all it wanted; every writer
+        // was finished on the way up.
+        Err(e) if socklab::render::out::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // Errors are written for people: the chain of causes, no debug dump.
             let mut msg = format!("socklab: error: {e}");
