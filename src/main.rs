@@ -12,11 +12,13 @@ fn exit_now() -> ! {
 fn main() -> ExitCode {
     let cli = socklab::cli::Cli::parse();
     socklab::proto::stop::on_second_signal(exit_now);
-    // A failed write to stdout that nothing returned is still reported.
-    let result = socklab::app::run(cli).and_then(|code| {
-        socklab::render::out::check()?;
-        Ok(code)
-    });
+    let result = socklab::app::run(cli);
+    // A failed write to stdout stops every loop, so whatever failed after
+    // it is a consequence: the write failure is what gets reported.
+    let result = match socklab::render::out::check() {
+        Err(w) => Err(w.into()),
+        Ok(()) => result,
+    };
     match result {
         Ok(code) => code,
         // `socklab ... | head`: the reader has all it wanted; every writer
