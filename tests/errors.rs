@@ -258,13 +258,13 @@ fn get_sends_the_request_then_half_closes_and_prints_everything() {
 #[test]
 fn get_resolves_service_names_like_getservbyname() {
     if !std::path::Path::new("/etc/services").exists() {
-        eprintln!("SKIPPED: /etc/services missing (apt-get install netbase)");
+        skip("/etc/services missing (apt-get install netbase)");
         return;
     }
     // Nothing listens on port 80 here: the error shows the name became port 80.
     let o = socklab(&["get", "127.0.0.1", "http", "--timeout", "2"]);
     if o.status.success() {
-        eprintln!("SKIPPED: something listens on port 80 on this machine");
+        skip("something listens on port 80 on this machine");
         return;
     }
     assert!(
@@ -302,7 +302,7 @@ fn ipv6_everywhere() {
     let port = udp_port();
     let bind = format!("[::1]:{port}");
     let Ok(_probe) = std::net::UdpSocket::bind(&bind) else {
-        eprintln!("SKIPPED: no IPv6 loopback on this machine");
+        skip("no IPv6 loopback on this machine");
         return;
     };
     drop(_probe);
@@ -391,4 +391,20 @@ fn server_order_flag_changes_the_wire_format() {
         "{}",
         stdout(&o)
     );
+}
+
+/// Honest CI: a missing prerequisite is a printed skip outside CI and a
+/// failure naming the reason under CI.
+#[test]
+fn missing_prerequisite_skips_outside_ci_and_fails_under_ci() {
+    skip_as(false, "outside CI this only prints");
+    let caught = std::panic::catch_unwind(|| skip_as(true, "tshark is not installed"));
+    let msg = caught.expect_err("under CI a skip must fail");
+    let text = msg
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| msg.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    assert!(text.contains("tshark is not installed"), "{text}");
+    assert!(text.contains("CI"), "{text}");
 }

@@ -85,7 +85,7 @@ fn can_capture() -> bool {
 #[test]
 fn handshake_is_syn_synack_ack_after_connect() {
     if !can_capture() {
-        eprintln!("SKIPPED: no CAP_NET_RAW and no user namespaces");
+        common::skip("no CAP_NET_RAW and no user namespaces");
         return;
     }
     let v = lab("handshake");
@@ -98,7 +98,7 @@ fn handshake_is_syn_synack_ack_after_connect() {
 #[test]
 fn close_is_fin_ack_fin_ack_with_time_wait_on_the_closer() {
     if !can_capture() {
-        eprintln!("SKIPPED: no CAP_NET_RAW and no user namespaces");
+        common::skip("no CAP_NET_RAW and no user namespaces");
         return;
     }
     let v = lab("close");
@@ -126,7 +126,7 @@ fn close_is_fin_ack_fin_ack_with_time_wait_on_the_closer() {
 #[test]
 fn refused_is_exactly_syn_then_rst_ack() {
     if !can_capture() {
-        eprintln!("SKIPPED: no CAP_NET_RAW and no user namespaces");
+        common::skip("no CAP_NET_RAW and no user namespaces");
         return;
     }
     let v = lab("refused");
@@ -137,7 +137,7 @@ fn refused_is_exactly_syn_then_rst_ack() {
 #[test]
 fn abort_resets_from_unread_data_and_from_linger_zero() {
     if !can_capture() {
-        eprintln!("SKIPPED: no CAP_NET_RAW and no user namespaces");
+        common::skip("no CAP_NET_RAW and no user namespaces");
         return;
     }
     let v = lab("abort");
@@ -164,7 +164,7 @@ fn abort_resets_from_unread_data_and_from_linger_zero() {
 #[test]
 fn half_close_fin_then_data_flows_back() {
     if !can_capture() {
-        eprintln!("SKIPPED: no CAP_NET_RAW and no user namespaces");
+        common::skip("no CAP_NET_RAW and no user namespaces");
         return;
     }
     let v = lab("half-close");
@@ -186,7 +186,7 @@ fn half_close_fin_then_data_flows_back() {
 #[test]
 fn reuseaddr_first_bind_fails_then_succeeds() {
     if !can_capture() {
-        eprintln!("SKIPPED: no CAP_NET_RAW and no user namespaces");
+        common::skip("no CAP_NET_RAW and no user namespaces");
         return;
     }
     let v = lab("reuseaddr");
@@ -216,7 +216,7 @@ fn reuseaddr_first_bind_fails_then_succeeds() {
 #[test]
 fn timeout_is_silence_then_eagain() {
     if !can_capture() {
-        eprintln!("SKIPPED: no CAP_NET_RAW and no user namespaces");
+        common::skip("no CAP_NET_RAW and no user namespaces");
         return;
     }
     let v = lab("timeout");
@@ -241,7 +241,7 @@ fn timeout_is_silence_then_eagain() {
 #[test]
 fn udp_calc_native_then_network_order() {
     if !can_capture() {
-        eprintln!("SKIPPED: no CAP_NET_RAW and no user namespaces");
+        common::skip("no CAP_NET_RAW and no user namespaces");
         return;
     }
     let v = lab("udp-calc");
@@ -274,7 +274,7 @@ fn udp_calc_native_then_network_order() {
 #[test]
 fn split_needs_several_recv_calls() {
     if !can_capture() {
-        eprintln!("SKIPPED: no CAP_NET_RAW and no user namespaces");
+        common::skip("no CAP_NET_RAW and no user namespaces");
         return;
     }
     let v = lab("split");
@@ -326,7 +326,7 @@ fn listing_and_unknown_lesson() {
 #[test]
 fn text_report_has_ladder_and_explanation() {
     if !can_capture() {
-        eprintln!("SKIPPED: no CAP_NET_RAW and no user namespaces");
+        common::skip("no CAP_NET_RAW and no user namespaces");
         return;
     }
     let o = run_limited(bin(), &["lab", "handshake"], Duration::from_secs(30));
@@ -357,7 +357,7 @@ fn without_root_the_lab_runs_in_a_private_namespace() {
         .map(|o| o.stdout == b"0\n")
         .unwrap_or(false);
     if !is_root {
-        eprintln!("SKIPPED: switching to an unprivileged user needs root (CI runs as root)");
+        common::skip("switching to an unprivileged user needs root (CI runs as root)");
         return;
     }
     let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
@@ -368,7 +368,7 @@ fn without_root_the_lab_runs_in_a_private_namespace() {
         .map(|s| s.success())
         .unwrap_or(false);
     if !ns_ok {
-        eprintln!("SKIPPED: unprivileged user namespaces are disabled here");
+        common::skip("unprivileged user namespaces are disabled here");
         return;
     }
     let b = bin();
@@ -397,7 +397,7 @@ fn without_root_the_lab_runs_in_a_private_namespace() {
 #[test]
 fn svg_picture_of_the_ladder() {
     if !can_capture() {
-        eprintln!("SKIPPED: no CAP_NET_RAW and no user namespaces");
+        common::skip("no CAP_NET_RAW and no user namespaces");
         return;
     }
     let path = std::env::temp_dir().join(format!("socklab-lab-{}.svg", std::process::id()));
@@ -422,7 +422,7 @@ fn svg_picture_of_the_ladder() {
 #[test]
 fn write_saves_the_lessons_packets_for_replay() {
     if !can_capture() {
-        eprintln!("SKIPPED: no CAP_NET_RAW and no user namespaces");
+        common::skip("no CAP_NET_RAW and no user namespaces");
         return;
     }
     let path = std::env::temp_dir().join(format!("socklab-lab-{}.pcap", std::process::id()));

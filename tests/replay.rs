@@ -7,6 +7,8 @@
 #[path = "common/capfiles.rs"]
 mod capfiles;
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -523,7 +525,7 @@ fn progress_bar_only_on_a_terminal() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !script_ok {
-        eprintln!("SKIPPED (terminal half): script(1) from util-linux is not installed");
+        common::skip("the terminal half needs script(1) from util-linux (.ci/run installs it)");
         return;
     }
     let cmd = format!("{BIN} replay {} udp > /dev/null", f.display());

@@ -32,7 +32,9 @@ fn have(tool: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("SKIPPED: {tool} is not installed (the CI installs it: .ci/run)");
+        common::skip(&format!(
+            "{tool} is not installed (the CI installs it: .ci/run)"
+        ));
     }
     ok
 }

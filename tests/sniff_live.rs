@@ -405,7 +405,7 @@ fn without_cap_net_raw_the_error_says_how_to_get_it() {
         // Run as nobody, who has no capabilities.
         cmd.uid(65534).gid(65534);
     } else if socklab::capture::live::can_capture() {
-        eprintln!("skipped: this unprivileged user has CAP_NET_RAW (file capabilities?)");
+        common::skip("this unprivileged user has CAP_NET_RAW (file capabilities?); run it as root or as a user without it");
         return;
     }
     let out = cmd.output().expect("run");
@@ -468,7 +468,7 @@ fn tcp_scenario(
     let listener = match TcpListener::bind(bind) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("skipped: cannot bind {bind}: {e}");
+            common::skip(&format!("cannot bind {bind}: {e}"));
             return None;
         }
     };

@@ -5,6 +5,8 @@
 
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::Ipv6Addr;
 use std::process::{Command, Stdio};
@@ -124,7 +126,7 @@ fn inet_functions_agree_with_glibc_through_python() {
     {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            println!("SKIPPED: python3 is not installed, cannot compare with the C library");
+            common::skip("python3 is not installed, cannot compare with the C library");
             return;
         }
         Err(e) => panic!("cannot start python3: {e}"),

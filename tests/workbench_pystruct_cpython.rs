@@ -8,6 +8,8 @@
 //!
 //! Reproduce a failing run with `SOCKLAB_STRUCT_SEED=<seed> cargo test`.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
@@ -410,7 +412,7 @@ fn pack_and_unpack_agree_with_cpython() {
     {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            println!("SKIPPED: python3 is not installed, cannot compare with CPython's struct");
+            common::skip("python3 is not installed, cannot compare with CPython's struct");
             return;
         }
         Err(e) => panic!("cannot start python3: {e}"),

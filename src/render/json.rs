@@ -264,6 +264,8 @@ struct PacketJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     course: Option<CourseJson<'a, 'a>>,
     events: Vec<EventJson<'a>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
     malformed: Option<MalformedJson<'a>>,
 }
 
@@ -457,6 +459,7 @@ pub fn write_packet(
         payload_len: d.payload.len(),
         course: v.course.as_ref().map(CourseJson),
         events: v.events.iter().map(EventJson).collect(),
+        notes: &d.notes,
         malformed: d.malformed.as_ref().map(|m| MalformedJson {
             layer: m.layer,
             offset: m.offset,

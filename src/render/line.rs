@@ -15,7 +15,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::num::{push_ip, push_u64};
 use super::packet::{write_time, PacketView, PrintOptions};
-use crate::wire::packet::{ipproto, tcp_flags as fl, Link, Net, TcpOptions, Transport};
+use crate::wire::packet::{field, ipproto, tcp_flags as fl, Link, Net, TcpOptions, Transport};
 
 pub(super) const TIME: Style = Style::new().dimmed();
 pub(super) const ADDR: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)));
@@ -223,7 +223,8 @@ pub fn write_line(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
             if !name.is_empty() {
                 let _ = write!(out, " ({name})");
             }
-            let echo = matches!((v6, i.icmp_type), (false, 0 | 8) | (true, 128 | 129));
+            let echo = i.header_len == field::icmp::LEN
+                && matches!((v6, i.icmp_type), (false, 0 | 8) | (true, 128 | 129));
             if echo {
                 let _ = write!(
                     out,
@@ -249,6 +250,10 @@ pub fn write_line(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
                 out.push_str("IP header only");
             }
         }
+    }
+    for note in &d.notes {
+        out.push(' ');
+        paint_into(out, c, BAD, format_args!("[{note}]"));
     }
     if let Some(m) = &d.malformed {
         out.push(' ');

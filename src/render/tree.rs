@@ -506,14 +506,19 @@ pub fn write_tree(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
                 "checksum",
                 format_args!("0x{:04x}", i.checksum),
             );
-            f(
-                out,
-                fr,
-                b,
-                F::REST,
-                "rest of header",
-                format_args!("id {}, seq {}", be16(&i.rest, 0), be16(&i.rest, 2)),
-            );
+            if i.header_len < F::LEN {
+                // A short header: type and code only (the rest is not there).
+                let _ = writeln!(out, "      (header cut short: {} of 8 bytes)", i.header_len);
+            } else {
+                f(
+                    out,
+                    fr,
+                    b,
+                    F::REST,
+                    "rest of header",
+                    format_args!("id {}, seq {}", be16(&i.rest, 0), be16(&i.rest, 2)),
+                );
+            }
         }
         _ => {}
     }

@@ -355,6 +355,9 @@ pub struct Ipv6Info {
     pub ext_len: usize,
     /// Upper-layer protocol after the extension headers.
     pub protocol: u8,
+    /// The hop-by-hop jumbo payload length (RFC 2675, used by BIG TCP) when
+    /// `payload_len` is 0 and the option is present.
+    pub jumbo: Option<u32>,
 }
 
 /// ARP (Ethernet/IPv4 fields; other kinds keep only the operation).
@@ -466,10 +469,13 @@ pub struct IcmpInfo {
     pub code: u8,
     /// Checksum.
     pub checksum: u16,
-    /// Bytes 4..8 (id and sequence for echo).
+    /// Bytes 4..8 (id and sequence for echo); zero where `header_len` < 8.
     pub rest: [u8; 4],
     /// Length of the ICMP message (header + data) per the IP header.
     pub len: usize,
+    /// Bytes of the 8-byte header present (2..=8): a short message still
+    /// has its type and code.
+    pub header_len: usize,
 }
 
 /// Where and why decoding stopped.
@@ -503,6 +509,10 @@ pub struct Decoded<'a> {
     pub payload: Range<usize>,
     /// The first layer that did not parse, if any.
     pub malformed: Option<Malformed>,
+    /// Oddities that did not stop decoding, in tcpdump's words where it has
+    /// some (`truncated-ip - 14 bytes missing!`). Empty (no allocation) on
+    /// ordinary packets.
+    pub notes: Vec<String>,
 }
 
 impl<'a> Decoded<'a> {
@@ -668,6 +678,7 @@ pub fn decode_captured(link: LinkType, frame: &[u8], orig_len: usize) -> Decoded
         transport: Transport::None,
         payload: 0..0,
         malformed: None,
+        notes: Vec::new(),
     };
     if frame.is_empty() {
         d.fail("frame", 0, "empty frame: 0 bytes captured");
@@ -869,16 +880,12 @@ fn decode_net(d: &mut Decoded<'_>, ethertype: u16, off: usize) {
                 );
                 return;
             }
-            if total > rest.len() && !d.truncated() {
-                d.fail(
-                    "ipv4",
-                    off,
-                    format!(
-                        "total length {total} goes past the end of the frame ({} bytes from the IP header on)",
-                        rest.len()
-                    ),
-                );
-                return;
+            // The header claims more than the wire carried (not a snap
+            // length cut): decode what came, as tcpdump does, and say so.
+            let on_wire = d.orig_len.saturating_sub(off);
+            if total > on_wire {
+                d.notes
+                    .push(format!("truncated-ip - {} bytes missing!", total - on_wire));
             }
             if frag != 0 {
                 d.transport = Transport::Fragment {
@@ -889,7 +896,14 @@ fn decode_net(d: &mut Decoded<'_>, ethertype: u16, off: usize) {
             // Trim Ethernet padding; keep what was captured of a cut packet.
             let end = off + total.min(rest.len());
             let declared = total - header_len;
-            decode_transport(d, info.protocol, off + header_len, end, declared);
+            let first_fragment = info.mf;
+            decode_transport(
+                d,
+                info.protocol,
+                off + header_len..end,
+                declared,
+                first_fragment,
+            );
         }
         ethertype::IPV6 => {
             let h = match Ipv6HeaderSlice::from_slice(rest) {
@@ -900,8 +914,16 @@ fn decode_net(d: &mut Decoded<'_>, ethertype: u16, off: usize) {
                     return;
                 }
             };
-            let payload_len = usize::from(h.payload_length());
+            let mut payload_len = usize::from(h.payload_length());
             let body = &rest[field::ipv6::LEN..];
+            let jumbo = if payload_len == 0 && h.next_header().0 == HOP_BY_HOP {
+                jumbo_payload(body)
+            } else {
+                None
+            };
+            if let Some(j) = jumbo {
+                payload_len = j as usize;
+            }
             let mut info = Ipv6Info {
                 offset: off,
                 traffic_class: h.traffic_class(),
@@ -913,18 +935,18 @@ fn decode_net(d: &mut Decoded<'_>, ethertype: u16, off: usize) {
                 dst: h.destination_addr(),
                 ext_len: 0,
                 protocol: h.next_header().0,
+                jumbo,
             };
             d.net = Net::Ipv6(info);
-            if payload_len > body.len() && !d.truncated() {
-                d.fail(
-                    "ipv6",
-                    off,
-                    format!(
-                        "payload length {payload_len} goes past the end of the frame ({} bytes after the IPv6 header)",
-                        body.len()
-                    ),
-                );
-                return;
+            let on_wire = d
+                .orig_len
+                .saturating_sub(off)
+                .saturating_sub(field::ipv6::LEN);
+            if payload_len > on_wire {
+                d.notes.push(format!(
+                    "truncated-ip6 - {} bytes missing!",
+                    payload_len - on_wire
+                ));
             }
             let body = &body[..payload_len.min(body.len())];
             match Ipv6ExtensionsSlice::from_slice(h.next_header(), body) {
@@ -939,7 +961,7 @@ fn decode_net(d: &mut Decoded<'_>, ethertype: u16, off: usize) {
                     let start = off + field::ipv6::LEN + info.ext_len;
                     let end = off + field::ipv6::LEN + body.len();
                     let declared = payload_len.saturating_sub(info.ext_len);
-                    decode_transport(d, proto.0, start, end, declared);
+                    decode_transport(d, proto.0, start..end, declared, false);
                 }
                 Err(e) => {
                     let r = short(d, &format!("extension headers: {e}"));
@@ -996,9 +1018,44 @@ fn ipv4_reason(rest: &[u8], etherparse_msg: &str) -> String {
     }
 }
 
-/// Decode TCP/UDP/ICMP in `frame[start..end]`; `declared` is the transport
-/// length according to the IP header.
-fn decode_transport(d: &mut Decoded<'_>, proto: u8, start: usize, end: usize, declared: usize) {
+/// IPv6 next-header value of the hop-by-hop options header.
+const HOP_BY_HOP: u8 = 0;
+/// Hop-by-hop option type of the jumbo payload (RFC 2675).
+const OPT_JUMBO: u8 = 0xc2;
+
+/// The jumbo payload length in a hop-by-hop options header at the start of
+/// `body`, if it holds one (RFC 2675: option 0xC2, 4 bytes of length).
+fn jumbo_payload(body: &[u8]) -> Option<u32> {
+    let len = (usize::from(*body.get(1)?) + 1) * 8;
+    let opts = body.get(2..len.min(body.len()))?;
+    let mut i = 0;
+    while i < opts.len() {
+        let kind = opts[i];
+        if kind == 0 {
+            i += 1; // Pad1
+            continue;
+        }
+        let olen = usize::from(*opts.get(i + 1)?);
+        if kind == OPT_JUMBO && olen == 4 {
+            let v = opts.get(i + 2..i + 6)?;
+            return Some(u32::from_be_bytes([v[0], v[1], v[2], v[3]]));
+        }
+        i += 2 + olen;
+    }
+    None
+}
+
+/// Decode TCP/UDP/ICMP in `frame[span]`; `declared` is the transport
+/// length according to the IP header; `first_fragment` when the IPv4
+/// more-fragments flag is set (the rest of the datagram is in later packets).
+fn decode_transport(
+    d: &mut Decoded<'_>,
+    proto: u8,
+    span: Range<usize>,
+    declared: usize,
+    first_fragment: bool,
+) {
+    let (start, end) = (span.start, span.end);
     let frame = d.frame;
     let seg = frame.get(start..end).unwrap_or(&[]);
     match proto {
@@ -1072,7 +1129,12 @@ fn decode_transport(d: &mut Decoded<'_>, proto: u8, start: usize, end: usize, de
         },
         ipproto::UDP => match UdpHeaderSlice::from_slice(seg) {
             Ok(u) => {
-                let length = usize::from(u.length());
+                let mut length = usize::from(u.length());
+                // RFC 2675: a jumbogram's UDP length is 0; the IPv6 jumbo
+                // payload length counts instead.
+                if length == 0 && declared > usize::from(u16::MAX) {
+                    length = declared;
+                }
                 d.transport = Transport::Udp(UdpInfo {
                     offset: start,
                     src_port: u.source_port(),
@@ -1080,7 +1142,6 @@ fn decode_transport(d: &mut Decoded<'_>, proto: u8, start: usize, end: usize, de
                     length: u.length(),
                     checksum: u.checksum(),
                 });
-                // UDP length 0 is legal for IPv6 jumbograms only; treat < 8 as malformed.
                 if length < field::udp::LEN {
                     d.fail(
                         "udp",
@@ -1089,13 +1150,17 @@ fn decode_transport(d: &mut Decoded<'_>, proto: u8, start: usize, end: usize, de
                     );
                     return;
                 }
-                if length > seg.len() && !d.truncated() {
+                // Checked against the IP header, not the captured bytes, so
+                // a snap length cut does not hide it; a first fragment
+                // carries only the start of the datagram the length covers.
+                if length > declared && !first_fragment {
                     d.fail(
                         "udp",
                         start,
                         format!(
-                            "length {length} goes past the end of the IP payload ({} bytes)",
-                            seg.len()
+                            "bad length {} > {}: the UDP length {length} goes past the end of the IP payload ({declared} bytes)",
+                            length - field::udp::LEN,
+                            declared.saturating_sub(field::udp::LEN)
                         ),
                     );
                     return;
@@ -1117,35 +1182,52 @@ fn decode_transport(d: &mut Decoded<'_>, proto: u8, start: usize, end: usize, de
             } else {
                 Icmpv6Slice::from_slice(seg).map(|_| ())
             };
-            if parsed.is_err() || seg.len() < field::icmp::LEN {
+            let whole = parsed.is_ok() && seg.len() >= field::icmp::LEN;
+            let layer = if proto == ipproto::ICMP {
+                "icmp"
+            } else {
+                "icmpv6"
+            };
+            if seg.len() < field::icmp::CODE.end {
                 let r = short(
                     d,
                     &format!("ICMP header needs 8 bytes, only {} left", seg.len()),
                 );
-                d.fail(
-                    if proto == ipproto::ICMP {
-                        "icmp"
-                    } else {
-                        "icmpv6"
-                    },
-                    start,
-                    r,
-                );
+                d.fail(layer, start, r);
                 return;
+            }
+            // A short header still has its type and code (and the filter
+            // `icmp[icmptype]` sees them): decode what is there.
+            let header_len = seg.len().min(field::icmp::LEN);
+            let mut rest = [0u8; 4];
+            if let Some(r) = seg.get(field::icmp::REST) {
+                rest.copy_from_slice(r);
             }
             let info = IcmpInfo {
                 offset: start,
                 icmp_type: seg[0],
                 code: seg[1],
-                checksum: be16(seg, 2),
-                rest: [seg[4], seg[5], seg[6], seg[7]],
+                checksum: be16(seg, field::icmp::CHECKSUM.start),
+                rest,
                 len: declared,
+                header_len,
             };
             d.transport = if proto == ipproto::ICMP {
                 Transport::Icmp4(info)
             } else {
                 Transport::Icmp6(info)
             };
+            if !whole {
+                let r = short(
+                    d,
+                    &format!(
+                        "ICMP header needs 8 bytes, only {} left (type and code decoded)",
+                        seg.len()
+                    ),
+                );
+                d.fail(layer, start, r);
+                return;
+            }
             d.payload = start + field::icmp::LEN..end;
         }
         other => {
@@ -1376,18 +1458,171 @@ mod tests {
         assert!(r.contains("IHL 4"), "{r}");
     }
 
+    /// Set the IPv4 total length and the flags/fragment-offset field of a
+    /// frame built by `testframes`.
+    fn set_ipv4(f: &mut [u8], total: usize, flags_frag: u16) {
+        f[ETH + 2..ETH + 4].copy_from_slice(&(total as u16).to_be_bytes());
+        f[ETH + 6..ETH + 8].copy_from_slice(&flags_frag.to_be_bytes());
+    }
+
     #[test]
-    fn ipv4_total_length_past_end() {
-        let mut f = tcp(1, 2, 0, 0, 0, &[]);
-        f[ETH + 2..ETH + 4].copy_from_slice(&200u16.to_be_bytes());
+    fn regression_udp_first_fragment_was_called_malformed() {
+        // A 5700-byte datagram (UDP length 5708) whose first fragment
+        // carries 1480 bytes: MF set, offset 0 (tcpdump: UDP, length 5700).
+        let mut f = udp(5000, 6000, &[b'x'; 1472]);
+        f[ETH + 20 + 4..ETH + 20 + 6].copy_from_slice(&5708u16.to_be_bytes());
+        set_ipv4(&mut f, 1500, 0x2000);
         let d = decode(LinkType::Ethernet, &f);
-        let (layer, r) = reason(&d);
-        assert_eq!(layer, "ipv4");
-        assert!(r.contains("total length 200 goes past"), "{r}");
-        assert!(
-            matches!(d.net, Net::Ipv4(_)),
-            "the IP header is still decoded"
+        assert_eq!(d.malformed, None);
+        assert_eq!(d.udp().map(|u| u.length), Some(5708));
+        assert_eq!(d.payload_bytes().len(), 1472);
+        // The same datagram without MF is a lie about its length.
+        set_ipv4(&mut f, 1500, 0x4000);
+        let (layer, r) = reason(&decode(LinkType::Ethernet, &f));
+        assert_eq!(layer, "udp");
+        assert!(r.starts_with("bad length 5700 > 1472"), "{r}");
+    }
+
+    #[test]
+    fn regression_ip_total_length_past_the_bytes_present_stopped_at_the_ip_header() {
+        // IP says 48 bytes, the wire carried 34: tcpdump decodes the UDP
+        // header and says `truncated-ip - 14 bytes missing!`.
+        let mut f = udp(5000, 6000, b"abcdef");
+        set_ipv4(&mut f, 48, 0x4000);
+        f[ETH + 20 + 4..ETH + 20 + 6].copy_from_slice(&28u16.to_be_bytes());
+        let d = decode(LinkType::Ethernet, &f);
+        assert_eq!(d.malformed, None);
+        assert_eq!(
+            d.notes,
+            vec!["truncated-ip - 14 bytes missing!".to_string()]
         );
+        assert_eq!(d.udp().map(|u| (u.src_port, u.length)), Some((5000, 28)));
+        assert_eq!(d.payload_bytes(), b"abcdef");
+        // TCP: the length is what the IP header declares.
+        let mut f = tcp(1, 2, 100, 0, tcp_flags::ACK, b"data");
+        set_ipv4(&mut f, 20 + 20 + 10, 0x4000);
+        let d = decode(LinkType::Ethernet, &f);
+        assert_eq!(d.notes, vec!["truncated-ip - 6 bytes missing!".to_string()]);
+        assert_eq!(d.tcp().map(|t| t.payload_len), Some(10));
+        assert_eq!(d.payload_bytes(), b"data");
+        // A snap length cut is not "missing": the wire had the bytes.
+        let f = udp(1, 2, &[0; 100]);
+        let d = decode_captured(LinkType::Ethernet, &f[..60], f.len());
+        assert!(d.notes.is_empty(), "{:?}", d.notes);
+        // Smaller than its own header is still malformed.
+        let mut f = udp(1, 2, b"x");
+        set_ipv4(&mut f, 12, 0x4000);
+        let (layer, r) = reason(&decode(LinkType::Ethernet, &f));
+        assert_eq!(layer, "ipv4");
+        assert!(r.contains("smaller than the header"), "{r}");
+    }
+
+    #[test]
+    fn regression_icmp_short_header_lost_its_type() {
+        let mut f = eth_ipv4();
+        f.extend_from_slice(&[
+            0x45, 0, 0, 24, 0, 0, 0, 0, 64, 1, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1,
+        ]);
+        f.extend_from_slice(&[3, 3, 0xab, 0xcd]); // port unreachable, 4 of 8 bytes
+        let d = decode(LinkType::Ethernet, &f);
+        let Transport::Icmp4(i) = d.transport else {
+            panic!("not icmp: {:?}", d.transport)
+        };
+        assert_eq!((i.icmp_type, i.code, i.checksum), (3, 3, 0xabcd));
+        assert_eq!((i.header_len, i.rest), (4, [0; 4]));
+        let (layer, r) = reason(&d);
+        assert_eq!(layer, "icmp");
+        assert!(r.contains("only 4 left (type and code decoded)"), "{r}");
+        assert!(d.payload_bytes().is_empty());
+        // One byte has no code: nothing to decode.
+        f.truncate(f.len() - 3);
+        f[ETH + 2..ETH + 4].copy_from_slice(&21u16.to_be_bytes());
+        let d = decode(LinkType::Ethernet, &f);
+        assert_eq!(d.transport, Transport::None);
+        assert_eq!(reason(&d).0, "icmp");
+    }
+
+    #[test]
+    fn regression_length_checks_were_skipped_on_snap_length_cut_frames() {
+        // tcpdump: `UDP, bad length 60644 > 32784` on a frame cut to 100 bytes.
+        let mut f = udp(5000, 6000, &[b'y'; 32784]);
+        f[ETH + 20 + 4..ETH + 20 + 6].copy_from_slice(&60652u16.to_be_bytes());
+        let d = decode_captured(LinkType::Ethernet, &f[..100], f.len());
+        assert!(d.truncated());
+        let (layer, r) = reason(&d);
+        assert_eq!(layer, "udp");
+        assert!(r.starts_with("bad length 60644 > 32784"), "{r}");
+        // IP total length smaller than its header, on a cut frame.
+        let mut f = udp(1, 2, &[0; 100]);
+        set_ipv4(&mut f, 16, 0x4000);
+        let (layer, r) = reason(&decode_captured(LinkType::Ethernet, &f[..60], f.len()));
+        assert_eq!(layer, "ipv4");
+        assert!(r.contains("total length 16 is smaller"), "{r}");
+        // An IP total length past the frame on the wire is noted on a cut frame too.
+        let mut f = udp(1, 2, &[0; 100]);
+        set_ipv4(&mut f, 20 + 108 + 40, 0x4000);
+        let d = decode_captured(LinkType::Ethernet, &f[..60], f.len());
+        assert_eq!(
+            d.notes,
+            vec!["truncated-ip - 40 bytes missing!".to_string()]
+        );
+    }
+
+    /// Ethernet + IPv6 (payload length 0) + hop-by-hop with a jumbo payload
+    /// option of `jumbo` bytes, then `upper` (the upper-layer header).
+    fn ipv6_jumbo(next: u8, jumbo: u32, upper: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 0, 0, 64]);
+        f.extend_from_slice(&Ipv6Addr::LOCALHOST.octets());
+        f.extend_from_slice(&Ipv6Addr::LOCALHOST.octets());
+        f.extend_from_slice(&[next, 0, 0xc2, 4]);
+        f.extend_from_slice(&jumbo.to_be_bytes());
+        f.extend_from_slice(upper);
+        f
+    }
+
+    #[test]
+    fn regression_ipv6_jumbogram_big_tcp_was_called_malformed() {
+        // BIG TCP: 80000 bytes after the fixed header = 8 HBH + 20 TCP + 79972 data
+        // (tcpdump: `HBH (jumbo: 80000) ... seq 1:79973 ... length 79972`).
+        let mut tcp_h = [0u8; 20];
+        tcp_h[0..2].copy_from_slice(&40000u16.to_be_bytes());
+        tcp_h[2..4].copy_from_slice(&80u16.to_be_bytes());
+        tcp_h[4..8].copy_from_slice(&1u32.to_be_bytes());
+        tcp_h[12] = 0x50;
+        tcp_h[13] = tcp_flags::PSH | tcp_flags::ACK;
+        let mut f = ipv6_jumbo(6, 80000, &tcp_h);
+        f.extend_from_slice(&[b'z'; 100]);
+        let orig = 14 + 40 + 80000;
+        let d = decode_captured(LinkType::Ethernet, &f, orig);
+        assert_eq!(d.malformed, None);
+        assert!(d.notes.is_empty(), "{:?}", d.notes);
+        let Net::Ipv6(h) = d.net else {
+            panic!("not ipv6")
+        };
+        assert_eq!(
+            (h.payload_len, h.jumbo, h.ext_len, h.protocol),
+            (0, Some(80000), 8, 6)
+        );
+        let t = d.tcp().expect("tcp");
+        assert_eq!((t.src_port, t.dst_port, t.payload_len), (40000, 80, 79972));
+        assert_eq!(d.payload_bytes().len(), 100);
+        // UDP in a jumbogram has length 0 (RFC 2675).
+        let mut f = ipv6_jumbo(17, 70008, &[0x13, 0x88, 0x17, 0x70, 0, 0, 0, 0]);
+        f.extend_from_slice(&[1; 50]);
+        let d = decode_captured(LinkType::Ethernet, &f, 14 + 40 + 70008);
+        assert_eq!(d.malformed, None);
+        assert_eq!(d.udp().map(|u| u.dst_port), Some(6000));
+        assert_eq!(d.payload_bytes().len(), 50);
+        // Payload length 0 without the option: nothing follows the header.
+        let mut f = ipv6_jumbo(6, 80000, &tcp_h);
+        f[14 + 40 + 2] = 1; // PadN instead of jumbo
+        let d = decode(LinkType::Ethernet, &f);
+        let Net::Ipv6(h) = d.net else {
+            panic!("not ipv6")
+        };
+        assert_eq!(h.jumbo, None);
+        assert!(d.tcp().is_none());
     }
 
     #[test]

@@ -14,14 +14,43 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_socklab"))
 }
 
-/// The Python reference peers.
+/// The Python reference peers: `shared/peers` beside the checkout, or
+/// beside one of its parent folders (a worktree under `wt/NAME`).
 pub fn peer(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/peers")
-        .join(name)
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = repo
+        .ancestors()
+        .skip(1)
+        .map(|a| a.join("shared/peers"))
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| repo.join("../shared/peers"));
+    dir.join(name)
 }
 
-/// True if python3 and the shared peers are here; otherwise print why.
+/// True when this run is CI: `CI` is set to anything but "", "0" or "false".
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+/// A test's prerequisite (root, python3, tcpdump, tshark, user namespaces...)
+/// is missing. Outside CI: print why the test is skipped; the caller returns.
+/// Under CI (`CI` set): fail with the reason, because `.ci/run` installs
+/// everything and runs as root, so a skip there would hide a broken setup.
+pub fn skip(reason: &str) {
+    skip_as(in_ci(), reason);
+}
+
+/// [`skip`] with the CI answer given (so the policy itself can be tested).
+pub fn skip_as(ci: bool, reason: &str) {
+    if ci {
+        panic!(
+            "prerequisite missing under CI (CI is set, so this is a failure, not a skip): {reason}"
+        );
+    }
+    eprintln!("SKIPPED: {reason}");
+}
+
+/// True if python3 and the shared peers are here; otherwise [`skip`] says why.
 pub fn have_python_peers() -> bool {
     let ok = Command::new("python3")
         .arg("--version")
@@ -31,22 +60,22 @@ pub fn have_python_peers() -> bool {
         .map(|s| s.success())
         .unwrap_or(false);
     if !ok {
-        eprintln!("SKIPPED: python3 is not installed");
+        skip("python3 is not installed (.ci/run installs it)");
         return false;
     }
     if !peer("udp_calc_server.py").exists() {
-        eprintln!("SKIPPED: ../shared/peers is missing");
+        skip("shared/peers (the Python reference peers) is not beside this checkout");
         return false;
     }
     true
 }
 
-/// True if this process may capture packets (CAP_NET_RAW); otherwise says
-/// why the calling test is skipped.
+/// True if this process may capture packets (CAP_NET_RAW); otherwise [`skip`]
+/// says why the calling test is skipped.
 pub fn can_capture() -> bool {
     let ok = socklab::capture::live::can_capture();
     if !ok {
-        eprintln!("SKIPPED: this test needs CAP_NET_RAW to open an AF_PACKET socket (run as root)");
+        skip("this test needs CAP_NET_RAW to open an AF_PACKET socket (run as root)");
     }
     ok
 }

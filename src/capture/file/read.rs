@@ -509,12 +509,7 @@ fn next_pcap<'a, R: Read>(
             return Err(input.damage(at, Damage::BadBlock, what));
         }
     };
-    let nanos = if nano {
-        raw.ts_frac
-    } else {
-        raw.ts_frac.saturating_mul(1000)
-    };
-    let ts = Timestamp::new(i64::from(raw.ts_sec), nanos);
+    let ts = record_time(raw.ts_sec, raw.ts_frac, nano);
     let orig_len = (raw.orig_len as usize).max(incl as usize);
     let start = input.pos + 16;
     input.pos += total;
@@ -525,6 +520,17 @@ fn next_pcap<'a, R: Read>(
         orig_len,
         link,
     }))
+}
+
+/// A pcap record's time. A fraction of a second out of range (a microsecond
+/// field of 1,000,000 or more, even 2^31 or more) carries whole seconds
+/// instead of being clamped; tcpdump prints such a field raw (`.2147483648`).
+fn record_time(secs: u32, frac: u32, nano: bool) -> Timestamp {
+    let per_sec: u32 = if nano { 1_000_000_000 } else { 1_000_000 };
+    let carry = i64::from(frac / per_sec);
+    let sub = frac % per_sec;
+    let nanos = if nano { sub } else { sub * 1000 };
+    Timestamp::new(i64::from(secs) + carry, nanos)
 }
 
 fn next_pcapng<'a, R: Read>(
@@ -623,6 +629,22 @@ fn next_pcapng<'a, R: Read>(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn regression_microsecond_field_of_2_pow_31_was_clamped() {
+        // tcpdump prints the raw field (`00:16:40.2147483648`); socklab
+        // carries whole seconds: 2^31 us = 2147 s + 483648 us.
+        let t = record_time(1000, 1 << 31, false);
+        assert_eq!((t.secs, t.nanos), (1000 + 2147, 483_648_000));
+        let t = record_time(1000, u32::MAX, false);
+        assert_eq!((t.secs, t.nanos), (1000 + 4294, 967_295_000));
+        let t = record_time(1000, 1_500_000, false);
+        assert_eq!((t.secs, t.nanos), (1001, 500_000_000));
+        let t = record_time(u32::MAX, u32::MAX, true);
+        assert_eq!((t.secs, t.nanos), (i64::from(u32::MAX) + 4, 294_967_295));
+        let t = record_time(7, 999_999, false);
+        assert_eq!((t.secs, t.nanos), (7, 999_999_000));
+    }
     use std::io::Read;
 
     use super::*;
