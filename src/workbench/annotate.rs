@@ -12,6 +12,7 @@ use crate::wire::pystruct::value::tuple_repr;
 use crate::wire::pystruct::{self, At, Code, Layout, StructError, Value};
 
 use super::input::caret;
+use super::limits::cell_width;
 
 /// Bytes shown per line in the field table.
 const ROW_BYTES: usize = 8;
@@ -144,7 +145,7 @@ fn render_rows(rows: &[Row]) -> Vec<String> {
     if rows.is_empty() {
         return vec!["(no fields: the struct is empty)".into()];
     }
-    let code_w = rows.iter().map(|r| r.code.len()).max().unwrap_or(4).max(4);
+    let code_w = cell_width(rows.iter().map(|r| r.code.len()).max().unwrap_or(4).max(4));
     let hex_w = ROW_BYTES * 3 - 1;
     let mut out = vec![format!(
         "{:>6}  {:<hex_w$}  {:<code_w$}  value",
@@ -208,15 +209,17 @@ pub fn pack_orders(layout: &Layout, values: &[Value]) -> Vec<String> {
     let cols = [reread(Endian::Little), reread(Endian::Big)];
     let headers = ["written little, read big", "written big, read little"];
     let field_codes = value_codes(layout);
-    let w0 = values
-        .iter()
-        .map(|v| v.to_string().len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let w1 = headers[0].len().max(cols[0].as_ref().map_or(0, |v| {
+    let w0 = cell_width(
+        values
+            .iter()
+            .map(|v| v.to_string().len())
+            .max()
+            .unwrap_or(5)
+            .max(5),
+    );
+    let w1 = cell_width(headers[0].len().max(cols[0].as_ref().map_or(0, |v| {
         v.iter().map(|x| x.to_string().len()).max().unwrap_or(0)
-    }));
+    })));
     out.push(format!(
         "{:<5} {:<w0$}  {:<w1$}  {}",
         "code", "value", headers[0], headers[1]

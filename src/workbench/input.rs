@@ -1,9 +1,9 @@
 //! Reading what users type: hex bytes, Python bytes literals, integers.
 //! Errors carry a caret line under the offending character.
 
-use std::io::Read;
-
 use crate::wire::pystruct::value::{bytes_literal, parse_int};
+
+use super::limits::{check_input, read_bounded, LimitError, MAX_STRUCT_BYTES};
 
 /// Text with a caret under one character, indented for an error message.
 pub fn caret(text: &str, byte_pos: usize) -> String {
@@ -67,19 +67,24 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, InputError> {
     Ok(out)
 }
 
-/// The bytes of `unpack`'s arguments: hex pieces joined, or `-` for stdin.
+/// The bytes of `unpack`'s arguments: hex pieces joined, or `-` for stdin
+/// (read in bounded chunks, refused as soon as it passes the limit).
 pub fn read_bytes_args(args: &[String]) -> anyhow::Result<Vec<u8>> {
     if args.len() == 1 && args[0] == "-" {
-        let mut v = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut v)
+        let v = read_bounded(&mut std::io::stdin().lock(), MAX_STRUCT_BYTES)
             .map_err(|e| anyhow::anyhow!("reading stdin: {e}"))?;
-        return Ok(v);
+        return v.map_err(|limit| {
+            LimitError::Input {
+                source_name: "stdin",
+                limit,
+            }
+            .into()
+        });
     }
     let mut out = Vec::new();
     for a in args {
         out.extend(parse_hex(a)?);
+        check_input(out.len(), "the hex arguments")?;
     }
     Ok(out)
 }

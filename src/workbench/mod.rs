@@ -10,6 +10,7 @@ pub mod annotate;
 pub mod hexdump;
 pub mod inet;
 pub mod input;
+pub mod limits;
 pub mod order;
 pub mod pack;
 pub mod unpack;

@@ -15,6 +15,7 @@ use crate::wire::pystruct::{Layout, Value};
 
 use super::annotate::{dump, field_table, header, pack_orders, py_str, struct_error, value_codes};
 use super::input::caret;
+use super::limits::check_struct;
 
 /// Read each value for the code it fills, pointing at the first bad one.
 fn read_values(layout: &Layout, texts: &[String]) -> Result<Vec<Value>> {
@@ -41,6 +42,7 @@ fn read_values(layout: &Layout, texts: &[String]) -> Result<Vec<Value>> {
 /// Run `socklab pack`.
 pub fn run(a: PackArgs) -> Result<ExitCode> {
     let layout = Layout::parse(&a.format).map_err(|e| struct_error(&e, &a.format, &a.values))?;
+    check_struct(&layout)?;
     let values = read_values(&layout, &a.values)?;
     let bytes = pack(&layout, &values).map_err(|e| struct_error(&e, &a.format, &a.values))?;
     let args: String = values.iter().map(|v| format!(", {v}")).collect();

@@ -15,10 +15,12 @@ use crate::wire::pystruct::Layout;
 
 use super::annotate::{dump, field_table, header, py_str, struct_error, unpack_orders};
 use super::input::read_bytes_args;
+use super::limits::check_struct;
 
 /// Run `socklab unpack`.
 pub fn run(a: UnpackArgs) -> Result<ExitCode> {
     let layout = Layout::parse(&a.format).map_err(|e| struct_error(&e, &a.format, &[]))?;
+    check_struct(&layout)?;
     let bytes = read_bytes_args(&a.bytes)?;
     let call = format!(
         "struct.unpack({}, bytes.fromhex('{}'))",

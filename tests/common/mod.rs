@@ -213,6 +213,7 @@ impl Drop for Server {
 }
 
 /// Run a program with a time limit (killed after it); returns its output.
+/// stdout and stderr are drained while it runs, so any amount fits.
 pub fn run_limited(program: impl Into<PathBuf>, args: &[&str], limit: Duration) -> Output {
     let mut child = Command::new(program.into())
         .args(args)
@@ -221,18 +222,43 @@ pub fn run_limited(program: impl Into<PathBuf>, args: &[&str], limit: Duration) 
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut v);
+            }
+            v
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|r| Box::new(r) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|r| Box::new(r) as Box<dyn Read + Send>),
+    );
     let end = Instant::now() + limit;
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
+    let status = loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            break st;
         }
         if Instant::now() >= end {
             let _ = child.kill();
-            break;
+            break child.wait().expect("wait");
         }
         std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
     }
-    child.wait_with_output().expect("output")
 }
 
 /// Run socklab with `args` (limit 20 s).
