@@ -183,6 +183,9 @@ pub enum DriverError {
     /// The source failed (a live capture error, a damaged file).
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// The filter cannot apply to a link type met in the source.
+    #[error(transparent)]
+    Filter(#[from] crate::filter::FilterError),
 }
 
 /// What the `-w` file holds at the end.
@@ -434,6 +437,8 @@ impl<S: PacketSource> Driver<S> {
         let mut timeline = self.merge.as_ref().map(|_| Timeline::new());
         let mut last_flush = Instant::now();
         let mut stopping = false;
+        // Link types the filter was checked against (a pcapng file may mix them).
+        let mut links = Vec::with_capacity(1);
         while end.error.is_none() {
             if !stopping && self.stop.now() {
                 stopping = true;
@@ -464,6 +469,13 @@ impl<S: PacketSource> Driver<S> {
                     break;
                 }
             };
+            if !links.contains(&p.link) {
+                if let Err(e) = self.pipe.check_link(p.link) {
+                    end.error = Some(e.into());
+                    break;
+                }
+                links.push(p.link);
+            }
             let shown = match handle(&mut self.pipe, &mut out, &mut timeline, &p) {
                 Ok(s) => s,
                 Err(e) => {

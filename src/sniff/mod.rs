@@ -106,6 +106,16 @@ impl Pipeline {
         Ok(true)
     }
 
+    /// Check that the filter applies to packets of `link` (a pcapng file
+    /// may hold several link types; a filter like `ether host` needs one
+    /// with Ethernet headers).
+    pub fn check_link(
+        &self,
+        link: crate::capture::LinkType,
+    ) -> Result<(), crate::filter::FilterError> {
+        self.filter.check_link(link)
+    }
+
     /// The printer, e.g. to print socket-call lines in the same format.
     pub fn printer(&mut self) -> &mut PacketPrinter {
         &mut self.printer
