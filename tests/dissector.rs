@@ -1,10 +1,10 @@
 //! `socklab dissector`: tshark with the printed Lua script extracts the
 //! same fields socklab shows (issue 12, point 5). Needs tshark (CI installs it).
 
-mod common;
 #[path = "common/capfiles.rs"]
 #[allow(dead_code)]
 mod capfiles;
+mod common;
 
 use std::path::Path;
 use std::process::Command;
@@ -158,7 +158,20 @@ fn tshark_with_the_script_extracts_tcp_calc_numbers_and_monitor_records() {
 
 fn ip_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let total = 28 + payload.len();
-    let mut p = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64, 17, 0, 0];
+    let mut p = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0x40,
+        0,
+        64,
+        17,
+        0,
+        0,
+    ];
     p.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
     p.extend_from_slice(&sport.to_be_bytes());
     p.extend_from_slice(&dport.to_be_bytes());
@@ -187,11 +200,22 @@ fn decode_rules_are_registered_in_the_script() {
     let dir = temp_dir("dissector-decode");
     let file = dir.join("net.pcap");
     std::fs::write(&file, pcap(false, false, 1, &recs(&frames, false))).expect("write pcap");
-    let fields = ["udpcalc.a", "udpcalc.result", "tcpcalc.number", "tcpcalc.reply"];
+    let fields = [
+        "udpcalc.a",
+        "udpcalc.result",
+        "tcpcalc.number",
+        "tcpcalc.reply",
+    ];
     let plain = script(&dir, &[]);
     let without = tshark(&plain, &file, &fields);
-    assert_eq!(without[0].1[0], "167772160", "heuristic: native order first");
-    let lua = script(&dir, &["--decode", "21011=udp-calc-net", "-d", "21009=tcp-calc"]);
+    assert_eq!(
+        without[0].1[0], "167772160",
+        "heuristic: native order first"
+    );
+    let lua = script(
+        &dir,
+        &["--decode", "21011=udp-calc-net", "-d", "21009=tcp-calc"],
+    );
     let with = tshark(&lua, &file, &fields);
     let row = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     assert_eq!(

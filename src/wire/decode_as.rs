@@ -257,7 +257,10 @@ mod tests {
             "9999=UDP-CALC-NET".parse::<DecodeAs>().unwrap().proto,
             CourseProto::UdpCalcNet
         );
-        assert_eq!("1=udpcalc".parse::<DecodeAs>().unwrap().proto, CourseProto::UdpCalc);
+        assert_eq!(
+            "1=udpcalc".parse::<DecodeAs>().unwrap().proto,
+            CourseProto::UdpCalc
+        );
         let e = |s: &str| s.parse::<DecodeAs>().unwrap_err().to_string();
         assert!(e("21009").contains("is not PORT=PROTO"));
         assert!(e("0=echo").contains("port '0'"));
@@ -271,9 +274,18 @@ mod tests {
         t.add("21009=tcp-calc".parse().unwrap());
         t.add("21009=udp-calc".parse().unwrap());
         t.add("8000=http".parse().unwrap());
-        assert_eq!(t.lookup(false, 40000, 21009), Some((CourseProto::TcpCalc, 21009)));
-        assert_eq!(t.lookup(false, 21009, 40000), Some((CourseProto::TcpCalc, 21009)));
-        assert_eq!(t.lookup(true, 40000, 21009), Some((CourseProto::UdpCalc, 21009)));
+        assert_eq!(
+            t.lookup(false, 40000, 21009),
+            Some((CourseProto::TcpCalc, 21009))
+        );
+        assert_eq!(
+            t.lookup(false, 21009, 40000),
+            Some((CourseProto::TcpCalc, 21009))
+        );
+        assert_eq!(
+            t.lookup(true, 40000, 21009),
+            Some((CourseProto::UdpCalc, 21009))
+        );
         assert_eq!(t.lookup(true, 40000, 8000), None, "http is TCP only");
         assert_eq!(t.lookup(false, 1, 2), None);
         // A later rule for the same port and transport wins.
