@@ -67,6 +67,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             })?;
         }
         Command::Demo => crate::demo::run()?,
+        Command::Dissector(d) => {
+            let mut table = crate::wire::decode_as::DecodeTable::new();
+            for rule in d.decode {
+                table.add(rule);
+            }
+            crate::render::out::raw(crate::dissector::script(&table).as_bytes());
+        }
         Command::Resolve(r) => resolve::resolve(&r.name, r.service.as_deref())?,
         Command::Pack(a) => return crate::workbench::pack::run(a),
         Command::Unpack(a) => return crate::workbench::unpack::run(a),

@@ -8,6 +8,7 @@ pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod demo;
+pub mod dissector;
 pub mod error;
 pub mod filter;
 pub mod lab;

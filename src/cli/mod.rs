@@ -49,6 +49,9 @@ pub enum Command {
     Demo,
     /// One-command lessons: both ends, captured, drawn and explained (no root needed).
     Lab(LabArgs),
+    /// Print a Lua dissector for Wireshark/tshark showing the course protocols
+    /// (`tshark -X lua_script:socklab.lua`).
+    Dissector(DissectorArgs),
     /// Python struct.pack: values to bytes, with an annotated dump.
     Pack(workbench::PackArgs),
     /// Python struct.unpack: bytes to values, with an annotated dump.
@@ -400,4 +403,13 @@ pub struct ResolveArgs {
     pub name: String,
     /// Optional service name or port for getaddrinfo.
     pub service: Option<String>,
+}
+
+/// `socklab dissector`.
+#[derive(Debug, Args)]
+pub struct DissectorArgs {
+    /// Also decode PORT as PROTO (udp-calc, udp-calc-net, tcp-calc, echo,
+    /// monitor, chat, http); repeatable.
+    #[arg(long = "decode", short = 'd', value_name = "PORT=PROTO")]
+    pub decode: Vec<crate::wire::decode_as::DecodeAs>,
 }
