@@ -1033,3 +1033,273 @@ fn pcapng_comments_name_the_calls_and_json_lines_parse() {
     assert!(out.contains(&format!("close(fd 3) in pid {pid}")), "{out}");
     assert_eq!(out.lines().count(), t.packets().len(), "{out}");
 }
+
+/// Run socklab trace (text output) with `args`; stdout, stderr, status.
+fn trace_text(args: &[&str]) -> (String, String, Option<i32>) {
+    let mut a = vec!["trace"];
+    a.extend_from_slice(args);
+    let o = run_limited(bin(), &a, Duration::from_secs(30));
+    (stdout(&o), stderr(&o), o.status.code())
+}
+
+#[test]
+fn summary_table_per_socket() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port();
+    let _s = Server::python("echo_server.py", port);
+    let (out, err, code) = trace_text(&[
+        "-c",
+        "--",
+        "python3",
+        &peer_path("echo_client.py"),
+        "127.0.0.1",
+        &port.to_string(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let table = out
+        .split("socklab trace: per socket")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no table:\n{out}"));
+    let row = table
+        .lines()
+        .find(|l| l.contains(&format!("-> 127.0.0.1:{port}")))
+        .unwrap_or_else(|| panic!("no row:\n{table}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    // pid, TCP, local, ->, peer, calls, sent, received, out, in, ended...
+    assert_eq!(cols[1], "TCP", "{row}");
+    assert_eq!(cols[6], "20", "bytes the program sent: {row}");
+    assert_eq!(
+        cols[7], "20",
+        "bytes it received in 20 recv(1) calls: {row}"
+    );
+    // SYN, ACK, data, ACKs, FIN, last ACK: several segments each way; 20 bytes out.
+    assert!(cols[8].ends_with("/20"), "{row}");
+    assert!(cols[9].ends_with("/20"), "{row}");
+    assert!(row.contains("closed: the client 127.0.0.1."), "{row}");
+    assert!(row.contains("closed first"), "{row}");
+}
+
+#[test]
+fn timing_snap_hex_and_inline_output() {
+    if !ready(false) {
+        return;
+    }
+    let code = "import socket\na,b=socket.socketpair()\na.send(b'hello world, this is long')\nprint('got', b.recv(100))";
+    let (out, err, st) = trace_text(&[
+        "-T",
+        "-s",
+        "5",
+        "-X",
+        "--inline-output",
+        "--no-packets",
+        "--",
+        "python3",
+        "-c",
+        code,
+    ]);
+    assert_eq!(st, Some(0), "{err}");
+    let send = out
+        .lines()
+        .find(|l| l.contains("] send("))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        send.contains("send(3, \"hello\"..., 25) = 25 <0.0"),
+        "{send}"
+    );
+    assert!(send.contains(" s>"), "{send}");
+    let recv = out
+        .lines()
+        .find(|l| l.contains("] recv("))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(recv.contains("= 25 \"hello\"..."), "{recv}");
+    // -X: the bytes under the call.
+    assert!(out.contains("68 65 6c 6c 6f 20 77 6f"), "{out}");
+    // --inline-output: the program's line is on the timeline, after its recv.
+    let printed = out
+        .lines()
+        .position(|l| l.contains(" out| got b'hello world"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let r = out.lines().position(|l| l.contains("] recv(")).unwrap();
+    assert!(printed > r, "{out}");
+    assert!(
+        !out.lines().any(|l| l.starts_with("got ")),
+        "printed outside the timeline: {out}"
+    );
+}
+
+/// Run `f` as `nobody` (root only).
+fn as_nobody(args: &[&str]) -> Output {
+    let mut a = vec!["--reuid=65534", "--regid=65534", "--clear-groups"];
+    let b = bin();
+    let bs = b.to_string_lossy().into_owned();
+    a.push(&bs);
+    a.extend_from_slice(args);
+    run_limited("setpriv", &a, Duration::from_secs(30))
+}
+
+#[test]
+fn no_root_runs_in_a_private_namespace_with_peers() {
+    if !ready(false) {
+        return;
+    }
+    if !nix::unistd::Uid::effective().is_root() {
+        skip("switching to nobody with setpriv needs root (CI runs as root)");
+        return;
+    }
+    let probe = run_limited(
+        "setpriv",
+        &[
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "unshare",
+            "-Urn",
+            "true",
+        ],
+        Duration::from_secs(10),
+    );
+    if !probe.status.success() {
+        skip("user namespaces are disabled here, so the no-root path cannot capture");
+        return;
+    }
+    // Port 10009-like fixed ports are fine inside a private network: nothing else lives there.
+    let with = format!("python3 {} 47009", peer_path("echo_server.py"));
+    let o = as_nobody(&[
+        "trace",
+        "--json",
+        "--with",
+        &with,
+        "--",
+        "python3",
+        &peer_path("echo_client.py"),
+        "127.0.0.1",
+        "47009",
+    ]);
+    let t = Trace::from_output(&o);
+    assert_eq!(t.status, Some(0), "{}", t.text);
+    assert!(
+        stderr(&o).contains("private network namespace"),
+        "{}",
+        stderr(&o)
+    );
+    // Both programs' calls, and the packets between them, with no root at all.
+    let listen = t.one("listen");
+    let connect = t.one("connect");
+    assert_ne!(listen["pid"], connect["pid"]);
+    check_tcp_client(&t, 47009);
+    let accepted = t.named("accept").into_iter().any(|a| a["ret"] == 4);
+    assert!(accepted, "{}", t.text);
+}
+
+#[test]
+fn calls_only_where_namespaces_are_refused() {
+    if !ready(false) {
+        return;
+    }
+    if !nix::unistd::Uid::effective().is_root() {
+        skip("making a user namespace without nested ones needs root here");
+        return;
+    }
+    // Inside a user namespace whose max_user_namespaces is 0: no CAP_NET_RAW
+    // on the host's network, and no way to make a private one.
+    let b = bin().to_string_lossy().into_owned();
+    let script = format!(
+        "echo 0 > /proc/sys/user/max_user_namespaces && exec {b} trace --json -- python3 -c 'import socket; s=socket.socket(); s.close()'"
+    );
+    let o = run_limited(
+        "unshare",
+        &["-U", "--map-root-user", "sh", "-c", &script],
+        Duration::from_secs(30),
+    );
+    let t = Trace::from_output(&o);
+    assert_eq!(t.status, Some(0), "{}", t.text);
+    assert!(
+        stderr(&o).contains("socket calls only, no packets"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("For packets: sudo socklab trace"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(t.one("socket")["ret"], 3);
+    assert_eq!(t.one("close")["ret"], 0);
+    assert!(t.packets().is_empty());
+}
+
+#[test]
+fn under_sudo_the_program_runs_as_the_user() {
+    if !ready(false) {
+        return;
+    }
+    if !nix::unistd::Uid::effective().is_root() {
+        skip("running as root is needed to act as sudo would");
+        return;
+    }
+    let o = std::process::Command::new(bin())
+        .args([
+            "trace",
+            "--no-packets",
+            "--",
+            "python3",
+            "-c",
+            "import os; print('ids', os.getuid(), os.getgid())",
+        ])
+        .env("SUDO_UID", "65534")
+        .env("SUDO_GID", "65534")
+        .output()
+        .expect("run");
+    assert!(
+        stdout(&o).contains("ids 65534 65534"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+}
+
+#[test]
+fn attach_to_a_running_server_and_detach_on_ctrl_c() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port();
+    let server = Server::python("echo_server.py", port);
+    let pid = server.pid();
+    let mut t = Server::start(
+        bin(),
+        &["trace", "-p", &pid.to_string()],
+        "attached to process",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let p = port.to_string();
+    let o = run_limited(
+        "python3",
+        &[&peer_path("echo_client.py"), "127.0.0.1", &p],
+        Duration::from_secs(10),
+    );
+    assert!(stdout(&o).contains("Recibido="), "{}", stderr(&o));
+    t.wait_for("close(4) = 0", Duration::from_secs(5));
+    assert_eq!(t.interrupt(), Some(0), "{}", t.output());
+    let out = t.output();
+    assert!(out.contains("accept(3"), "{out}");
+    assert!(
+        out.contains("recv(4, 16) = 16 \"Esto es una cade\""),
+        "{out}"
+    );
+    assert!(out.contains("slower"), "{out}");
+    assert!(out.contains("detached, the process goes on"), "{out}");
+    // Still running, untraced: it serves another client.
+    let o = run_limited(
+        "python3",
+        &[&peer_path("echo_client.py"), "127.0.0.1", &p],
+        Duration::from_secs(10),
+    );
+    assert!(
+        stdout(&o).contains("Recibido="),
+        "the server did not survive the detach: {}",
+        stderr(&o)
+    );
+}

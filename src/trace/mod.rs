@@ -275,7 +275,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         msg.push_str(&format!(", {dropped} packets dropped by the kernel"));
     }
     msg.push_str(&saved);
-    if detached {
+    if detached && status.is_none() {
         msg.push_str("; detached, the process goes on");
     } else if let Some(s) = status {
         match s {
