@@ -125,6 +125,22 @@ pub fn distance(c: &CallEvent, p: &Facts) -> i128 {
     }
 }
 
+/// True for the calls that can cause packets (the only ones [`caused`] links).
+pub fn may_cause(c: &CallEvent) -> bool {
+    matches!(
+        c.call,
+        "connect"
+            | "send"
+            | "sendto"
+            | "sendmsg"
+            | "sendmmsg"
+            | "write"
+            | "writev"
+            | "close"
+            | "shutdown"
+    )
+}
+
 /// True if call `c` caused (or, for connect, is answered by) packet `p`.
 pub fn caused(c: &CallEvent, p: &Facts) -> bool {
     if distance(c, p) > SLACK_NS {

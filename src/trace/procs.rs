@@ -82,6 +82,15 @@ impl Table {
         true
     }
 
+    /// Add a thread not seen before, its process read from `/proc`
+    /// (no-op, and no file read, if known). True if it was new.
+    pub fn add_new(&mut self, tid: Pid) -> bool {
+        if self.threads.contains_key(&tid) {
+            return false;
+        }
+        self.add(tid, tgid_of(tid).unwrap_or(tid))
+    }
+
     /// A thread by id.
     pub fn get_mut(&mut self, tid: Pid) -> Option<&mut Thread> {
         self.threads.get_mut(&tid)

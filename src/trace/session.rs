@@ -29,8 +29,8 @@ use super::summary::Summary;
 
 /// How long an item waits before it is printed.
 pub const HORIZON: Duration = Duration::from_millis(150);
-/// How long calls are kept for linking after they are printed.
-const KEEP_CALLS_NS: i128 = 3_000_000_000;
+/// How long calls are kept for linking after they end.
+const KEEP_CALLS_NS: i128 = 1_000_000_000;
 
 /// What the session shows.
 #[derive(Debug, Clone, Copy, Default)]
@@ -95,8 +95,13 @@ pub struct Session {
     slots: Vec<Slot>,
     seq: u64,
     announced: HashSet<u64>,
-    /// Calls, by id, kept for linking.
+    /// Calls not printed yet, by id.
     calls: HashMap<u64, CallEvent>,
+    /// Calls that can cause packets (connect, sends, close, shutdown),
+    /// kept a while after they end for linking, by id.
+    linkable: HashMap<u64, CallEvent>,
+    /// Their ids by port (the socket's local port, a connect's target port).
+    by_port: HashMap<u16, Vec<u64>>,
     hidden_serials: HashSet<u64>,
     /// Processes that made socket calls (only their births and ends are shown).
     active: HashSet<i32>,
@@ -133,6 +138,8 @@ impl Session {
             seq: 0,
             announced: HashSet::new(),
             calls: HashMap::new(),
+            linkable: HashMap::new(),
+            by_port: HashMap::new(),
             hidden_serials: HashSet::new(),
             active: HashSet::new(),
             deferred: HashMap::new(),
@@ -200,6 +207,7 @@ impl Session {
                     self.slots.push(born);
                 }
                 self.calls.insert(c.id, (*c).clone());
+                self.index(&c);
                 let announced = self.announced.remove(&c.id);
                 let key = if announced { c.end } else { c.start };
                 self.push(key, c.start, 0, Item::Call { call: c, announced });
@@ -227,6 +235,45 @@ impl Session {
         }
     }
 
+    /// Keep a call that can cause packets, indexed by its ports.
+    fn index(&mut self, c: &CallEvent) {
+        if !link::may_cause(c) {
+            return;
+        }
+        let ports = [
+            c.socket
+                .as_ref()
+                .and_then(|s| s.local.as_ref())
+                .and_then(Addr::inet),
+            c.target.as_ref().and_then(Addr::inet),
+        ];
+        for a in ports.into_iter().flatten() {
+            if a.port() != 0 {
+                self.by_port.entry(a.port()).or_default().push(c.id);
+            }
+        }
+        self.linkable.insert(c.id, c.clone());
+    }
+
+    /// Forget linkable calls that ended long before `horizon`.
+    fn prune(&mut self, horizon: Timestamp) {
+        let oldest = horizon.as_nanos() - KEEP_CALLS_NS;
+        let old: HashSet<u64> = self
+            .linkable
+            .iter()
+            .filter(|(_, c)| c.end.as_nanos() < oldest)
+            .map(|(id, _)| *id)
+            .collect();
+        if old.is_empty() {
+            return;
+        }
+        self.linkable.retain(|id, _| !old.contains(id));
+        self.by_port.retain(|_, ids| {
+            ids.retain(|id| !old.contains(id));
+            !ids.is_empty()
+        });
+    }
+
     /// Take one captured packet.
     pub fn packet(&mut self, p: OwnedPacket) {
         let ts = p.ts;
@@ -249,9 +296,12 @@ impl Session {
             let Some(f) = Self::facts(p) else {
                 continue;
             };
-            let best = self
-                .calls
-                .values()
+            let ids = [f.src.port(), f.dst.port()]
+                .into_iter()
+                .filter_map(|p| self.by_port.get(&p))
+                .flatten();
+            let best = ids
+                .filter_map(|id| self.linkable.get(id))
                 .filter(|c| link::caused(c, &f))
                 .min_by_key(|c| (link::distance(c, &f), c.id));
             if let Some(c) = best {
@@ -386,8 +436,7 @@ impl Session {
         // Calls combined with an Enter of this batch but sorted after the horizon.
         self.slots
             .retain(|s| !matches!(&s.item, Item::Call { call, .. } if combined.contains(&call.id)));
-        let oldest = horizon.as_nanos() - KEEP_CALLS_NS;
-        self.calls.retain(|_, c| c.end.as_nanos() > oldest);
+        self.prune(horizon);
         if let Some((wr, _)) = &mut self.save {
             wr.flush().map_err(io::Error::other)?;
         }
@@ -434,6 +483,7 @@ impl Session {
     }
 
     fn emit_call<W: Write>(&mut self, w: &mut W, c: &CallEvent, resumed: bool) -> io::Result<()> {
+        self.calls.remove(&c.id);
         if self.hidden_call(c) {
             return Ok(());
         }

@@ -440,8 +440,7 @@ impl Tracer {
                 None
             }
             WaitStatus::Stopped(pid, sig) => {
-                if self.table.add(pid, procs::tgid_of(pid).unwrap_or(pid)) && sig == Signal::SIGSTOP
-                {
+                if self.table.add_new(pid) && sig == Signal::SIGSTOP {
                     // A new child or thread's first stop: swallow it.
                     self.resume(pid, None);
                 } else {
@@ -529,7 +528,7 @@ impl Tracer {
     }
 
     fn entry(&mut self, tid: Pid, nr: u64, args: [u64; 6], start: Timestamp) {
-        self.table.add(tid, procs::tgid_of(tid).unwrap_or(tid));
+        self.table.add_new(tid);
         let tgid = self.table.tgid(tid);
         let Some(sys) = Sys::from_nr(nr) else {
             return self.resume(tid, None);

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Tracing benchmark: a Python client doing 10,000 send/recv round trips
+against a local echo server, untraced, under `socklab trace` (capture on,
+and calls only), and under `strace -f --seccomp-bpf -e trace=network`, in
+one run; and `python3 -c 'import socket'` start-up under each.
+
+usage: python3 bench/trace.py [RUNS]   (default 5; medians are printed)
+
+Targets (issue 10): socklab trace no slower than strace, at most 3x the
+untraced time, and start-up at most 20 ms slower traced. The capture needs
+root (CAP_NET_RAW); without it the capture-on row is left out. strace is
+installed here (apt-get) when missing: it is the benchmark's peer, not a
+dependency of socklab.
+"""
+import os, shutil, socket, statistics, subprocess, sys, threading, time
+
+from socklab_bin import need, release_binary
+
+RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+N = 10000
+
+CLIENT = r"""
+import socket, sys, time
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+msg = b'x' * 16
+n = int(sys.argv[2])
+t = time.perf_counter()
+for _ in range(n):
+    s.sendall(msg)
+    got = 0
+    while got < 16:
+        got += len(s.recv(16 - got))
+dt = time.perf_counter() - t
+s.close()
+print(f"round trips {dt:.4f} s", file=sys.stderr)
+"""
+
+
+def echo_server():
+    """An echo server in this process (threads), on an ephemeral port."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+
+    def serve(c):
+        with c:
+            while True:
+                d = c.recv(4096)
+                if not d:
+                    return
+                c.sendall(d)
+
+    def accept_loop():
+        while True:
+            c, _ = srv.accept()
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+    threading.Thread(target=accept_loop, daemon=True).start()
+    return srv.getsockname()[1]
+
+
+def ensure_strace():
+    if shutil.which("strace"):
+        return True
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "strace"], capture_output=True)
+    return bool(shutil.which("strace"))
+
+
+def can_capture():
+    try:
+        socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).close()
+        return True
+    except (PermissionError, AttributeError, OSError):
+        return False
+
+
+def main():
+    binary = release_binary()
+    port = echo_server()
+    modes = [("untraced", [])]
+    if can_capture():
+        modes.append(("socklab trace (capture on)", [binary, "trace", "--"]))
+    else:
+        print("note: no CAP_NET_RAW, so the capture-on row is left out (run as root)")
+    modes.append(("socklab trace --no-packets", [binary, "trace", "--no-packets", "--"]))
+    if ensure_strace():
+        modes.append(("strace -f --seccomp-bpf -e trace=network",
+                      ["strace", "-f", "--seccomp-bpf", "-e", "trace=network", "-o", "/dev/null"]))
+    else:
+        print("note: strace is not installed and could not be; its row is left out")
+    py = [shutil.which("python3") or "python3"]
+    loops, starts = {}, {}
+    for name, pre in modes:
+        loop, start = [], []
+        for _ in range(RUNS):
+            r = subprocess.run(pre + py + ["-c", CLIENT, str(port), str(N)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            loop.append(float(need(r"round trips ([\d.]+) s", r.stderr, name).group(1)))
+            t = time.perf_counter()
+            subprocess.run(pre + py + ["-c", "import socket"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            start.append(time.perf_counter() - t)
+        loops[name], starts[name] = statistics.median(loop), statistics.median(start)
+    base, base_start = loops["untraced"], starts["untraced"]
+    print(f"{N} round trips (median of {RUNS}) and python3 -c 'import socket' start-up:")
+    for name, _ in modes:
+        print(f"  {name:42s} {loops[name]:6.3f} s  x{loops[name] / base:4.2f} untraced"
+              f"   start-up {starts[name] * 1e3:6.1f} ms (+{(starts[name] - base_start) * 1e3:5.1f} ms)")
+    st = next((n for n, _ in modes if n.startswith("strace")), None)
+    for name, _ in modes:
+        if name.startswith("socklab") and st:
+            print(f"  {name} / strace: x{loops[name] / loops[st]:4.2f}")
+
+
+if __name__ == "__main__":
+    main()
