@@ -92,7 +92,8 @@ def main():
                       ["strace", "-f", "--seccomp-bpf", "-e", "trace=network", "-o", "/dev/null"]))
     else:
         print("note: strace is not installed and could not be; its row is left out")
-    py = [shutil.which("python3") or "python3"]
+    # The real interpreter, not a version-manager shim (a shell script).
+    py = [sys.executable]
     loops, starts = {}, {}
     for name, pre in modes:
         loop, start = [], []

@@ -1303,3 +1303,29 @@ fn attach_to_a_running_server_and_detach_on_ctrl_c() {
         stderr(&o)
     );
 }
+
+#[test]
+fn dup_aliases_are_followed() {
+    if !ready(false) {
+        return;
+    }
+    let code = "import os, socket\na, b = socket.socketpair()\nfd = os.dup(a.fileno())\nos.write(fd, b'x')\nos.close(fd)\nprint(b.recv(1))";
+    let t = trace(&["--no-packets", "--", "python3", "-c", code]);
+    assert_eq!(t.status, Some(0), "{}", t.text);
+    let pair = t.one("socketpair");
+    assert_eq!(pair["result"], "fds [3, 4]");
+    let dup = t.one("dup");
+    assert_eq!(dup["args"], "3");
+    assert_eq!(dup["ret"], 5);
+    assert!(dup["result"]
+        .as_str()
+        .unwrap()
+        .contains("fd 5 is now the same socket as fd 3"));
+    // write and close on the alias are shown (they are socket calls now).
+    let w = t.one("write");
+    assert_eq!(w["fd"], 5);
+    assert_eq!(w["socket"]["proto"], "UNIX-STREAM");
+    assert_eq!(w["data"]["hex"], "78");
+    assert!(t.named("close").iter().any(|c| c["fd"] == 5));
+    assert_eq!(t.one("recv")["ret"], 1);
+}

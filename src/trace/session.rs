@@ -116,6 +116,8 @@ pub struct Session {
     pub packets_shown: u64,
     /// Packets tied to a call.
     pub packets_linked: u64,
+    /// When the last call that can send a packet ended.
+    last_sending_call: Timestamp,
     /// stdout is gone (broken pipe): keep counting, stop printing.
     out_gone: bool,
     text: String,
@@ -149,6 +151,7 @@ impl Session {
             packets_shown: 0,
             packets_linked: 0,
             out_gone: false,
+            last_sending_call: Timestamp::default(),
             text: String::new(),
         }
     }
@@ -240,6 +243,7 @@ impl Session {
         if !link::may_cause(c) {
             return;
         }
+        self.last_sending_call = self.last_sending_call.max(c.end);
         let ports = [
             c.socket
                 .as_ref()
@@ -644,10 +648,14 @@ pub fn print_loop(
             session.flush(&mut stdout.lock(), cut)?;
         }
     }
-    // Let the last packets (a FIN, an RST) arrive, then drain the capture.
+    // Let the last packets (a FIN, an RST) arrive, then drain the capture:
+    // wait up to 100 ms after the last call that could send one.
     let mut dropped = 0;
     if let Some(c) = cap {
-        std::thread::sleep(Duration::from_millis(100));
+        let since = Timestamp::now().nanos_since(session.last_sending_call);
+        if since < 100_000_000 {
+            std::thread::sleep(Duration::from_nanos((100_000_000 - since) as u64));
+        }
         let (rest, stats) = c.stop().map_err(io::Error::other)?;
         dropped = stats.dropped;
         for p in rest {

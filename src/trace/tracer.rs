@@ -480,6 +480,7 @@ impl Tracer {
         if self.root_signalled {
             self.forwarded = got;
             self.forward_at = None;
+            self.root_signalled = false;
         } else if at.elapsed() > Duration::from_millis(50) {
             let sig = match LAST_SIGNAL.load(Ordering::SeqCst) as i32 {
                 libc::SIGTERM => Signal::SIGTERM,
