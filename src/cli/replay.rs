@@ -19,6 +19,10 @@ pub struct ReplayArgs {
     /// with each TCP connection's outcome (handshake, close, reset).
     #[arg(long)]
     pub stats: bool,
+    /// Print the filter compiled to classic BPF and exit: -d as `tcpdump -d`,
+    /// -dd as a C array, -ddd as decimal numbers.
+    #[arg(short = 'd', action = clap::ArgAction::Count)]
+    pub dump_bpf: u8,
     /// How packets are printed.
     #[command(flatten)]
     pub print: PrintArgs,
