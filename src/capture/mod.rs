@@ -14,6 +14,7 @@ pub mod background;
 pub mod file;
 pub mod live;
 pub mod privs;
+pub mod source;
 mod sys;
 
 use std::fmt;
@@ -41,13 +42,7 @@ impl Timestamp {
 
     /// Now, from the wall clock (for events that are not packets).
     pub fn now() -> Self {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        Timestamp {
-            secs: d.as_secs() as i64,
-            nanos: d.subsec_nanos(),
-        }
+        Timestamp::from(std::time::SystemTime::now())
     }
 
     /// Nanoseconds since the epoch.
@@ -58,6 +53,29 @@ impl Timestamp {
     /// Time from `earlier` to `self` in nanoseconds (negative if `earlier` is later).
     pub fn nanos_since(self, earlier: Timestamp) -> i128 {
         self.as_nanos() - earlier.as_nanos()
+    }
+}
+
+impl From<std::time::SystemTime> for Timestamp {
+    /// The one wall-clock conversion (times before 1970 are negative seconds).
+    fn from(t: std::time::SystemTime) -> Self {
+        match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => Timestamp {
+                secs: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                nanos: d.subsec_nanos(),
+            },
+            Err(e) => {
+                let d = e.duration();
+                let secs = -i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+                match d.subsec_nanos() {
+                    0 => Timestamp { secs, nanos: 0 },
+                    n => Timestamp {
+                        secs: secs - 1,
+                        nanos: 1_000_000_000 - n,
+                    },
+                }
+            }
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use crate::cli::workbench::HexdumpArgs;
 use crate::render::color;
 use crate::render::hexdump::HexDump;
-use crate::render::out::exit_if_broken;
+use crate::render::out;
 
 use super::input::parse_number;
 
@@ -54,16 +54,14 @@ pub fn run(a: HexdumpArgs) -> Result<ExitCode> {
         .group(usize::from(a.group))
         .base(usize::try_from(skip).unwrap_or(usize::MAX))
         .color(color::stdout_enabled(a.color));
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut w = io::BufWriter::new(out::Stdout(io::stdout().lock()));
     let r = printer
-        .write_stream(&mut reader, &mut out, limit)
-        .and_then(|_| out.flush());
-    match r {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-            exit_if_broken(Err(e));
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => Err(e).context("hexdump"),
-        Ok(()) => Ok(ExitCode::SUCCESS),
+        .write_stream(&mut reader, &mut w, limit)
+        .and_then(|_| w.flush());
+    if let Err(e) = r {
+        // A failed write to stdout is reported as such; anything else was reading.
+        out::check()?;
+        return Err(e).context("hexdump: reading the input");
     }
+    Ok(ExitCode::SUCCESS)
 }

@@ -17,6 +17,7 @@ use pcap_file::{DataLink, Endianness};
 
 use super::{FileError, MAX_CAPLEN};
 use crate::capture::{LinkType, Packet};
+use crate::error::describe_io;
 
 /// The two file formats socklab writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +155,7 @@ impl<W: Write> Writer<W> {
                     endianness: Endianness::native(),
                     ..Default::default()
                 };
-                Sink::Pcap(PcapWriter::with_header(w, header).map_err(|e| werr(e.to_string()))?)
+                Sink::Pcap(PcapWriter::with_header(w, header).map_err(|e| werr(detail(&e)))?)
             }
             Format::PcapNg => {
                 let section = SectionHeaderBlock {
@@ -167,8 +168,8 @@ impl<W: Write> Writer<W> {
                         env!("CARGO_PKG_VERSION")
                     )))],
                 };
-                let mut ng = PcapNgWriter::with_section_header(w, section)
-                    .map_err(|e| werr(e.to_string()))?;
+                let mut ng =
+                    PcapNgWriter::with_section_header(w, section).map_err(|e| werr(detail(&e)))?;
                 let mut options = Vec::new();
                 if let Some(name) = &opts.iface {
                     options.push(InterfaceDescriptionOption::IfName(Cow::Owned(name.clone())));
@@ -183,8 +184,7 @@ impl<W: Write> Writer<W> {
                     snaplen: opts.snaplen,
                     options,
                 };
-                ng.write_pcapng_block(idb)
-                    .map_err(|e| werr(e.to_string()))?;
+                ng.write_pcapng_block(idb).map_err(|e| werr(detail(&e)))?;
                 Sink::PcapNg(ng)
             }
         };
@@ -232,7 +232,7 @@ impl<W: Write> Writer<W> {
             Sink::Pcap(w) => {
                 let pkt =
                     PcapPacket::new(ts, orig_len, data).map_err(|e| unwritable(e.to_string()))?;
-                w.write_packet(&pkt).map(|_| ()).map_err(|e| e.to_string())
+                w.write_packet(&pkt).map(|_| ()).map_err(|e| detail(&e))
             }
             Sink::PcapNg(w) => {
                 let epb = EnhancedPacketBlock {
@@ -244,7 +244,7 @@ impl<W: Write> Writer<W> {
                 };
                 w.write_pcapng_block(epb)
                     .map(|_| ())
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| detail(&e))
             }
         };
         result.map_err(|detail| FileError::Io {
@@ -260,8 +260,8 @@ impl<W: Write> Writer<W> {
     /// Push buffered packets to the file (so it is readable while capturing).
     pub fn flush(&mut self) -> Result<(), FileError> {
         let r = match &mut self.sink {
-            Sink::Pcap(w) => w.flush().map_err(|e| e.to_string()),
-            Sink::PcapNg(w) => w.get_mut().flush().map_err(|e| e.to_string()),
+            Sink::Pcap(w) => w.flush().map_err(|e| detail(&e)),
+            Sink::PcapNg(w) => w.get_mut().flush().map_err(|e| describe_io(&e)),
         };
         r.map_err(|detail| FileError::Io {
             action: "write",
@@ -279,4 +279,17 @@ impl<W: Write> Writer<W> {
             Sink::PcapNg(w) => w.into_inner(),
         })
     }
+}
+
+/// The OS error behind a pcap-file error, with its errno name
+/// (`No space left on device (ENOSPC)`), else the error's own words.
+fn detail(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return describe_io(io);
+        }
+        cause = c.source();
+    }
+    e.to_string()
 }
