@@ -40,7 +40,9 @@ fn a_flood_on_another_port_never_leaves_the_kernel() {
     let filter = Filter::parse(&format!("udp dst port {wanted}")).expect("parses");
     let mut cfg = LiveConfig::new("lo");
     cfg.poll = Duration::from_millis(20);
-    let kernel = filter.kernel_program(link_type_of("lo")).expect("applies to lo");
+    let kernel = filter
+        .kernel_program(link_type_of("lo"))
+        .expect("applies to lo");
     assert!(matches!(kernel, KernelFilter::Whole(_)), "{kernel:?}");
     cfg.kernel_filter = kernel.program().map(<[_]>::to_vec);
     let mut cap = LiveCapture::open(&cfg).expect("open capture on lo");
@@ -51,7 +53,10 @@ fn a_flood_on_another_port_never_leaves_the_kernel() {
     let end = Instant::now() + Duration::from_secs(5);
     while seen < 5 && Instant::now() < end {
         if let Some(p) = cap.next_packet().expect("read") {
-            assert!(filter.matches_frame(p.link, p.data, p.orig_len), "a packet the filter rejects");
+            assert!(
+                filter.matches_frame(p.link, p.data, p.orig_len),
+                "a packet the filter rejects"
+            );
             seen += 1;
         }
     }
