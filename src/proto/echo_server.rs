@@ -145,7 +145,7 @@ pub fn serve_udp(cfg: &Config) -> Result<(), NetError> {
     let local = sock.local_addr().unwrap_or(cfg.bind);
     sock.set_read_timeout(Some(stop::TICK))
         .map_err(|e| NetError::os(Stage::SetOption, "SO_RCVTIMEO", e))?;
-    let log = cfg.log;
+    let log = cfg.log.counting("datagrams");
     log.always(&format!(
         "echo server listening on {local} (UDP, {} replies, {})",
         cfg.reply.name(),
@@ -155,6 +155,7 @@ pub fn serve_udp(cfg: &Config) -> Result<(), NetError> {
     let mut out = Vec::with_capacity(65536 + 5);
     let mut count = 0u64;
     while !stop::requested() {
+        log.tick();
         let (n, peer) = match sock.recv_from(&mut buf) {
             Ok(x) => x,
             Err(e) if net::is_timeout(&e) || e.kind() == std::io::ErrorKind::Interrupted => {

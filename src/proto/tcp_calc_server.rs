@@ -37,7 +37,7 @@ pub fn serve(cfg: &Config) -> Result<(), NetError> {
 /// Serve on an already listening socket until Ctrl-C.
 pub fn serve_on(listener: std::net::TcpListener, cfg: &Config) -> Result<(), NetError> {
     let local = listener.local_addr().unwrap_or(cfg.bind);
-    let log = cfg.log;
+    let log = cfg.log.counting("requests");
     let style = match cfg.style {
         Style::Iterative => "iterative: one client at a time".to_string(),
         Style::Threads(max) => format!("one thread per connection, at most {max}"),
