@@ -105,7 +105,8 @@ fn udp_calc(c: UdpCalc) -> Result<()> {
         UdpCalc::Serve { opts, sniff, order } => {
             let cfg = udp_calc_server::Config {
                 bind: bind_addr(&opts, 10009)?,
-                reuseaddr: !opts.no_reuseaddr,
+                // UDP: SO_REUSEADDR only shares a port, never helps a restart.
+                reuseaddr: opts.reuseaddr,
                 order: order.into(),
                 log: Log::new(opts.quiet),
             };
@@ -212,7 +213,11 @@ fn echo(c: Echo) -> Result<()> {
         } => {
             let cfg = echo_server::Config {
                 bind: bind_addr(&opts, 10000)?,
-                reuseaddr: !opts.no_reuseaddr,
+                reuseaddr: if udp {
+                    opts.reuseaddr
+                } else {
+                    !opts.no_reuseaddr
+                },
                 reply: match style {
                     EchoStyle::Plain => echo_server::Reply::Plain,
                     EchoStyle::Upper => echo_server::Reply::Upper,

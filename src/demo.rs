@@ -21,11 +21,11 @@ fn loopback() -> SocketAddr {
 /// Run the demo: UDP calculator in native and network order, then TCP calculator.
 pub fn run() -> Result<()> {
     let timeout = Duration::from_secs(3);
-    let udp = net::udp_bind(loopback(), true)?;
+    let udp = net::udp_bind(loopback(), false)?;
     let uaddr = udp.local_addr()?;
     let ucfg = udp_calc_server::Config {
         bind: uaddr,
-        reuseaddr: true,
+        reuseaddr: false,
         order: Order::Native,
         log: Log::new(false),
     };

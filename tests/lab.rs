@@ -447,3 +447,150 @@ fn write_saves_the_lessons_packets_for_replay() {
     );
     assert!(out.contains("-- connection refused"), "{out}");
 }
+
+/// Every udp-calc request's narrated result (`= N`) equals the value the
+/// next reply's bytes carry (`result N`), read in the same order.
+fn narrated_results_match_replies(v: &[Value]) {
+    let narr: Vec<String> = of_kind(v, "packet")
+        .iter()
+        .filter(|p| p["proto"] == "udp")
+        .map(|p| p["narration"][0].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(narr.len(), 4, "{narr:?}");
+    for pair in narr.chunks(2) {
+        let said = pair[0]
+            .split(" = ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no result in {:?}", pair[0]));
+        let sent = pair[1]
+            .strip_prefix("udp-calc reply: result ")
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("not a reply: {:?}", pair[1]));
+        assert_eq!(said, sent, "narration {:?} vs reply {:?}", pair[0], pair[1]);
+    }
+}
+
+#[test]
+fn regression_udp_calc_narration_said_4362076160_while_the_server_sent_67108864() {
+    if !can_capture() {
+        common::skip("no CAP_NET_RAW and no user namespaces");
+        return;
+    }
+    let v = lab("udp-calc");
+    narrated_results_match_replies(&v);
+    let narr = of_kind(&v, "packet")[2]["narration"][0]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    if cfg!(target_endian = "little") {
+        assert!(
+            narr.contains("= 67108864 (4362076160 wrapped modulo 2^32)"),
+            "{narr}"
+        );
+    }
+}
+
+/// Run in a private network namespace: bring `lo` up, start the course's
+/// Python UDP calculator on 10009 (the course port is private to the
+/// namespace), run `lab udp-calc` and `lab split`, print both outputs.
+const COURSE_SERVER_RUNNING: &str = r#"
+import fcntl, socket, struct, subprocess, sys
+s = socket.socket()
+fcntl.ioctl(s, 0x8914, struct.pack("16sH14x", b"lo", 0x1 | 0x8 | 0x40))  # SIOCSIFFLAGS up
+peer, socklab = sys.argv[1], sys.argv[2]
+srv = subprocess.Popen([sys.executable, "-u", peer, "10009"], stdout=subprocess.PIPE, text=True)
+try:
+    assert srv.stdout.readline().strip() == "ready"
+    for name in ("udp-calc", "split"):
+        o = subprocess.run([socklab, "lab", name, "--json"], capture_output=True, text=True, timeout=30)
+        print(f"=== {name} {o.returncode}")
+        print(o.stdout, end="")
+        sys.stderr.write(o.stderr)
+    print("=== server", "alive" if srv.poll() is None else "dead")
+finally:
+    srv.kill()
+    srv.wait()
+"#;
+
+#[test]
+fn lessons_run_beside_a_course_udp_server_on_10009_without_sharing_its_port() {
+    if !have_python_peers() {
+        return;
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    let unshare: &[&str] = if is_root { &["-n"] } else { &["-Urn"] };
+    let ok = Command::new("unshare")
+        .args(unshare)
+        .arg("true")
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        common::skip(
+            "cannot create a network namespace (unshare -n needs root or user namespaces)",
+        );
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("socklab-lab-beside-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let script = dir.join("beside.py");
+    std::fs::write(&script, COURSE_SERVER_RUNNING).expect("write script");
+    let peer = peer("udp_calc_server.py");
+    let b = bin();
+    let mut args: Vec<&str> = unshare.to_vec();
+    args.extend([
+        "python3",
+        script.to_str().unwrap(),
+        peer.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    let o = run_limited("unshare", &args, Duration::from_secs(90));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    let part = |name: &str| -> Vec<Value> {
+        let start = out
+            .find(&format!("=== {name} "))
+            .unwrap_or_else(|| panic!("no {name} part:\n{out}"));
+        let rest = &out[start..];
+        let mut lines = rest.lines();
+        let head = lines.next().unwrap_or("");
+        assert!(
+            head.ends_with(" 0"),
+            "lab {name} failed: {head}\n{}",
+            stderr(&o)
+        );
+        lines
+            .take_while(|l| !l.starts_with("==="))
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON ({e}): {l}")))
+            .collect()
+    };
+    let udp = part("udp-calc");
+    let f = facts(&udp);
+    assert!(
+        f.contains("UDP port 10009 is held by another program"),
+        "{f}"
+    );
+    assert!(f.contains("the client read the result 260"), "{f}");
+    assert!(f.contains("the client read the result 4"), "{f}");
+    let ports = udp[0]["server_ports"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !ports.is_empty() && !ports.iter().any(|p| p == 10009),
+        "the lesson shared the course server's port: {ports:?}"
+    );
+    narrated_results_match_replies(&udp);
+    let split = facts(&part("split"));
+    assert!(
+        split.contains("needed 3 recv() calls (20 + 30 + 17 bytes) for one 67-byte record"),
+        "{split}"
+    );
+    assert!(out.contains("=== server alive"), "{out}");
+}

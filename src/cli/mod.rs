@@ -73,6 +73,10 @@ pub struct ServeOpts {
     /// Do not set SO_REUSEADDR (shows "Address already in use" while TIME_WAIT holds the port).
     #[arg(long)]
     pub no_reuseaddr: bool,
+    /// UDP servers: set SO_REUSEADDR, so this socket may share a port another socket holds
+    /// (off by default: a held port fails with "Address already in use").
+    #[arg(long, conflicts_with = "no_reuseaddr")]
+    pub reuseaddr: bool,
     /// Print only problems and the final summary, not one line per event.
     #[arg(long, short = 'q')]
     pub quiet: bool,

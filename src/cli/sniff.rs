@@ -37,8 +37,10 @@ pub struct SniffArgs {
     /// How packets are printed.
     #[command(flatten)]
     pub print: PrintArgs,
-    /// Filter: tcp, udp, icmp, icmp6, arp, ip, ip6, [src|dst] host A, [src|dst] port N,
-    /// combined with and/&&, or/||, not/!, parentheses (e.g. `tcp and port 10009`).
+    /// Filter in tcpdump's language: tcp, udp, icmp, arp, ip6, [src|dst] host A,
+    /// net 10.0.0.0/8, port N, portrange A-B, less/greater N, vlan [ID], ether host MAC,
+    /// ip proto N, tcp[tcpflags] & tcp-syn != 0, ... combined with and/or/not and
+    /// parentheses (and/or have equal precedence, as in tcpdump). See docs/sniff.md.
     #[arg(value_name = "FILTER", trailing_var_arg = true)]
     pub filter: Vec<String>,
 }

@@ -1,14 +1,12 @@
-//! Packet filters: a small expression language with tcpdump's common
-//! primitives, shared by `sniff` and `replay`.
+//! Packet filters: tcpdump's expression language, shared by `sniff`,
+//! `replay`, `--sniff`, `trace` and `lab`.
 //!
-//! ```text
-//! expr    := and ( ("or" | "||") and )*
-//! and     := unary ( ("and" | "&&") unary )*
-//! unary   := ("not" | "!") unary | "(" expr ")" | primitive
-//! primitive := proto [ qualified ] | qualified
-//! proto   := "tcp" | "udp" | "icmp" | "icmp6" | "arp" | "ip" | "ip6"
-//! qualified := ["src" | "dst"] "host" ADDRESS | ["src" | "dst"] "port" NUMBER
-//! ```
+//! One concept per file: [`lexer`] splits the words, [`parser`] builds the
+//! [`ast`], [`lower`] lays it onto a link type's byte offsets exactly as
+//! libpcap does, [`eval`] runs that in user space (the reference, used for
+//! replay and wherever the kernel cannot filter), and [`bpf`] compiles the
+//! same lowered form to classic BPF for `SO_ATTACH_FILTER` and prints it as
+//! `tcpdump -d` / `-dd` / `-ddd` do.
 //!
 //! Words given as several command-line arguments are joined with spaces
 //! first, so `socklab sniff tcp and port 80` and `socklab sniff 'tcp and
@@ -16,58 +14,56 @@
 //! position of the bad token so it can be shown under the expression.
 //! Evaluation is pure and allocation-free.
 
+pub mod ast;
+pub mod bpf;
+pub mod eval;
+pub mod lexer;
+pub mod lower;
+pub mod names;
+pub mod parser;
+
 use std::fmt;
-use std::net::IpAddr;
 
-use crate::wire::packet::{Decoded, Net, Transport};
+use crate::wire::packet::{Decoded, LinkType};
 
-/// A parsed filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Filter {
-    /// Matches every packet (no expression given).
-    All,
-    /// Both must match.
-    And(Box<Filter>, Box<Filter>),
-    /// Either must match.
-    Or(Box<Filter>, Box<Filter>),
-    /// Must not match.
-    Not(Box<Filter>),
-    /// A primitive.
-    Prim(Prim),
+use self::lower::Cond;
+
+/// The link types a filter is laid onto, in [`link_index`] order.
+const LINKS: [LinkType; 5] = [
+    LinkType::Ethernet,
+    LinkType::RawIp,
+    LinkType::LinuxSll,
+    LinkType::LinuxSll2,
+    LinkType::Null,
+];
+
+fn link_index(lt: LinkType) -> usize {
+    match lt {
+        LinkType::Ethernet => 0,
+        LinkType::RawIp => 1,
+        LinkType::LinuxSll => 2,
+        LinkType::LinuxSll2 => 3,
+        LinkType::Null => 4,
+    }
 }
 
-/// Which end of a packet a host or port primitive looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dir {
-    /// Source or destination.
-    Any,
-    /// Source only.
-    Src,
-    /// Destination only.
-    Dst,
+/// What `tcpdump -d` returns for an accepted packet (its default snap length).
+pub const TCPDUMP_SNAP: u32 = 262_144;
+
+/// A parsed filter, laid onto every link type socklab reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    text: String,
+    expr: Option<ast::Expr>,
+    /// Per link type: the lowered condition, or why the filter does not
+    /// apply there.
+    lowered: Vec<Result<Cond, String>>,
 }
 
-/// A filter primitive.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Prim {
-    /// TCP segments.
-    Tcp,
-    /// UDP datagrams.
-    Udp,
-    /// ICMP for IPv4.
-    Icmp,
-    /// ICMPv6.
-    Icmp6,
-    /// ARP.
-    Arp,
-    /// IPv4.
-    Ip,
-    /// IPv6.
-    Ip6,
-    /// An address at the given end.
-    Host(Dir, IpAddr),
-    /// A TCP or UDP port at the given end.
-    Port(Dir, u16),
+impl Default for Filter {
+    fn default() -> Self {
+        Filter::all()
+    }
 }
 
 /// A filter expression that does not parse, with where.
@@ -98,248 +94,30 @@ impl fmt::Display for FilterError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Token<'a> {
-    text: &'a str,
-    pos: usize,
-}
-
-fn tokenize(expr: &str) -> Vec<Token<'_>> {
-    let mut out = Vec::new();
-    let b = expr.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_whitespace() {
-            i += 1;
-            continue;
-        }
-        let two = expr.get(i..i + 2);
-        let len = if two == Some("&&") || two == Some("||") {
-            2
-        } else if matches!(c, b'(' | b')' | b'!') {
-            1
-        } else {
-            let mut j = i;
-            while j < b.len()
-                && !b[j].is_ascii_whitespace()
-                && !matches!(b[j], b'(' | b')' | b'!' | b'&' | b'|')
-            {
-                j += 1;
-            }
-            // A lone '&' or '|' is a token of its own (reported as an error).
-            (j - i).max(1)
-        };
-        // Stay on character boundaries for non-ASCII input.
-        let mut end = (i + len).min(b.len());
-        while !expr.is_char_boundary(end) {
-            end += 1;
-        }
-        out.push(Token {
-            text: &expr[i..end],
-            pos: i,
-        });
-        i = end;
-    }
-    out
-}
-
-struct Parser<'a> {
-    expr: &'a str,
-    toks: Vec<Token<'a>>,
-    at: usize,
-    depth: usize,
-}
-
-const MAX_DEPTH: usize = 64;
-
-impl<'a> Parser<'a> {
-    fn peek(&self) -> Option<Token<'a>> {
-        self.toks.get(self.at).copied()
-    }
-
-    fn err_at(&self, tok: Option<Token<'_>>, msg: impl Into<String>) -> FilterError {
-        let (pos, len) = match tok {
-            Some(t) => (t.pos, t.text.chars().count()),
-            None => (self.expr.len(), 1),
-        };
-        FilterError {
-            expr: self.expr.to_string(),
-            pos,
-            len,
-            msg: msg.into(),
-        }
-    }
-
-    fn is(&self, words: &[&str]) -> bool {
-        self.peek()
-            .is_some_and(|t| words.iter().any(|w| t.text.eq_ignore_ascii_case(w)))
-    }
-
-    fn or(&mut self) -> Result<Filter, FilterError> {
-        let mut left = self.and()?;
-        while self.is(&["or", "||"]) {
-            self.at += 1;
-            let right = self.and()?;
-            left = Filter::Or(Box::new(left), Box::new(right));
-        }
-        Ok(left)
-    }
-
-    fn and(&mut self) -> Result<Filter, FilterError> {
-        let mut left = self.unary()?;
-        while self.is(&["and", "&&"]) {
-            self.at += 1;
-            let right = self.unary()?;
-            left = Filter::And(Box::new(left), Box::new(right));
-        }
-        Ok(left)
-    }
-
-    fn unary(&mut self) -> Result<Filter, FilterError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(self.err_at(self.peek(), "expression nested too deeply"));
-        }
-        let r = self.unary_inner();
-        self.depth -= 1;
-        r
-    }
-
-    fn unary_inner(&mut self) -> Result<Filter, FilterError> {
-        let Some(tok) = self.peek() else {
-            return Err(self.err_at(
-                None,
-                "expression ends here, expected a primitive (tcp, udp, host A, port N...)",
-            ));
-        };
-        if self.is(&["not", "!"]) {
-            self.at += 1;
-            return Ok(Filter::Not(Box::new(self.unary()?)));
-        }
-        if tok.text == "(" {
-            self.at += 1;
-            let inner = self.or()?;
-            match self.peek() {
-                Some(t) if t.text == ")" => {
-                    self.at += 1;
-                    Ok(inner)
-                }
-                other => Err(self.err_at(
-                    other,
-                    format!("expected ')' to close the '(' at column {}", tok.pos + 1),
-                )),
-            }
-        } else {
-            self.primitive()
-        }
-    }
-
-    fn primitive(&mut self) -> Result<Filter, FilterError> {
-        let Some(tok) = self.peek() else {
-            return Err(self.err_at(None, "expected a primitive"));
-        };
-        self.at += 1;
-        let word = tok.text.to_ascii_lowercase();
-        let simple = match word.as_str() {
-            "tcp" => Some(Prim::Tcp),
-            "udp" => Some(Prim::Udp),
-            "icmp" => Some(Prim::Icmp),
-            "icmp6" => Some(Prim::Icmp6),
-            "arp" => Some(Prim::Arp),
-            "ip" => Some(Prim::Ip),
-            "ip6" => Some(Prim::Ip6),
-            _ => None,
-        };
-        if let Some(p) = simple {
-            // tcpdump's qualifier form: `tcp port 80`, `udp src port 53`,
-            // `ip host 10.0.0.1` mean the protocol AND the primitive.
-            if self.is(&["src", "dst", "host", "port"]) {
-                let rest = self.primitive()?;
-                return Ok(Filter::And(Box::new(Filter::Prim(p)), Box::new(rest)));
-            }
-            return Ok(Filter::Prim(p));
-        }
-        let (dir, kind) = match word.as_str() {
-            "src" | "dst" => {
-                let dir = if word == "src" { Dir::Src } else { Dir::Dst };
-                let Some(next) = self.peek() else {
-                    return Err(self.err_at(None, format!("expected 'host' or 'port' after '{}'", tok.text)));
-                };
-                let k = next.text.to_ascii_lowercase();
-                if k != "host" && k != "port" {
-                    return Err(self.err_at(Some(next), format!("expected 'host' or 'port' after '{}'", tok.text)));
-                }
-                self.at += 1;
-                (dir, k)
-            }
-            "host" | "port" => (Dir::Any, word.clone()),
-            ")" => return Err(self.err_at(Some(tok), "unexpected ')': no '(' is open here")),
-            "and" | "or" | "&&" | "||" => {
-                return Err(self.err_at(Some(tok), format!("'{}' needs a primitive on its left", tok.text)))
-            }
-            _ => {
-                return Err(self.err_at(
-                    Some(tok),
-                    format!(
-                        "unknown word '{}': expected tcp, udp, icmp, icmp6, arp, ip, ip6, [src|dst] host A, [src|dst] port N, and, or, not, parentheses",
-                        tok.text
-                    ),
-                ))
-            }
-        };
-        let Some(arg) = self
-            .peek()
-            .filter(|t| !matches!(t.text, "(" | ")" | "!" | "&&" | "||"))
-        else {
-            return Err(self.err_at(self.peek(), format!("'{kind}' needs a value")));
-        };
-        self.at += 1;
-        if kind == "host" {
-            let addr = match arg.text {
-                "localhost" => IpAddr::from([127, 0, 0, 1]),
-                s => s.parse::<IpAddr>().map_err(|_| {
-                    self.err_at(
-                        Some(arg),
-                        format!("'{}' is not an IPv4 or IPv6 address", arg.text),
-                    )
-                })?,
-            };
-            Ok(Filter::Prim(Prim::Host(dir, addr)))
-        } else {
-            let port = arg.text.parse::<u16>().map_err(|_| {
-                self.err_at(
-                    Some(arg),
-                    format!("'{}' is not a port number (0..65535)", arg.text),
-                )
-            })?;
-            Ok(Filter::Prim(Prim::Port(dir, port)))
-        }
-    }
-}
-
 impl Filter {
+    /// The filter that passes everything (no expression).
+    pub fn all() -> Filter {
+        Filter {
+            text: String::new(),
+            expr: None,
+            lowered: LINKS.iter().map(|_| Ok(Cond::True)).collect(),
+        }
+    }
+
     /// Parse an expression; empty (or only spaces) means "everything".
     pub fn parse(expr: &str) -> Result<Filter, FilterError> {
-        let mut p = Parser {
-            expr,
-            toks: tokenize(expr),
-            at: 0,
-            depth: 0,
+        let Some(e) = parser::parse(expr)? else {
+            return Ok(Filter::all());
         };
-        if p.toks.is_empty() {
-            return Ok(Filter::All);
-        }
-        let f = p.or()?;
-        if let Some(t) = p.peek() {
-            let msg = if t.text == ")" {
-                "unexpected ')': no '(' is open here".to_string()
-            } else {
-                format!("expected 'and' or 'or' before '{}'", t.text)
-            };
-            return Err(p.err_at(Some(t), msg));
-        }
-        Ok(f)
+        let lowered = LINKS
+            .iter()
+            .map(|lt| lower::lower(&e, *lt).map_err(|e| e.0))
+            .collect();
+        Ok(Filter {
+            text: expr.to_string(),
+            expr: Some(e),
+            lowered,
+        })
     }
 
     /// Parse command-line words joined with single spaces.
@@ -352,45 +130,79 @@ impl Filter {
         Filter::parse(&joined)
     }
 
+    /// True when there is no expression (everything passes).
+    pub fn is_all(&self) -> bool {
+        self.expr.is_none()
+    }
+
+    /// The expression as given.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The parsed expression (`None` for "everything").
+    pub fn expr(&self) -> Option<&ast::Expr> {
+        self.expr.as_ref()
+    }
+
+    /// The filter laid onto `link`, or why it cannot be (e.g. `ether host`
+    /// on a cooked capture), worded as tcpdump words it.
+    pub fn lowered(&self, link: LinkType) -> Result<&Cond, FilterError> {
+        match &self.lowered[link_index(link)] {
+            Ok(c) => Ok(c),
+            Err(msg) => Err(FilterError {
+                expr: self.text.clone(),
+                pos: 0,
+                len: self.text.chars().count(),
+                msg: format!("{msg} (link type {})", link.name()),
+            }),
+        }
+    }
+
+    /// Check that the filter applies to captures of `link`.
+    pub fn check_link(&self, link: LinkType) -> Result<(), FilterError> {
+        self.lowered(link).map(|_| ())
+    }
+
+    /// Compile to classic BPF for `link`; accepted packets return `snap`.
+    pub fn compile(&self, link: LinkType, snap: u32) -> Result<Vec<bpf::Insn>, CompileError> {
+        let c = self.lowered(link).map_err(CompileError::Filter)?;
+        bpf::compile(c, snap).map_err(CompileError::Bpf)
+    }
+
+    /// True when the frame passes (user-space evaluation).
+    pub fn matches_frame(&self, link: LinkType, frame: &[u8], orig_len: usize) -> bool {
+        match &self.lowered[link_index(link)] {
+            Ok(c) => eval::matches(c, frame, u32::try_from(orig_len).unwrap_or(u32::MAX)),
+            Err(_) => false,
+        }
+    }
+
     /// True when the decoded packet matches.
     pub fn matches(&self, d: &Decoded<'_>) -> bool {
+        self.matches_frame(d.link_type, d.frame, d.orig_len)
+    }
+}
+
+/// Why a filter does not compile to BPF for a link type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompileError {
+    /// The filter does not apply to this link type at all.
+    Filter(FilterError),
+    /// Classic BPF cannot express it; filter in user space.
+    Bpf(bpf::BpfError),
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Filter::All => true,
-            Filter::And(a, b) => a.matches(d) && b.matches(d),
-            Filter::Or(a, b) => a.matches(d) || b.matches(d),
-            Filter::Not(a) => !a.matches(d),
-            Filter::Prim(p) => p.matches(d),
+            CompileError::Filter(e) => e.fmt(f),
+            CompileError::Bpf(e) => write!(f, "the filter does not fit classic BPF: {e}"),
         }
     }
 }
 
-impl Prim {
-    fn matches(&self, d: &Decoded<'_>) -> bool {
-        match self {
-            Prim::Tcp => matches!(d.transport, Transport::Tcp(_)),
-            Prim::Udp => matches!(d.transport, Transport::Udp(_)),
-            Prim::Icmp => matches!(d.transport, Transport::Icmp4(_)),
-            Prim::Icmp6 => matches!(d.transport, Transport::Icmp6(_)),
-            Prim::Arp => matches!(d.net, Net::Arp(_)),
-            Prim::Ip => matches!(d.net, Net::Ipv4(_)),
-            Prim::Ip6 => matches!(d.net, Net::Ipv6(_)),
-            Prim::Host(dir, a) => d
-                .ips()
-                .is_some_and(|(s, t)| dir_match(*dir, s == *a, t == *a)),
-            Prim::Port(dir, p) => d
-                .ports()
-                .is_some_and(|(s, t)| dir_match(*dir, s == *p, t == *p)),
-        }
-    }
-}
-
-fn dir_match(dir: Dir, src: bool, dst: bool) -> bool {
-    match dir {
-        Dir::Any => src || dst,
-        Dir::Src => src,
-        Dir::Dst => dst,
-    }
-}
+impl std::error::Error for CompileError {}
 
 #[cfg(test)]
 mod tests {
@@ -420,11 +232,9 @@ mod tests {
         // Qualifier form, as in tcpdump.
         assert!(m("tcp port 80", &t) && !m("udp port 80", &t));
         assert!(m("udp dst port 10009", &u) && !m("udp src port 10009", &u));
-        assert!(m("ip host 127.0.0.1", &t) && !m("ip6 host 127.0.0.1", &t));
-        assert_eq!(
-            Filter::parse("tcp port 80"),
-            Filter::parse("tcp and port 80")
-        );
+        assert!(m("ip host 127.0.0.1", &t) && !m("ip6 host ::1", &t));
+        // `tcp port 80` is one primitive (TCP's port), as in libpcap.
+        assert!(m("tcp port 80 or 443", &t) && !m("udp port 80 or 443", &t));
     }
 
     #[test]
@@ -438,14 +248,17 @@ mod tests {
     #[test]
     fn boolean_logic_and_precedence() {
         let t = tcp(1, 80, 0, 0, 2, &[]);
-        assert!(m("udp or tcp and port 80", &t)); // and binds tighter
+        // tcpdump: `and` and `or` have equal precedence, left to right.
+        assert!(m("udp or tcp and port 80", &t));
+        assert!(!m("tcp or udp and port 81", &t));
+        assert!(m("port 81 and udp or tcp", &t));
         assert!(!m("(udp or tcp) and port 81", &t));
         assert!(m("not udp", &t) && m("! udp", &t) && m("!udp", &t));
         assert!(!m("not (tcp && port 80)", &t));
         assert!(m("tcp || udp", &t));
         assert!(m("TCP AND PORT 80", &t));
         let f = Filter::parse("udp or tcp and port 80").expect("parses");
-        assert!(matches!(f, Filter::Or(_, _)));
+        assert!(matches!(f.expr(), Some(ast::Expr::And(_, _))));
     }
 
     #[test]
@@ -491,6 +304,82 @@ mod tests {
         assert_eq!(e.pos, 0);
         let e = err("tcp & udp");
         assert_eq!(e.pos, 4);
+    }
+
+    #[test]
+    fn tcpdump_words_parse() {
+        for e in [
+            "ip proto 17",
+            "ip6 proto udp",
+            "proto \\udp",
+            "net 10.0.0.0/8",
+            "src net 10.1 and dst net 192.168.0.0 mask 255.255.0.0",
+            "portrange 1-1024",
+            "less 64 or greater 1500 or len = 100",
+            "port http or domain",
+            "ether host 00:11:22:33:44:55",
+            "ether src 0011.2233.4455",
+            "vlan 10 and vlan and tcp",
+            "arp or rarp or icmp6",
+            "broadcast or multicast or ip multicast",
+            "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
+            "icmp[icmptype] == icmp-echo",
+            "ip[2:2] - ((ip[0]&0xf)<<2) > 0",
+            "(tcp[0] + 1) * 2 >= 3",
+            "udp[8:4] = 0x0a000000",
+            "ether[0] & 1 != 0 and ip6[6] = 58",
+        ] {
+            Filter::parse(e).unwrap_or_else(|err| panic!("{e:?}: {err}"));
+        }
+    }
+
+    #[test]
+    fn unknown_and_unsupported_words_say_so_with_a_caret() {
+        for (expr, pos, want) in [
+            ("ip protochain 6", 3, "not supported"),
+            ("gateway foo", 0, "not supported"),
+            ("tcp and mpls", 8, "not supported"),
+            ("ppp[0] = 1", 0, "not supported"),
+            ("tcp and foo", 8, "unknown word 'foo'"),
+            ("tcp foo", 4, "unknown word 'foo'"),
+            ("port nosuchservice", 5, "unknown word 'nosuchservice'"),
+            ("tcp[flagz] = 2", 4, "unknown word 'flagz'"),
+            ("ip proto bogus", 9, "unknown word 'bogus'"),
+        ] {
+            let e = err(expr);
+            assert!(e.msg.contains(want), "{expr:?}: {}", e.msg);
+            assert!(!e.msg.contains("expected 'and'"), "{expr:?}: {}", e.msg);
+            assert_eq!(e.pos, pos, "{expr:?}: {e}");
+            assert!(e
+                .to_string()
+                .lines()
+                .nth(2)
+                .is_some_and(|l| l.contains('^')));
+        }
+        let e = err("ip[0:3] = 1");
+        assert!(e.msg.contains("data size must be 1, 2, or 4"), "{}", e.msg);
+        let e = err("tcp[0] / 0 = 1");
+        assert!(e.msg.contains("division by zero"), "{}", e.msg);
+        let e = err("net 10.1.2.3/8");
+        assert!(e.msg.contains("non-network bits"), "{}", e.msg);
+    }
+
+    #[test]
+    fn link_types_refuse_what_they_cannot_carry() {
+        let f = Filter::parse("ether host 00:11:22:33:44:55").expect("parses");
+        assert!(f.check_link(LinkType::Ethernet).is_ok());
+        let e = f
+            .check_link(LinkType::LinuxSll)
+            .expect_err("no MACs in SLL");
+        assert!(e.msg.contains("only on Ethernet"), "{}", e.msg);
+        assert!(Filter::parse("vlan")
+            .expect("parses")
+            .check_link(LinkType::RawIp)
+            .is_err());
+        assert!(Filter::parse("inbound")
+            .expect("parses")
+            .check_link(LinkType::LinuxSll2)
+            .is_ok());
     }
 
     #[test]

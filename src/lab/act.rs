@@ -4,12 +4,12 @@
 //! just after. Every socket has a timeout: a scenario cannot hang.
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::error::describe_io;
+use crate::error::{describe_io, NetError};
 use crate::proto::accept::accept_tick;
 use crate::proto::calls::{report, Side};
 use crate::proto::net;
@@ -36,21 +36,59 @@ pub fn listen_at(ctx: &Ctx, addr: SocketAddr) -> Result<TcpListener> {
     Ok(l)
 }
 
-/// The course's default `port` on loopback if nothing holds it, else an
-/// ephemeral one: lessons look like the course where they can, and never
-/// collide with a server already running. (The probe is not reported.)
-pub fn course_addr(port: u16, udp: bool) -> SocketAddr {
+/// The course's default `port` on loopback, bound without SO_REUSEADDR so
+/// that a port another program holds (a course server the learner left
+/// running, with or without SO_REUSEADDR) is never shared: then an
+/// ephemeral port, said in the lesson's facts. Binding is the check (no
+/// probe-then-bind race).
+fn course_port<T>(
+    ctx: &Ctx,
+    port: u16,
+    what: &str,
+    bind: impl Fn(SocketAddr) -> Result<T, NetError>,
+    local: impl Fn(&T) -> std::io::Result<SocketAddr>,
+) -> Result<T> {
     let want = SocketAddr::from(([127, 0, 0, 1], port));
-    let free = if udp {
-        std::net::UdpSocket::bind(want).is_ok()
-    } else {
-        TcpListener::bind(want).is_ok()
-    };
-    if free {
-        want
-    } else {
-        loopback()
+    match bind(want) {
+        Ok(t) => Ok(t),
+        Err(e) if e.errno() == Some(libc::EADDRINUSE) => {
+            let t = bind(loopback())?;
+            let got = local(&t)?.port();
+            ctx.fact(format!(
+                "{what} port {port} is held by another program (a course server still running?), \
+                 so the lesson used port {got} instead and left that program alone"
+            ));
+            Ok(t)
+        }
+        Err(e) => Err(e.into()),
     }
+}
+
+/// A UDP socket on the course's `port` (no SO_REUSEADDR), else an ephemeral one.
+pub fn udp_course(ctx: &Ctx, port: u16) -> Result<UdpSocket> {
+    course_port(
+        ctx,
+        port,
+        "UDP",
+        |a| net::udp_bind(a, false),
+        UdpSocket::local_addr,
+    )
+}
+
+/// A listening TCP socket on the course's `port`, else an ephemeral one;
+/// registered with the lesson. SO_REUSEADDR is on (it lets the lesson
+/// rebind past TIME_WAIT) but Linux still refuses a port another socket
+/// listens on.
+pub fn listen_course(ctx: &Ctx, port: u16) -> Result<TcpListener> {
+    let l = course_port(
+        ctx,
+        port,
+        "TCP",
+        |a| net::tcp_listen(a, true, 8),
+        TcpListener::local_addr,
+    )?;
+    ctx.server_port(l.local_addr()?.port());
+    Ok(l)
 }
 
 /// `accept()`, bounded by [`STEP`].

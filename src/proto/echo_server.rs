@@ -141,7 +141,7 @@ fn handle(mut s: TcpStream, peer: SocketAddr, reply: Reply, idle: Duration, log:
 
 /// Run the UDP echo server until Ctrl-C.
 pub fn serve_udp(cfg: &Config) -> Result<(), NetError> {
-    let sock = net::udp_bind(cfg.bind, cfg.reuseaddr)?;
+    let (sock, shared) = net::udp_bind_shared(cfg.bind, cfg.reuseaddr)?;
     let local = sock.local_addr().unwrap_or(cfg.bind);
     sock.set_read_timeout(Some(stop::TICK))
         .map_err(|e| NetError::os(Stage::SetOption, "SO_RCVTIMEO", e))?;
@@ -151,6 +151,9 @@ pub fn serve_udp(cfg: &Config) -> Result<(), NetError> {
         cfg.reply.name(),
         net::reuse_note(cfg.reuseaddr)
     ));
+    if shared {
+        log.problem(&net::udp_shared_note(local));
+    }
     let mut buf = vec![0u8; 65536];
     let mut out = Vec::with_capacity(65536 + 5);
     let mut count = 0u64;

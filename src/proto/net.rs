@@ -151,14 +151,56 @@ fn reuse(sock: &Socket, on: bool, addr: &SocketAddr) -> Result<(), NetError> {
         .map_err(|e| NetError::os(Stage::SetOption, format!("SO_REUSEADDR on {addr}"), e))
 }
 
-/// A UDP socket bound to `addr` (`SO_REUSEADDR` if `reuseaddr`).
+/// Hint for a UDP bind that found the port held.
+pub const UDP_IN_USE_HINT: &str =
+    "another socket already holds this UDP port (a course server still running? \
+`ss -ulpn` shows which program). Stop it or pick another port. socklab does not set SO_REUSEADDR \
+on UDP: with it both sockets would bind and share the port silently, and only one of them would \
+get the datagrams; pass --reuseaddr to share it on purpose";
+
+/// A UDP socket bound to `addr`. Without `reuseaddr` a port another socket
+/// holds fails with EADDRINUSE (and [`UDP_IN_USE_HINT`]), even when that
+/// socket set SO_REUSEADDR. With it the port may be shared: see [`udp_bind_shared`].
 pub fn udp_bind(addr: SocketAddr, reuseaddr: bool) -> Result<UdpSocket, NetError> {
+    Ok(udp_bind_shared(addr, reuseaddr)?.0)
+}
+
+/// [`udp_bind`], also saying whether another socket already held the port
+/// (possible only with `reuseaddr`): the two sockets then share it.
+pub fn udp_bind_shared(addr: SocketAddr, reuseaddr: bool) -> Result<(UdpSocket, bool), NetError> {
+    let shared = reuseaddr && addr.port() != 0 && udp_port_held(addr);
     let s = new_socket(Side::Server, &addr, Type::DGRAM, Protocol::UDP)?;
     reuse(&s, reuseaddr, &addr)?;
     calls::report(Side::Server, || format!("bind({addr})"));
-    s.bind(&SockAddr::from(addr))
-        .map_err(|e| NetError::os(Stage::Bind, addr, e))?;
-    Ok(s.into())
+    s.bind(&SockAddr::from(addr)).map_err(|e| {
+        let in_use = e.raw_os_error() == Some(libc::EADDRINUSE);
+        let err = NetError::os(Stage::Bind, addr, e);
+        if in_use {
+            err.with_hint(UDP_IN_USE_HINT)
+        } else {
+            err
+        }
+    })?;
+    Ok((s.into(), shared))
+}
+
+/// True when some socket holds UDP `addr`: a probe bind without
+/// SO_REUSEADDR fails with EADDRINUSE (not reported as a call).
+pub fn udp_port_held(addr: SocketAddr) -> bool {
+    match UdpSocket::bind(addr) {
+        Ok(_) => false,
+        Err(e) => e.raw_os_error() == Some(libc::EADDRINUSE),
+    }
+}
+
+/// What a server says when its UDP port is shared with another socket.
+pub fn udp_shared_note(addr: SocketAddr) -> String {
+    format!(
+        "warning: another socket already holds UDP {addr}; with SO_REUSEADDR (--reuseaddr) both \
+         sockets now share the port. Linux gives each datagram to one socket only: the one bound to \
+         the most specific address, among equals the one bound last (this server). The other \
+         program gets nothing until this server stops"
+    )
 }
 
 /// A TCP listener on `addr` with the given backlog.

@@ -31,7 +31,11 @@ const BATCH: usize = 64;
 
 /// Bind, then serve until Ctrl-C; returns (requests answered, bad datagrams).
 pub fn serve(cfg: &Config) -> Result<(u64, u64), NetError> {
-    let sock = net::udp_bind(cfg.bind, cfg.reuseaddr)?;
+    let (sock, shared) = net::udp_bind_shared(cfg.bind, cfg.reuseaddr)?;
+    if shared {
+        let at = sock.local_addr().unwrap_or(cfg.bind);
+        cfg.log.problem(&net::udp_shared_note(at));
+    }
     serve_on(sock, cfg)
 }
 

@@ -61,6 +61,9 @@ fn progress_bar(size: u64) -> Option<ProgressBar> {
 /// Run `socklab replay`.
 pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
     let filter = Filter::parse_words(&args.filter)?;
+    // Checked against each link type met in the file (pcapng may hold several).
+    let link_check = filter.clone();
+    let mut links_checked = Vec::new();
     let expr = args.filter.join(" ");
     let mut reader = Reader::open(&args.file)?;
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
@@ -97,6 +100,13 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
                 break;
             }
         };
+        if !links_checked.contains(&packet.link) {
+            if let Err(e) = link_check.check_link(packet.link) {
+                write_or_quit(out.flush());
+                return Err(e.into());
+            }
+            links_checked.push(packet.link);
+        }
         let r = pipe.handle(&mut out, &packet);
         write_or_quit(r.map(|_| ()));
         if args.count.is_some_and(|c| pipe.shown >= c) {

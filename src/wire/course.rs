@@ -194,15 +194,22 @@ impl fmt::Display for Course<'_> {
                 } else {
                     format!("{}, struct.pack(\"!III\")", short_order(*order))
                 };
+                // The result a server computing in this order sends: the
+                // exact value modulo 2^32, as the reply's bytes carry it.
+                let out = r.compute();
                 write!(
                     f,
-                    "udp-calc request: a={} b={} op={} ({}) = {} [{who}]",
+                    "udp-calc request: a={} b={} op={} ({}) = {}",
                     r.a,
                     r.b,
                     r.op,
                     op_name(r.op),
-                    r.compute().exact
+                    out.wire
                 )?;
+                if out.wrapped() {
+                    write!(f, " ({} wrapped modulo 2^32)", out.exact)?;
+                }
+                write!(f, " [{who}]")?;
                 if other != r {
                     write!(
                         f,

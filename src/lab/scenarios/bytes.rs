@@ -31,7 +31,7 @@ the convention. UDP has no handshake and no close: one datagram each way per req
 
 fn udp_calc(ctx: &Ctx) -> Result<()> {
     // No SO_REUSEADDR: on UDP it would let two servers share the port.
-    let srv = net::udp_bind(act::course_addr(10009, true), false)?;
+    let srv = act::udp_course(ctx, 10009)?;
     let addr = srv.local_addr()?;
     ctx.speaks(addr.port(), 10009);
     srv.set_read_timeout(Some(STEP))?;
@@ -113,8 +113,8 @@ fn nodelay_connect(addr: std::net::SocketAddr) -> Result<std::net::TcpStream> {
 }
 
 fn split(ctx: &Ctx) -> Result<()> {
-    let calc = act::listen_at(ctx, act::course_addr(10009, false))?;
-    let mon = act::listen_at(ctx, act::course_addr(5000, false))?;
+    let calc = act::listen_course(ctx, 10009)?;
+    let mon = act::listen_course(ctx, 5000)?;
     let (calc_addr, mon_addr) = (calc.local_addr()?, mon.local_addr()?);
     ctx.speaks(calc_addr.port(), 10009);
     ctx.speaks(mon_addr.port(), 5000);
