@@ -12,7 +12,7 @@ use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -55,10 +55,12 @@ fn waiting(listener: &TcpListener) -> bool {
     matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
 }
 
-/// A running connection thread and a handle on its socket (to wake it).
+/// A running connection thread and a weak handle on its socket: enough
+/// to wake it on Ctrl-C, without keeping the socket open once the handler
+/// drops it (its close() sends the FIN at once).
 struct Worker {
     thread: JoinHandle<()>,
-    stream: Option<TcpStream>,
+    stream: Weak<TcpStream>,
 }
 
 /// Join the threads that have finished; returns how many are left.
@@ -79,7 +81,7 @@ fn reap(workers: &mut Vec<Worker>) -> usize {
 /// Returns how many threads were still running after it.
 fn reap_all(workers: &mut Vec<Worker>, limit: Duration) -> usize {
     for w in workers.iter() {
-        if let Some(s) = &w.stream {
+        if let Some(s) = w.stream.upgrade() {
             let _ = s.shutdown(Shutdown::Both);
         }
     }
@@ -94,17 +96,15 @@ fn reap_all(workers: &mut Vec<Worker>, limit: Duration) -> usize {
 /// Returns how many connections were accepted.
 pub fn serve<H>(listener: &TcpListener, style: Style, log: Log, handler: H) -> u64
 where
-    H: Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
+    H: Fn(Arc<TcpStream>, SocketAddr) + Send + Sync + 'static,
 {
     let handler = Arc::new(handler);
     let active = Arc::new(AtomicUsize::new(0));
     let mut workers: Vec<Worker> = Vec::new();
     let mut spare = Spare::new();
-    // Each thread's connection costs two descriptors: its socket and the
-    // clone kept here to wake it on Ctrl-C.
     let style = match style {
         Style::Threads(max) => {
-            let (cap, soft) = fd_cap(max, 2);
+            let (cap, soft) = fd_cap(max, 1);
             if let Some(note) = fd_cap_note(max, cap, soft) {
                 log.always(&note);
             }
@@ -139,7 +139,7 @@ where
         match style {
             Style::Iterative => {
                 let began = Instant::now();
-                handler(stream, peer);
+                handler(Arc::new(stream), peer);
                 let held = began.elapsed();
                 if held >= Duration::from_millis(100) && waiting(listener) {
                     log.problem(&format!(
@@ -160,7 +160,8 @@ where
                 }
                 active.fetch_add(1, Ordering::SeqCst);
                 let (h, a) = (Arc::clone(&handler), Arc::clone(&active));
-                let waker = stream.try_clone().ok();
+                let stream = Arc::new(stream);
+                let waker = Arc::downgrade(&stream);
                 let spawned =
                     std::thread::Builder::new()
                         .stack_size(THREAD_STACK)

@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{describe_io, fmt_secs, NetError, Stage};
@@ -85,7 +86,8 @@ pub fn serve_tcp(cfg: &Config) -> Result<(), NetError> {
     Ok(())
 }
 
-fn handle(mut s: TcpStream, peer: SocketAddr, reply: Reply, idle: Duration, log: Log) {
+fn handle(conn: Arc<TcpStream>, peer: SocketAddr, reply: Reply, idle: Duration, log: Log) {
+    let mut s = &*conn;
     log.event(&format!("connection from {peer}"));
     let _ = net::set_timeouts_stream(&s, idle);
     if reply == Reply::Ok {
@@ -135,7 +137,7 @@ fn handle(mut s: TcpStream, peer: SocketAddr, reply: Reply, idle: Duration, log:
         log.event(&format!("sent {} bytes to {peer}", out.len()));
     }
     calls::report(Side::Server, || format!("close() {peer}"));
-    drop(s);
+    drop(conn);
     log.event(&format!("closed connection with {peer}"));
 }
 

@@ -131,12 +131,13 @@ pub fn serve(cfg: &Config) -> Result<(), NetError> {
 }
 
 fn serve_one(
-    mut s: std::net::TcpStream,
+    conn: Arc<std::net::TcpStream>,
     peer: SocketAddr,
     idle: Duration,
     log: Log,
     totals: &Totals,
 ) {
+    let mut s = &*conn;
     log.event(&format!("connection from {peer}"));
     let _ = net::set_timeouts_stream(&s, idle);
     let mut rec = [0u8; RECORD_LEN];

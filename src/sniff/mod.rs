@@ -151,7 +151,7 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     let mut cfg = LiveConfig::new(args.iface.clone());
     cfg.snaplen = (args.snaplen > 0).then_some(args.snaplen);
     let mut cap = LiveCapture::open(&cfg)?;
-    let dropped = privs::drop_privileges()?;
+    let dropped = privs::drop_to(args.user.as_deref())?;
     // Created after dropping privileges, so the file belongs to the user.
     let mut save = match &args.write {
         Some(path) => {
@@ -160,7 +160,7 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
             if let Some(n) = cfg.snaplen {
                 o.snaplen = u32::try_from(n).unwrap_or(u32::MAX);
             }
-            Some(Writer::create_with(path, &o)?)
+            Some(Writer::create_with(path, &o).map_err(|e| privs::write_hint(e, path, &dropped))?)
         }
         None => None,
     };
