@@ -89,7 +89,7 @@ pub fn serve_tcp(cfg: &Config) -> Result<(), NetError> {
 fn handle(conn: Arc<TcpStream>, peer: SocketAddr, reply: Reply, idle: Duration, log: Log) {
     let mut s = &*conn;
     log.event(&format!("connection from {peer}"));
-    let _ = net::set_timeouts_stream(&s, idle);
+    let _ = net::set_timeouts_stream(s, idle);
     if reply == Reply::Ok {
         if let Err(e) = s.write_all(WELCOME) {
             log.problem(&format!("send to {peer} failed: {}", describe_io(&e)));

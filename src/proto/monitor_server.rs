@@ -139,7 +139,7 @@ fn serve_one(
 ) {
     let mut s = &*conn;
     log.event(&format!("connection from {peer}"));
-    let _ = net::set_timeouts_stream(&s, idle);
+    let _ = net::set_timeouts_stream(s, idle);
     let mut rec = [0u8; RECORD_LEN];
     let mut have = 0;
     let mut began: Option<Instant> = None;

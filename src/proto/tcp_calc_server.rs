@@ -58,7 +58,7 @@ pub fn serve_on(listener: std::net::TcpListener, cfg: &Config) -> Result<(), Net
 fn handle(conn: Arc<TcpStream>, peer: SocketAddr, idle: Duration, log: Log) {
     let mut stream = &*conn;
     log.event(&format!("connection from {peer}"));
-    if let Err(e) = net::set_timeouts_stream(&stream, idle) {
+    if let Err(e) = net::set_timeouts_stream(stream, idle) {
         log.problem(&format!("{peer}: {e}"));
     }
     let mut reader = NumberReader::new();
