@@ -14,6 +14,7 @@ pub mod background;
 pub mod file;
 pub mod live;
 pub mod privs;
+pub mod source;
 mod sys;
 
 use std::fmt;
@@ -41,13 +42,7 @@ impl Timestamp {
 
     /// Now, from the wall clock (for events that are not packets).
     pub fn now() -> Self {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        Timestamp {
-            secs: d.as_secs() as i64,
-            nanos: d.subsec_nanos(),
-        }
+        Timestamp::from(std::time::SystemTime::now())
     }
 
     /// Nanoseconds since the epoch.
@@ -58,6 +53,29 @@ impl Timestamp {
     /// Time from `earlier` to `self` in nanoseconds (negative if `earlier` is later).
     pub fn nanos_since(self, earlier: Timestamp) -> i128 {
         self.as_nanos() - earlier.as_nanos()
+    }
+}
+
+impl From<std::time::SystemTime> for Timestamp {
+    /// The one wall-clock conversion (times before 1970 are negative seconds).
+    fn from(t: std::time::SystemTime) -> Self {
+        match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => Timestamp {
+                secs: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                nanos: d.subsec_nanos(),
+            },
+            Err(e) => {
+                let d = e.duration();
+                let secs = -i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+                match d.subsec_nanos() {
+                    0 => Timestamp { secs, nanos: 0 },
+                    n => Timestamp {
+                        secs: secs - 1,
+                        nanos: 1_000_000_000 - n,
+                    },
+                }
+            }
+        }
     }
 }
 
@@ -131,13 +149,17 @@ pub enum CaptureError {
     #[error(
         "capturing packets needs the CAP_NET_RAW capability, and this process does not have it \
          (opening an AF_PACKET socket failed: {detail})\n  \
-         hint: run it as root: `sudo socklab sniff ...`\n  \
-         hint: or give the binary the capability once: `sudo setcap cap_net_raw+ep $(which socklab)`\n  \
+         hint: run it as root: `sudo {command}`\n  \
+         hint: or give the binary the capability once: `sudo setcap cap_net_raw+ep {binary}`\n  \
          hint: or explore without privileges: `socklab lab` (the lab's no-root mode)"
     )]
     NoPermission {
         /// The OS error, in words.
         detail: String,
+        /// The command line the user ran, quoted for a shell.
+        command: String,
+        /// This program's path, for setcap.
+        binary: String,
     },
     /// No interface with that name.
     #[error("no network interface named '{name}' (available: {available})\n  hint: `ip link` lists them; loopback is `lo`")]
@@ -166,6 +188,29 @@ pub enum CaptureError {
 }
 
 impl CaptureError {
+    /// No permission to open a packet socket: the hint repeats the user's
+    /// own command line under sudo.
+    pub(crate) fn no_permission(e: &std::io::Error) -> Self {
+        let quote = |a: String| {
+            let plain = a
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%[]".contains(c));
+            if plain && !a.is_empty() {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        };
+        let command: Vec<String> = std::env::args().map(quote).collect();
+        CaptureError::NoPermission {
+            detail: crate::error::describe_io(e),
+            command: command.join(" "),
+            binary: std::env::current_exe()
+                .map(|p| quote(p.display().to_string()))
+                .unwrap_or_else(|_| "$(which socklab)".into()),
+        }
+    }
+
     pub(crate) fn os(what: &'static str, e: &std::io::Error) -> Self {
         CaptureError::Os {
             what,

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::print::PrintArgs;
 
-/// `socklab replay FILE [FILTER...] [-c COUNT] [-X] [-v] [--json] [--stats] [--absolute-seq]`
+/// `socklab replay FILE [FILTER...] [-c COUNT] [-w FILE] [-X] [-v] [--json] [--stats] [--absolute-seq]`
 #[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
     /// The capture file: pcap (either byte order, micro- or nanosecond) or pcapng.
@@ -19,6 +19,12 @@ pub struct ReplayArgs {
     /// with each TCP connection's outcome (handshake, close, reset).
     #[arg(long)]
     pub stats: bool,
+    /// Also save the packets shown to FILE: pcap, or pcapng if FILE ends in .pcapng.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// With -w: nanosecond timestamps (default: microseconds, what every tool reads).
+    #[arg(long, requires = "write")]
+    pub nano: bool,
     /// How packets are printed.
     #[command(flatten)]
     pub print: PrintArgs,

@@ -14,6 +14,7 @@ pub mod scenarios;
 pub mod svg;
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -23,12 +24,14 @@ use serde_json::json;
 use crate::capture::background::BackgroundCapture;
 use crate::capture::live::LiveConfig;
 use crate::capture::privs;
+use crate::capture::source::Memory;
 use crate::cli::LabArgs;
 use crate::filter::Filter;
 use crate::proto::calls::{self, Recorder};
 use crate::render::color;
 use crate::render::out;
 use crate::render::packet::PrintOptions;
+use crate::sniff::driver::{Driver, Saved, Summary};
 use crate::sniff::Pipeline;
 
 use ladder::{End, Titles};
@@ -164,8 +167,9 @@ fn titles(r: &Report) -> Titles {
     }
 }
 
-/// The text report: ladder, explanation, facts, connection summaries.
-pub fn render_text(r: &Report, verbose: bool) -> String {
+/// The text report: ladder, `-v` detail (when given), explanation, facts,
+/// connection summaries.
+pub fn render_text(r: &Report, detail: Option<&str>) -> String {
     let mut s = format!("socklab lab {}: {}\n", r.scenario.name, r.scenario.title);
     if r.mode == Mode::Namespace {
         s.push_str("(no CAP_NET_RAW: running in a private network namespace with its own lo, as root there only)\n");
@@ -173,9 +177,9 @@ pub fn render_text(r: &Report, verbose: bool) -> String {
     s.push('\n');
     s.push_str(&ladder::render(&titles(r), &r.observed.steps));
     s.push_str("\n(times in ms; arrows are packets as captured on lo, with the socket call that caused them beside them)\n");
-    if verbose {
+    if let Some(d) = detail {
         s.push_str("\nEvery packet in detail:\n");
-        s.push_str(&detail(r));
+        s.push_str(d);
     }
     s.push_str("\nWhat happened:\n");
     s.push_str(&wrap(r.scenario.explain, 78, "  "));
@@ -194,28 +198,35 @@ pub fn render_text(r: &Report, verbose: bool) -> String {
     s
 }
 
-/// Every packet as `socklab sniff` prints it (lines, narration, -v tree).
-fn detail(r: &Report) -> String {
+/// The lesson's packets through the one packet [`Driver`]: every packet as
+/// `socklab sniff -v` prints it (for `-v`), and the `-w` file, finished.
+/// Only the lesson's ports are kept.
+fn replay(r: &Report, write: Option<(&Path, bool)>) -> Result<(String, Option<Saved>)> {
     let expr = r
         .ports
         .iter()
         .map(|p| format!("port {p}"))
         .collect::<Vec<_>>()
         .join(" or ");
-    let Ok(filter) = Filter::parse(&expr) else {
-        return String::new();
-    };
+    let filter = Filter::parse(&expr)?;
     let opts = PrintOptions {
         color: color::stdout_enabled(color::ColorWhen::Auto),
         verbose: true,
         ..PrintOptions::default()
     };
-    let mut pipe = Pipeline::new(filter, opts);
-    let mut buf = Vec::new();
-    for p in &r.packets {
-        let _ = pipe.handle(&mut buf, &p.as_packet());
+    let mut driver = Driver::new(
+        Memory::new(&r.packets, crate::capture::LinkType::Ethernet),
+        Pipeline::new(filter, opts),
+    )
+    .summary(Summary::None);
+    if let Some((path, nano)) = write {
+        driver = driver.save(path, nano);
     }
-    String::from_utf8_lossy(&buf).into_owned()
+    let mut text = Vec::new();
+    let end = driver.run(&mut text);
+    let saved = end.saved.clone();
+    end.result()?;
+    Ok((String::from_utf8_lossy(&text).into_owned(), saved))
 }
 
 /// One JSON object per line: the lab, calls and packets in time order, facts, explanation.
@@ -263,22 +274,6 @@ pub fn render_json(r: &Report) -> String {
     s
 }
 
-/// Write the lesson's packets (those `observe` kept: the lesson's ports) to `path`.
-fn save(r: &Report, path: &std::path::Path, nano: bool) -> Result<usize> {
-    let link = r
-        .packets
-        .first()
-        .map_or(crate::capture::LinkType::Ethernet, |p| p.link);
-    let mut w = crate::capture::file::Writer::create(path, link, nano)?;
-    for f in &r.observed.packets {
-        if let Some(p) = r.packets.get(f.index) {
-            w.write(&p.as_packet())?;
-        }
-    }
-    w.finish()?;
-    Ok(r.observed.packets.len())
-}
-
 /// `socklab lab [NAME] [-v] [--json]`.
 pub fn run(args: &LabArgs) -> Result<ExitCode> {
     let Some(name) = args.name.as_deref() else {
@@ -288,7 +283,8 @@ pub fn run(args: &LabArgs) -> Result<ExitCode> {
     let Some(scenario) = scenarios::find(name) else {
         let names: Vec<&str> = scenarios::ALL.iter().map(|s| s.name).collect();
         anyhow::bail!(
-            "no lesson called '{name}'; the lessons are: {}",
+            "no lesson called '{name}'{}\n  the lessons are: {} (`socklab lab` describes them)",
+            crate::suggest::did_you_mean(name, names.iter().copied()),
             names.join(", ")
         );
     };
@@ -297,12 +293,12 @@ pub fn run(args: &LabArgs) -> Result<ExitCode> {
         out::note("socklab lab: no CAP_NET_RAW here, so the lesson runs in a private network namespace (its own lo); nothing outside it is touched");
     }
     let report = run_scenario(scenario, mode)?;
-    if let Some(path) = &args.write {
-        let n = save(&report, path, args.nano)
-            .with_context(|| format!("saving the capture to {}", path.display()))?;
+    let (detail, saved) = replay(&report, args.write.as_deref().map(|p| (p, args.nano)))?;
+    if let Some(s) = saved {
         out::note(&format!(
-            "socklab lab: {n} packets saved in {}",
-            path.display()
+            "socklab lab: {} packets saved in {}",
+            s.packets,
+            s.path.display()
         ));
     }
     if let Some(path) = &args.svg {
@@ -314,9 +310,11 @@ pub fn run(args: &LabArgs) -> Result<ExitCode> {
     let text = if args.json {
         render_json(&report)
     } else {
-        render_text(&report, args.verbose)
+        render_text(&report, args.verbose.then_some(detail.as_str()))
     };
     let mut o = std::io::stdout().lock();
-    out::exit_if_broken(o.write_all(text.as_bytes()).and_then(|_| o.flush()));
+    o.write_all(text.as_bytes())
+        .and_then(|_| o.flush())
+        .map_err(out::WriteError::stdout)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,30 +1,34 @@
 //! `socklab sniff`: capture live, decode, filter, track, print.
 //!
 //! The per-packet work is in [`Pipeline`], which knows nothing about where
-//! packets come from: live capture here, a capture file in `replay`, a
-//! background capture thread in the protocol commands' `--sniff`.
+//! packets come from; the loop around it is [`driver::Driver`], the same
+//! for live capture here, a capture file in `replay`, a background capture
+//! thread in the protocol commands' `--sniff`, and a lesson's packets in
+//! `lab`.
 
 pub mod attach;
+pub mod driver;
 pub mod replay;
 pub mod stats;
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, Write};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::capture::file::{Format, WriteOptions, Writer};
+use crate::capture::file::{Format, WriteOptions};
 use crate::capture::live::{LiveCapture, LiveConfig};
 use crate::capture::privs::{self, Dropped};
+use crate::capture::source::Live;
 use crate::capture::Packet;
 use crate::cli::sniff::SniffArgs;
 use crate::filter::Filter;
 use crate::proto::stop;
 use crate::render::packet::{recognise_course_as, PacketPrinter, PacketView, PrintOptions};
-use crate::render::tree::LEGEND;
 use crate::track::tcp::{ConnSummary, Event, Tracker};
 use crate::wire::packet::decode_captured;
+use driver::Driver;
 
 /// Decode -> filter -> track -> print, for packets from any source.
 /// Holds reusable buffers: no allocation per packet once warmed up (apart
@@ -102,6 +106,16 @@ impl Pipeline {
         Ok(true)
     }
 
+    /// Check that the filter applies to packets of `link` (a pcapng file
+    /// may hold several link types; a filter like `ether host` needs one
+    /// with Ethernet headers).
+    pub fn check_link(
+        &self,
+        link: crate::capture::LinkType,
+    ) -> Result<(), crate::filter::FilterError> {
+        self.filter.check_link(link)
+    }
+
     /// The printer, e.g. to print socket-call lines in the same format.
     pub fn printer(&mut self) -> &mut PacketPrinter {
         &mut self.printer
@@ -150,27 +164,14 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     let expr = args.filter.join(" ");
     let mut cfg = LiveConfig::new(args.iface.clone());
     cfg.snaplen = (args.snaplen > 0).then_some(args.snaplen);
-    let mut cap = LiveCapture::open(&cfg)?;
+    let cap = LiveCapture::open(&cfg)?;
     let dropped = privs::drop_to(args.user.as_deref())?;
-    // Created after dropping privileges, so the file belongs to the user.
-    let mut save = match &args.write {
-        Some(path) => {
-            let mut o = WriteOptions::new(path, cap.link_type(), args.nano);
-            o.iface = Some(cap.iface().to_string());
-            if let Some(n) = cfg.snaplen {
-                o.snaplen = u32::try_from(n).unwrap_or(u32::MAX);
-            }
-            Some(Writer::create_with(path, &o).map_err(|e| privs::write_hint(e, path, &dropped))?)
-        }
-        None => None,
-    };
 
     // The project's shared Ctrl-C policy: first signal stops and summarises,
     // a second one exits at once.
     stop::install();
 
     let opts = args.print.options();
-    let mut pipe = Pipeline::new(filter, opts);
     crate::noteln!(
         "socklab: listening on {} (link type {}), {}{}; {}; Ctrl-C to stop",
         cap.iface(),
@@ -184,88 +185,44 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
         } else {
             ", both directions"
         },
-        match dropped {
+        match &dropped {
             Dropped::ToUser(name, uid, _) => format!("privileges dropped to {name} (uid {uid})"),
             Dropped::Capabilities => "capabilities cleared".into(),
         }
     );
-
-    let tty = io::stdout().is_terminal();
-    let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
-    if opts.verbose && !opts.json {
-        write_or_quit(out.write_all(LEGEND.as_bytes()));
+    let iface = cap.iface().to_string();
+    let mut driver = Driver::new(Live::new(cap), Pipeline::new(filter, opts))
+        .count(args.count)
+        .live(FLUSH_EVERY)
+        .legend();
+    // Created after dropping privileges, so the file belongs to the user.
+    if let Some(path) = &args.write {
+        driver = driver
+            .save(path, args.nano)
+            .save_details(
+                Some(iface),
+                cfg.snaplen.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            )
+            .create_file()
+            .map_err(|e| privs::write_hint(e, path, &dropped))?;
     }
-    let mut last_flush = Instant::now();
-    while !stop::requested() {
-        let packet = match cap.next_packet() {
-            Ok(Some(p)) => p,
-            Ok(None) => {
-                write_or_quit(out.flush());
-                last_flush = Instant::now();
-                continue;
-            }
-            Err(e) => {
-                let _ = out.flush();
-                return Err(e.into());
-            }
-        };
-        let shown = match pipe.handle(&mut out, &packet) {
-            Ok(s) => s,
-            Err(e) => {
-                write_or_quit(Err(e));
-                false
-            }
-        };
-        if shown {
-            if let Some(w) = &mut save {
-                if let Err(e) = w.write(&packet) {
-                    let _ = out.flush();
-                    return Err(e.into());
-                }
-            }
-        }
-        if shown && (tty || last_flush.elapsed() >= FLUSH_EVERY) {
-            write_or_quit(out.flush());
-            if let Some(w) = &mut save {
-                w.flush()?;
-            }
-            last_flush = Instant::now();
-        }
-        if args.count.is_some_and(|c| pipe.shown >= c) {
-            break;
-        }
+    let end = driver.run(crate::render::out::Stdout(io::stdout().lock()));
+    // Statistics go to stderr whatever stdout is (tcpdump does the same).
+    if let Some(saved) = &end.saved {
+        crate::noteln!("{}", saved.describe());
     }
-    // Per-connection story: on stdout with the text, on stderr with JSON.
-    if args.print.json {
-        write_or_quit(out.flush());
-        let mut err = io::stderr().lock();
-        let _ = pipe.write_summary(&mut err);
-    } else {
-        write_or_quit(pipe.write_summary(&mut out).and_then(|_| out.flush()));
-    }
-    if let Some(w) = save {
-        let (n, path) = (w.written(), args.write.clone().unwrap_or_default());
-        let o = w.options().clone();
-        w.finish()?;
-        crate::noteln!(
-            "{n} packets written to {} ({})",
-            path.display(),
-            describe(&o)
-        );
-    }
-    let k = cap.stats();
     crate::noteln!(
         "{} packets captured\n{} packets shown{}\n{} packets dropped by the kernel",
-        pipe.captured,
-        pipe.shown,
+        end.captured,
+        end.shown,
         if expr.trim().is_empty() {
             String::new()
         } else {
             format!(" (filter: {expr})")
         },
-        k.dropped
+        end.kernel.unwrap_or_default().dropped
     );
+    end.result()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -279,14 +236,4 @@ pub fn describe(o: &WriteOptions) -> String {
         },
         if o.nano { "nanosecond" } else { "microsecond" }
     )
-}
-
-/// Quiet success when stdout's reader went away (`| head`); other write
-/// errors are reported on stderr and end the program with failure.
-pub(crate) fn write_or_quit(r: io::Result<()>) {
-    if let Err(e) = r {
-        crate::render::out::exit_if_broken(Err(io::Error::new(e.kind(), "")));
-        crate::noteln!("socklab: error: writing the output: {e}");
-        std::process::exit(1);
-    }
 }

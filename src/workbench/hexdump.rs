@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use crate::cli::workbench::HexdumpArgs;
 use crate::render::color;
 use crate::render::hexdump::HexDump;
-use crate::render::out::exit_if_broken;
+use crate::render::out;
 
 use super::input::parse_number;
 
@@ -35,7 +35,19 @@ pub fn run(a: HexdumpArgs) -> Result<ExitCode> {
         .transpose()?;
     let mut reader: Box<dyn Read> = match a.file.as_deref() {
         Some(p) if p.as_os_str() != "-" => {
-            let mut f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+            let mut f = File::open(p).map_err(|e| {
+                anyhow::anyhow!("hexdump {}: {}", p.display(), crate::error::describe_io(&e))
+            })?;
+            if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+                let e = io::Error::from_raw_os_error(libc::EISDIR);
+                anyhow::bail!(
+                    "hexdump {}: {}\n  hint: hexdump reads one file (or stdin with -); \
+                     give a file inside the directory, e.g. `ls {}` to pick one",
+                    p.display(),
+                    crate::error::describe_io(&e),
+                    p.display()
+                );
+            }
             // Files seek; pipes and terminals are read and thrown away.
             if skip > 0 && f.seek(SeekFrom::Start(skip)).is_err() {
                 skip_by_reading(&mut f, skip)
@@ -54,16 +66,21 @@ pub fn run(a: HexdumpArgs) -> Result<ExitCode> {
         .group(usize::from(a.group))
         .base(usize::try_from(skip).unwrap_or(usize::MAX))
         .color(color::stdout_enabled(a.color));
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut w = io::BufWriter::new(out::Stdout(io::stdout().lock()));
     let r = printer
-        .write_stream(&mut reader, &mut out, limit)
-        .and_then(|_| out.flush());
-    match r {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-            exit_if_broken(Err(e));
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => Err(e).context("hexdump"),
-        Ok(()) => Ok(ExitCode::SUCCESS),
+        .write_stream(&mut reader, &mut w, limit)
+        .and_then(|_| w.flush());
+    if let Err(e) = r {
+        // A failed write to stdout is reported as such; anything else was reading.
+        out::check()?;
+        anyhow::bail!(
+            "hexdump {}: {}",
+            a.file
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "stdin".into()),
+            crate::error::describe_io(&e)
+        );
     }
+    Ok(ExitCode::SUCCESS)
 }

@@ -17,6 +17,7 @@ use pcap_file::{DataLink, Endianness};
 
 use super::{FileError, MAX_CAPLEN};
 use crate::capture::{LinkType, Packet};
+use crate::error::describe_io;
 
 /// The two file formats socklab writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +101,52 @@ impl<W: Write> std::fmt::Debug for Writer<W> {
     }
 }
 
+/// `uid` as the rest of the machine sees it: inside a user namespace (the
+/// lab's no-root mode) uid 0 is really the user who started socklab.
+fn outer_uid(uid: nix::unistd::Uid) -> nix::unistd::Uid {
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    map.lines()
+        .find_map(|line| {
+            let f: Vec<u32> = line
+                .split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            let (inner, outer, count) = (*f.first()?, *f.get(1)?, *f.get(2)?);
+            let offset = uid.as_raw().checked_sub(inner)?;
+            (offset < count).then(|| nix::unistd::Uid::from_raw(outer + offset))
+        })
+        .unwrap_or(uid)
+}
+
+/// Why a capture file could not be created where asked: who this process
+/// is, which directory refused, and where to write instead.
+fn no_write_hint(path: &Path) -> String {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::env::current_dir().unwrap_or_else(|_| ".".into()),
+    };
+    let uid = outer_uid(nix::unistd::geteuid());
+    let user = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| format!("uid {uid}"));
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "capture.pcap".into());
+    let sudo = if std::env::var_os("SUDO_UID").is_some() {
+        " (a capture file is created after privileges are dropped, as the user who ran sudo)"
+    } else {
+        ""
+    };
+    format!(
+        "\n  hint: user {user} may not create files in {}{sudo}: write it to a directory {user} \
+         can write to, e.g. -w /tmp/{file}",
+        dir.display()
+    )
+}
+
 impl Writer<BufWriter<File>> {
     /// Create (or truncate) `path`: pcapng if it ends in `.pcapng`, else
     /// pcap; microsecond timestamps unless `nano`.
@@ -113,10 +160,7 @@ impl Writer<BufWriter<File>> {
         let f = File::create(path).map_err(|e| {
             let mut detail = crate::error::describe_io(&e);
             if e.kind() == std::io::ErrorKind::PermissionDenied {
-                detail.push_str(
-                    "\n  hint: a capture file is created after privileges are dropped, as the user \
-                     who ran sudo: choose a directory that user can write to",
-                );
+                detail.push_str(&no_write_hint(path));
             }
             FileError::Open {
                 action: "create",
@@ -154,7 +198,7 @@ impl<W: Write> Writer<W> {
                     endianness: Endianness::native(),
                     ..Default::default()
                 };
-                Sink::Pcap(PcapWriter::with_header(w, header).map_err(|e| werr(e.to_string()))?)
+                Sink::Pcap(PcapWriter::with_header(w, header).map_err(|e| werr(detail(&e)))?)
             }
             Format::PcapNg => {
                 let section = SectionHeaderBlock {
@@ -167,8 +211,8 @@ impl<W: Write> Writer<W> {
                         env!("CARGO_PKG_VERSION")
                     )))],
                 };
-                let mut ng = PcapNgWriter::with_section_header(w, section)
-                    .map_err(|e| werr(e.to_string()))?;
+                let mut ng =
+                    PcapNgWriter::with_section_header(w, section).map_err(|e| werr(detail(&e)))?;
                 let mut options = Vec::new();
                 if let Some(name) = &opts.iface {
                     options.push(InterfaceDescriptionOption::IfName(Cow::Owned(name.clone())));
@@ -183,8 +227,7 @@ impl<W: Write> Writer<W> {
                     snaplen: opts.snaplen,
                     options,
                 };
-                ng.write_pcapng_block(idb)
-                    .map_err(|e| werr(e.to_string()))?;
+                ng.write_pcapng_block(idb).map_err(|e| werr(detail(&e)))?;
                 Sink::PcapNg(ng)
             }
         };
@@ -232,7 +275,7 @@ impl<W: Write> Writer<W> {
             Sink::Pcap(w) => {
                 let pkt =
                     PcapPacket::new(ts, orig_len, data).map_err(|e| unwritable(e.to_string()))?;
-                w.write_packet(&pkt).map(|_| ()).map_err(|e| e.to_string())
+                w.write_packet(&pkt).map(|_| ()).map_err(|e| detail(&e))
             }
             Sink::PcapNg(w) => {
                 let epb = EnhancedPacketBlock {
@@ -244,7 +287,7 @@ impl<W: Write> Writer<W> {
                 };
                 w.write_pcapng_block(epb)
                     .map(|_| ())
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| detail(&e))
             }
         };
         result.map_err(|detail| FileError::Io {
@@ -260,8 +303,8 @@ impl<W: Write> Writer<W> {
     /// Push buffered packets to the file (so it is readable while capturing).
     pub fn flush(&mut self) -> Result<(), FileError> {
         let r = match &mut self.sink {
-            Sink::Pcap(w) => w.flush().map_err(|e| e.to_string()),
-            Sink::PcapNg(w) => w.get_mut().flush().map_err(|e| e.to_string()),
+            Sink::Pcap(w) => w.flush().map_err(|e| detail(&e)),
+            Sink::PcapNg(w) => w.get_mut().flush().map_err(|e| describe_io(&e)),
         };
         r.map_err(|detail| FileError::Io {
             action: "write",
@@ -279,4 +322,17 @@ impl<W: Write> Writer<W> {
             Sink::PcapNg(w) => w.into_inner(),
         })
     }
+}
+
+/// The OS error behind a pcap-file error, with its errno name
+/// (`No space left on device (ENOSPC)`), else the error's own words.
+fn detail(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return describe_io(io);
+        }
+        cause = c.source();
+    }
+    e.to_string()
 }
