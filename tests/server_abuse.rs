@@ -70,24 +70,38 @@ fn flood_bad_datagrams(port: u16, n: u64) -> String {
     s.local_addr().unwrap().to_string()
 }
 
+/// Stop the server (Ctrl-C) and read its count of bad datagrams.
+fn bad_total(srv: &mut Server) -> u64 {
+    assert_eq!(srv.interrupt(), Some(0));
+    let out = srv.output();
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("udp-calc server stopped:"))
+        .unwrap_or_else(|| panic!("no closing line:\n{out}"));
+    line.rsplit(", ")
+        .next()
+        .and_then(|t| t.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {line:?}"))
+}
+
 #[test]
 fn udp_calc_bad_datagrams_are_rate_limited_per_peer_and_summarised() {
     let port = udp_port();
-    let srv = Server::socklab(&["udp-calc", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let mut srv = Server::socklab(&["udp-calc", "serve", "--bind", &format!("127.0.0.1:{port}")]);
     let peer = flood_bad_datagrams(port, 3000);
     assert_eq!(udp_calc_ask(port), "result: 42");
     srv.wait_for(
         &format!("more bad datagrams from {peer} in the last second, not shown"),
         T,
     );
+    // At most 3 a second were shown one by one; the rest are counted, and
+    // the counts add up to what the server received (the kernel may drop
+    // some datagrams when the machine is busy).
+    let received = bad_total(&mut srv);
     let shown = lines(&srv, &format!("bad input from {peer}")).len() as u64;
-    // At most 3 a second were shown one by one; the rest are counted.
-    let end = Instant::now() + T;
-    while shown + summarised(&srv, &peer) < 3000 && Instant::now() < end {
-        thread::sleep(Duration::from_millis(100));
-    }
     let hidden = summarised(&srv, &peer);
-    assert_eq!(shown + hidden, 3000, "{}", srv.output());
+    assert!(received >= 1000, "{received} of 3000 arrived");
+    assert_eq!(shown + hidden, received, "{}", srv.output());
     assert!(shown <= 3 * 4, "{shown} shown one by one");
     // The whole log stayed small: far under 1 KB per bad datagram.
     assert!(
@@ -100,7 +114,7 @@ fn udp_calc_bad_datagrams_are_rate_limited_per_peer_and_summarised() {
 #[test]
 fn quiet_udp_calc_shows_only_summaries() {
     let port = udp_port();
-    let srv = Server::socklab(&[
+    let mut srv = Server::socklab(&[
         "udp-calc",
         "serve",
         "-q",
@@ -115,11 +129,9 @@ fn quiet_udp_calc_shows_only_summaries() {
     );
     assert_eq!(srv.count("bad input from"), 0, "{}", srv.output());
     assert_eq!(srv.count("00000000"), 0, "no hex dump with -q");
-    let end = Instant::now() + T;
-    while summarised(&srv, &peer) < 500 && Instant::now() < end {
-        thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(summarised(&srv, &peer), 500, "{}", srv.output());
+    let received = bad_total(&mut srv);
+    assert!(received >= 100, "{received} of 500 arrived");
+    assert_eq!(summarised(&srv, &peer), received, "{}", srv.output());
 }
 
 #[test]
