@@ -1309,23 +1309,31 @@ fn dup_aliases_are_followed() {
     if !ready(false) {
         return;
     }
-    let code = "import os, socket\na, b = socket.socketpair()\nfd = os.dup(a.fileno())\nos.write(fd, b'x')\nos.close(fd)\nprint(b.recv(1))";
+    // os.dup is fcntl(F_DUPFD_CLOEXEC), os.dup2 is dup2.
+    let code = "import os, socket\na, b = socket.socketpair()\nfd = os.dup(a.fileno())\nos.write(fd, b'x')\nos.dup2(fd, 9)\nos.write(9, b'y')\nos.close(fd)\nos.close(9)\nprint(b.recv(2))";
     let t = trace(&["--no-packets", "--", "python3", "-c", code]);
     assert_eq!(t.status, Some(0), "{}", t.text);
     let pair = t.one("socketpair");
     assert_eq!(pair["result"], "fds [3, 4]");
-    let dup = t.one("dup");
-    assert_eq!(dup["args"], "3");
+    let dup = t.one("fcntl");
+    assert_eq!(dup["args"], "3, F_DUPFD_CLOEXEC, 0");
     assert_eq!(dup["ret"], 5);
     assert!(dup["result"]
         .as_str()
         .unwrap()
         .contains("fd 5 is now the same socket as fd 3"));
-    // write and close on the alias are shown (they are socket calls now).
-    let w = t.one("write");
-    assert_eq!(w["fd"], 5);
-    assert_eq!(w["socket"]["proto"], "UNIX-STREAM");
-    assert_eq!(w["data"]["hex"], "78");
-    assert!(t.named("close").iter().any(|c| c["fd"] == 5));
-    assert_eq!(t.one("recv")["ret"], 1);
+    let dup2 = t.one("dup2");
+    assert_eq!(dup2["args"], "5, 9");
+    assert_eq!(dup2["ret"], 9);
+    // write and close on the aliases are shown (they are socket calls now).
+    let w = t.named("write");
+    assert_eq!(w.len(), 2, "{}", t.text);
+    assert_eq!(
+        (w[0]["fd"].clone(), w[1]["fd"].clone()),
+        (5.into(), 9.into())
+    );
+    assert!(w.iter().all(|w| w["socket"]["proto"] == "UNIX-STREAM"));
+    assert_eq!(w[1]["data"]["hex"], "79");
+    assert!(t.named("close").iter().any(|c| c["fd"] == 9));
+    assert_eq!(t.one("recv")["ret"], 2);
 }
