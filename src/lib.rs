@@ -15,6 +15,7 @@ pub mod lab;
 pub mod proto;
 pub mod render;
 pub mod sniff;
+pub mod suggest;
 pub mod track;
 pub mod wire;
 pub mod workbench;

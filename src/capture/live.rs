@@ -136,9 +136,7 @@ impl LiveCapture {
             });
         };
         let sock = sys::open_packet_socket().map_err(|e| match e.raw_os_error() {
-            Some(libc::EPERM | libc::EACCES) => CaptureError::NoPermission {
-                detail: crate::error::describe_io(&e),
-            },
+            Some(libc::EPERM | libc::EACCES) => CaptureError::no_permission(&e),
             _ => CaptureError::os("open AF_PACKET socket", &e),
         })?;
         // Ask for kernel receive timestamps now: the kernel turns them on
