@@ -2,10 +2,10 @@
 //! and `--sniff`; what `--sniff` knows is written into the pcapng it saves
 //! and replay honours it.
 
-mod common;
 #[path = "common/capfiles.rs"]
 #[allow(dead_code)]
 mod capfiles;
+mod common;
 
 use std::time::Duration;
 
@@ -24,7 +24,20 @@ fn course_lines(out: &str) -> Vec<String> {
 
 fn ip_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let total = 28 + payload.len();
-    let mut p = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64, 17, 0, 0];
+    let mut p = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0x40,
+        0,
+        64,
+        17,
+        0,
+        0,
+    ];
     p.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
     p.extend_from_slice(&sport.to_be_bytes());
     p.extend_from_slice(&dport.to_be_bytes());
@@ -41,7 +54,11 @@ fn replay_decodes_course_protocols_on_other_ports_only_when_told() {
         req.extend_from_slice(&v.to_be_bytes());
     }
     let frames = [
-        wrap(1, &ip_tcp(40000, 21009, 1, 1, PSH | ACK, b"5\x008\x001\x00"), false),
+        wrap(
+            1,
+            &ip_tcp(40000, 21009, 1, 1, PSH | ACK, b"5\x008\x001\x00"),
+            false,
+        ),
         wrap(1, &ip_tcp(21009, 40000, 1, 7, PSH | ACK, b"-3\0\0"), false),
         wrap(1, &ip_udp(40001, 21011, &req), false),
     ];
@@ -98,7 +115,11 @@ fn sniff_decode_shows_tcp_calc_on_another_port() {
     let o = socklab(&["tcp-calc", "ask", "5", "8", "add", "--to", &at]);
     assert!(o.status.success(), "{}", stderr(&o));
     sniffer.wait_for(".. tcp-calc reply: 13", LIMIT);
-    assert!(sniffer.output().contains(".. tcp-calc numbers: 5"), "{}", sniffer.output());
+    assert!(
+        sniffer.output().contains(".. tcp-calc numbers: 5"),
+        "{}",
+        sniffer.output()
+    );
 }
 
 #[test]
@@ -114,12 +135,17 @@ fn a_sniff_w_pcapng_replays_with_the_decoding_shown_live() {
     let f = file.to_str().unwrap();
     let live = run_limited(
         bin(),
-        &["tcp-calc", "ask", "5", "8", "sub", "--to", &at, "--sniff", "-w", f],
+        &[
+            "tcp-calc", "ask", "5", "8", "sub", "--to", &at, "--sniff", "-w", f,
+        ],
         LIMIT,
     );
     assert!(live.status.success(), "{}", stderr(&live));
     let shown = course_lines(&stdout(&live));
-    assert!(shown.contains(&"tcp-calc reply: -3".to_string()), "{shown:?}");
+    assert!(
+        shown.contains(&"tcp-calc reply: -3".to_string()),
+        "{shown:?}"
+    );
     let replay = socklab(&["replay", f, "--color", "never"]);
     assert!(replay.status.success(), "{}", stderr(&replay));
     assert_eq!(course_lines(&stdout(&replay)), shown);

@@ -609,7 +609,10 @@ fn lessons_run_beside_a_course_udp_server_on_10009_without_sharing_its_port() {
         .iter()
         .filter_map(|p| p["narration"][0].as_str().map(str::to_string))
         .collect();
-    assert_eq!(replayed, live, "replay of the saved lesson decodes as the lesson did");
+    assert_eq!(
+        replayed, live,
+        "replay of the saved lesson decodes as the lesson did"
+    );
     let split = facts(&part("split"));
     assert!(
         split.contains("needed 3 recv() calls (20 + 30 + 17 bytes) for one 67-byte record"),

@@ -5,8 +5,8 @@
 use crate::capture::{OwnedPacket, Timestamp};
 use crate::proto::calls::{Call, Side};
 use crate::render::line::flag_text;
-use crate::wire::decode_as::{recognise_decoded, DecodeTable};
 use crate::track::tcp::{fmt_ns, ConnSummary, Event, ResetCause, Tracker};
+use crate::wire::decode_as::{recognise_decoded, DecodeTable};
 use crate::wire::packet::{decode_captured, tcp_flags as fl, Transport};
 
 use super::ladder::{Carries, End, Step};

@@ -26,8 +26,8 @@ use crate::cli::sniff::SniffArgs;
 use crate::filter::Filter;
 use crate::proto::stop;
 use crate::render::packet::{PacketPrinter, PacketView, PrintOptions};
-use crate::wire::decode_as::{recognise_decoded, DecodeTable};
 use crate::track::tcp::{ConnSummary, Event, Tracker};
+use crate::wire::decode_as::{recognise_decoded, DecodeTable};
 use crate::wire::packet::decode_captured;
 use driver::Driver;
 

@@ -355,14 +355,28 @@ mod tests {
 
     #[test]
     fn udp_calc_net_reads_network_order_first() {
-        let req = Request { a: 10, b: 500, op: 0 }.encode(Order::Big);
+        let req = Request {
+            a: 10,
+            b: 500,
+            op: 0,
+        }
+        .encode(Order::Big);
         let f = testframes::udp(40000, 21011, &req);
         let d = decode(LinkType::Ethernet, &f);
         let net = recognise_decoded(&table(&["21011=udp-calc-net"]), &d).expect("net");
-        assert!(net.to_string().starts_with("udp-calc request: a=10 b=500 op=0 (add) = 510"), "{net}");
+        assert!(
+            net.to_string()
+                .starts_with("udp-calc request: a=10 b=500 op=0 (add) = 510"),
+            "{net}"
+        );
         if cfg!(target_endian = "little") {
             let plain = recognise_decoded(&table(&["21011=udp-calc"]), &d).expect("plain");
-            assert!(plain.to_string().starts_with("udp-calc request: a=167772160"), "{plain}");
+            assert!(
+                plain
+                    .to_string()
+                    .starts_with("udp-calc request: a=167772160"),
+                "{plain}"
+            );
         }
     }
 
@@ -371,8 +385,14 @@ mod tests {
         let mut t = DecodeTable::new();
         t.speaks(21009, CALC_PORT);
         t.speaks(21000, ECHO_PORT);
-        assert_eq!(t.lookup(true, 1, 21009), Some((CourseProto::UdpCalc, 21009)));
-        assert_eq!(t.lookup(false, 1, 21009), Some((CourseProto::TcpCalc, 21009)));
+        assert_eq!(
+            t.lookup(true, 1, 21009),
+            Some((CourseProto::UdpCalc, 21009))
+        );
+        assert_eq!(
+            t.lookup(false, 1, 21009),
+            Some((CourseProto::TcpCalc, 21009))
+        );
         assert_eq!(t.lookup(false, 21000, 1), Some((CourseProto::Echo, 21000)));
     }
 

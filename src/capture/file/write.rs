@@ -215,15 +215,9 @@ impl<W: Write> Writer<W> {
                     options: std::iter::once(SectionHeaderOption::UserApplication(Cow::Owned(
                         format!("socklab {}", env!("CARGO_PKG_VERSION")),
                     )))
-                    .chain(
-                        opts.comment
-                            .iter()
-                            .map(|c| {
-                                SectionHeaderOption::Common(CommonOption::Comment(Cow::Owned(
-                                    c.clone(),
-                                )))
-                            }),
-                    )
+                    .chain(opts.comment.iter().map(|c| {
+                        SectionHeaderOption::Common(CommonOption::Comment(Cow::Owned(c.clone())))
+                    }))
                     .collect(),
                 };
                 let mut ng =
