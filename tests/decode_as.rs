@@ -76,7 +76,7 @@ fn replay_decodes_course_protocols_on_other_ports_only_when_told() {
         "never",
         "--decode",
         "21009=tcp-calc",
-        "-d",
+        "--decode",
         "21011=udp-calc-net",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -25,8 +25,8 @@ pub struct PrintArgs {
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
     /// Decode traffic on PORT as PROTO (udp-calc, udp-calc-net, tcp-calc, echo, monitor,
-    /// chat, http), like tshark's -d; repeatable.
-    #[arg(long = "decode", short = 'd', value_name = "PORT=PROTO")]
+    /// chat, http), like tshark's -d (-d itself is tcpdump's); repeatable.
+    #[arg(long = "decode", value_name = "PORT=PROTO")]
     pub decode: Vec<DecodeAs>,
 }
 
