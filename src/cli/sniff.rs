@@ -31,6 +31,11 @@ pub struct SniffArgs {
     /// Also save the packets shown to FILE: pcap, or pcapng if FILE ends in .pcapng.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// After opening the capture socket as root, run as USER (like tcpdump -Z):
+    /// default nobody, or the invoking user under sudo; -Z root keeps uid 0 with
+    /// every capability cleared. -w files are created after the switch.
+    #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
+    pub user: Option<String>,
     /// With -w: nanosecond timestamps (default: microseconds, what every tool reads).
     #[arg(long, requires = "write")]
     pub nano: bool,

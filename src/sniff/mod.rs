@@ -187,7 +187,7 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     let kernel = filter.kernel_program(crate::capture::live::link_type_of(&args.iface))?;
     cfg.kernel_filter = kernel.program().map(<[_]>::to_vec);
     let cap = LiveCapture::open(&cfg)?;
-    let dropped = privs::drop_privileges()?;
+    let dropped = privs::drop_to(args.user.as_deref())?;
 
     // The project's shared Ctrl-C policy: first signal stops and summarises,
     // a second one exits at once.
@@ -207,7 +207,7 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
         } else {
             ", both directions"
         },
-        match dropped {
+        match &dropped {
             Dropped::ToUser(name, uid, _) => format!("privileges dropped to {name} (uid {uid})"),
             Dropped::Capabilities => "capabilities cleared".into(),
         }
@@ -229,7 +229,8 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
                 Some(iface),
                 cfg.snaplen.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             )
-            .create_file()?;
+            .create_file()
+            .map_err(|e| privs::write_hint(e, path, &dropped))?;
     }
     let end = driver.run(crate::render::out::Stdout(io::stdout().lock()));
     // Statistics go to stderr whatever stdout is (tcpdump does the same).
