@@ -183,6 +183,9 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     let expr = args.filter.join(" ");
     let mut cfg = LiveConfig::new(args.iface.clone());
     cfg.snaplen = (args.snaplen > 0).then_some(args.snaplen);
+    let buffer = args.buffer_kib as usize * 1024;
+    cfg.ring = Some(buffer);
+    cfg.rcvbuf = buffer;
     // The kernel drops what the filter rejects; user space checks again.
     let kernel = filter.kernel_program(crate::capture::live::link_type_of(&args.iface))?;
     cfg.kernel_filter = kernel.program().map(<[_]>::to_vec);
@@ -212,8 +215,17 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
             Dropped::Capabilities => "capabilities cleared".into(),
         }
     );
+    if let Some(why) = cap.ring_fallback() {
+        crate::noteln!("socklab: {why}");
+    }
     if opts.verbose {
         crate::noteln!("{}", kernel.describe());
+        if let Some(n) = cap.ring_bytes() {
+            crate::noteln!(
+                "socklab: packets come through a {} KiB memory-mapped ring (TPACKET_V3)",
+                n / 1024
+            );
+        }
     }
     let iface = cap.iface().to_string();
     let pipe = Pipeline::new(filter, opts).decode(&args.print.decode_table());
