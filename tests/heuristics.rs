@@ -3,10 +3,10 @@
 //! recognition explained with `-v`, and nothing recognised where nothing
 //! should be.
 
-mod common;
 #[path = "common/capfiles.rs"]
 #[allow(dead_code)]
 mod capfiles;
+mod common;
 
 use std::path::Path;
 use std::time::Duration;
@@ -78,7 +78,20 @@ fn recognitions_on_every_capture_in_the_repository_are_exactly_the_true_ones() {
 
 fn ip_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let total = 28 + payload.len();
-    let mut p = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64, 17, 0, 0];
+    let mut p = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0x40,
+        0,
+        64,
+        17,
+        0,
+        0,
+    ];
     p.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
     p.extend_from_slice(&sport.to_be_bytes());
     p.extend_from_slice(&dport.to_be_bytes());

@@ -111,7 +111,12 @@ impl Pipeline {
         let r = self.heuristics.as_mut()?.observe(d)?;
         let udp = matches!(d.transport, crate::wire::packet::Transport::Udp(_));
         let by_default = r.proto.default_port() == Some(r.server_port);
-        if by_default || self.decode.lookup(udp, r.server_port, r.server_port).is_some() {
+        if by_default
+            || self
+                .decode
+                .lookup(udp, r.server_port, r.server_port)
+                .is_some()
+        {
             return None;
         }
         self.learned.add(DecodeAs {

@@ -95,9 +95,18 @@ impl Heuristics {
         }
         // One-message shapes: a monitor record names itself.
         if !udp && payload.len() == monitor::RECORD_LEN && monitor::decode(payload).is_ok() {
-            return self.found(udp, dp, CourseProto::Monitor, "67-byte Hostname: record".into());
+            return self.found(
+                udp,
+                dp,
+                CourseProto::Monitor,
+                "67-byte Hostname: record".into(),
+            );
         }
-        let key = if src <= dst { (udp, src, dst) } else { (udp, dst, src) };
+        let key = if src <= dst {
+            (udp, src, dst)
+        } else {
+            (udp, dst, src)
+        };
         let Some(conv) = self.convs.get_mut(&key) else {
             self.remember(key, src, payload);
             return None;
@@ -109,7 +118,8 @@ impl Heuristics {
         if src == conv.client {
             // More from the client: keep the first message growing (TCP pieces).
             let room = KEEP.saturating_sub(conv.first.len());
-            conv.first.extend_from_slice(&payload[..payload.len().min(room)]);
+            conv.first
+                .extend_from_slice(&payload[..payload.len().min(room)]);
             return None;
         }
         // The other end answers the client's first message.
@@ -223,7 +233,9 @@ fn tcp_calc(ask: &[u8], answer: &[u8]) -> Option<(CourseProto, String)> {
 }
 
 fn http(ask: &[u8], answer: &[u8]) -> Option<(CourseProto, String)> {
-    const METHODS: [&str; 7] = ["GET ", "HEAD ", "POST ", "PUT ", "DELETE ", "OPTIONS ", "PATCH "];
+    const METHODS: [&str; 7] = [
+        "GET ", "HEAD ", "POST ", "PUT ", "DELETE ", "OPTIONS ", "PATCH ",
+    ];
     let line_end = ask.windows(2).position(|w| w == b"\r\n")?;
     let line = std::str::from_utf8(&ask[..line_end]).ok()?;
     let method = METHODS.iter().find(|m| line.starts_with(**m))?;
@@ -255,18 +267,31 @@ mod tests {
     #[test]
     fn udp_calc_request_and_reply_in_either_order() {
         for order in [Order::Little, Order::Big] {
-            let req = Request { a: 10, b: 500, op: 0 }.encode(order);
+            let req = Request {
+                a: 10,
+                b: 500,
+                op: 0,
+            }
+            .encode(order);
             let reply = udp_calc::encode_reply(510, order);
             let r = run(&[
                 testframes::udp(40000, 21011, &req),
                 testframes::udp(21011, 40000, &reply),
             ]);
             assert_eq!(r.len(), 1, "{order:?}");
-            assert_eq!((r[0].proto, r[0].server_port), (CourseProto::UdpCalc, 21011));
+            assert_eq!(
+                (r[0].proto, r[0].server_port),
+                (CourseProto::UdpCalc, 21011)
+            );
             assert_eq!(r[0].reason, "12-byte request, 4-byte reply carrying a+b");
         }
         // A 4-byte answer that is not the result: not udp-calc.
-        let req = Request { a: 10, b: 500, op: 0 }.encode(Order::Little);
+        let req = Request {
+            a: 10,
+            b: 500,
+            op: 0,
+        }
+        .encode(Order::Little);
         let r = run(&[
             testframes::udp(40000, 21011, &req),
             testframes::udp(21011, 40000, &[9, 9, 9, 9]),
@@ -282,7 +307,10 @@ mod tests {
             testframes::tcp(21009, 40000, 1, 9, 0x18, b"127\0\0"),
         ]);
         assert_eq!(r.len(), 1);
-        assert_eq!((r[0].proto, r[0].server_port), (CourseProto::TcpCalc, 21009));
+        assert_eq!(
+            (r[0].proto, r[0].server_port),
+            (CourseProto::TcpCalc, 21009)
+        );
         assert_eq!(r[0].reason, "3 NUL-terminated numbers answered by N\\0\\0");
     }
 
