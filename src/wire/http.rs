@@ -96,9 +96,10 @@ pub fn parse_head(b: &[u8]) -> Option<Head<'_>> {
     let request = !response
         && (start.ends_with(" HTTP/1.0") || start.ends_with(" HTTP/1.1"))
         && start.split(' ').count() == 3
-        && start.split(' ').next().is_some_and(|m| {
-            !m.is_empty() && m.bytes().all(|c| c.is_ascii_uppercase())
-        });
+        && start
+            .split(' ')
+            .next()
+            .is_some_and(|m| !m.is_empty() && m.bytes().all(|c| c.is_ascii_uppercase()));
     if !response && !request {
         return None;
     }
@@ -117,7 +118,10 @@ pub fn parse_head(b: &[u8]) -> Option<Head<'_>> {
             break;
         }
         headers += 1;
-        if let Some((name, value)) = std::str::from_utf8(line).ok().and_then(|l| l.split_once(':')) {
+        if let Some((name, value)) = std::str::from_utf8(line)
+            .ok()
+            .and_then(|l| l.split_once(':'))
+        {
             if name.trim().eq_ignore_ascii_case("content-length") {
                 content_length = value.trim().parse().ok();
             }
@@ -149,7 +153,11 @@ impl std::fmt::Display for Head<'_> {
         f.write_str(")")?;
         match self.content_length {
             Some(n) => write!(f, "; Content-Length {n}, {} body bytes here", self.body)?,
-            None if self.body > 0 => write!(f, "; no Content-Length: the body ends when the server closes; {} body bytes here", self.body)?,
+            None if self.body > 0 => write!(
+                f,
+                "; no Content-Length: the body ends when the server closes; {} body bytes here",
+                self.body
+            )?,
             None => {}
         }
         Ok(())
@@ -195,19 +203,37 @@ mod tests {
     #[test]
     fn heads_of_requests_and_responses() {
         let h = parse_head(b"GET /README.md HTTP/1.0\r\n\r\n").expect("request");
-        assert_eq!((h.response, h.headers, h.complete, h.body), (false, 0, true, 0));
-        assert_eq!(h.to_string(), "http request: GET /README.md HTTP/1.0 (0 headers)");
+        assert_eq!(
+            (h.response, h.headers, h.complete, h.body),
+            (false, 0, true, 0)
+        );
+        assert_eq!(
+            h.to_string(),
+            "http request: GET /README.md HTTP/1.0 (0 headers)"
+        );
         let r = b"HTTP/1.0 200 OK\r\nServer: x\r\nContent-Length: 10\r\n\r\nhello";
         let h = parse_head(r).expect("response");
-        assert_eq!((h.response, h.headers, h.content_length, h.body), (true, 2, Some(10), 5));
+        assert_eq!(
+            (h.response, h.headers, h.content_length, h.body),
+            (true, 2, Some(10), 5)
+        );
         assert_eq!(
             h.to_string(),
             "http response: HTTP/1.0 200 OK (2 headers); Content-Length 10, 5 body bytes here"
         );
         let h = parse_head(b"HTTP/1.1 404 Not Found\r\nA: b\r\n").expect("cut");
         assert!(!h.complete);
-        assert!(h.to_string().contains("the blank line ending them comes later"));
-        for not in [&b"hello\r\n"[..], b"GET /\r\n", b"get / HTTP/1.0\r\n", b"HTTP/1.0 abc\r\n", b"", b"\xff\xfe"] {
+        assert!(h
+            .to_string()
+            .contains("the blank line ending them comes later"));
+        for not in [
+            &b"hello\r\n"[..],
+            b"GET /\r\n",
+            b"get / HTTP/1.0\r\n",
+            b"HTTP/1.0 abc\r\n",
+            b"",
+            b"\xff\xfe",
+        ] {
             assert_eq!(parse_head(not), None, "{not:?}");
         }
     }
