@@ -19,6 +19,11 @@ pub struct ReplayArgs {
     /// with each TCP connection's outcome (handshake, close, reset).
     #[arg(long)]
     pub stats: bool,
+    /// Track at most N TCP connections at once; beyond, the least recently
+    /// active one is summarised as it stood and forgotten (memory stays flat
+    /// on port scans and SYN floods).
+    #[arg(long, value_name = "N", default_value_t = crate::track::tcp::MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
     /// Also save the packets shown to FILE: pcap, or pcapng if FILE ends in .pcapng.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,

@@ -74,6 +74,12 @@ impl Pipeline {
         self
     }
 
+    /// Track at most `limit` TCP connections at once (see [`crate::track::tcp::MAX_CONNECTIONS`]).
+    pub fn track_limit(mut self, limit: usize) -> Self {
+        self.tracker = Tracker::with_limit(limit);
+        self
+    }
+
     /// Count packets for [`Pipeline::write_stats`] instead of printing them.
     pub fn stats_only(mut self) -> Self {
         self.stats = Some(stats::Stats::new());

@@ -31,7 +31,8 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
 
     let mut opts = args.print.options();
     opts.color &= !args.stats;
-    let mut pipe = Pipeline::new(filter, opts);
+    let mut pipe = Pipeline::new(filter, opts)
+        .track_limit(usize::try_from(args.max_connections).unwrap_or(usize::MAX));
     if args.stats {
         pipe = pipe.stats_only();
     }
