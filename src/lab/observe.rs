@@ -5,8 +5,8 @@
 use crate::capture::{OwnedPacket, Timestamp};
 use crate::proto::calls::{Call, Side};
 use crate::render::line::flag_text;
-use crate::render::packet::{recognise_course, recognise_course_as};
 use crate::track::tcp::{fmt_ns, ConnSummary, Event, ResetCause, Tracker};
+use crate::wire::course;
 use crate::wire::packet::{decode_captured, tcp_flags as fl, Transport};
 
 use super::ladder::{Carries, End, Step};
@@ -62,9 +62,7 @@ fn ns(ts: Timestamp) -> i128 {
 }
 
 fn call_ns(c: &Call) -> i128 {
-    c.at.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i128)
-        .unwrap_or(0)
+    Timestamp::from(c.at).as_nanos()
 }
 
 fn end_of(side: Side) -> End {
@@ -146,11 +144,11 @@ pub fn observe(
             note: String::new(),
             carries: Carries::Nothing,
         };
-        let course = recognise_course(&d).or_else(|| {
+        let course = course::in_packet(&d).or_else(|| {
             speaks
                 .iter()
                 .find(|(p, _)| *p == sport || *p == dport)
-                .and_then(|(p, cp)| recognise_course_as(&d, *p, *cp))
+                .and_then(|(p, cp)| course::in_packet_as(&d, *p, *cp))
         });
         if let Some(c) = &course {
             fact.narration.push(c.to_string());

@@ -25,8 +25,9 @@ use crate::capture::Packet;
 use crate::cli::sniff::SniffArgs;
 use crate::filter::Filter;
 use crate::proto::stop;
-use crate::render::packet::{recognise_course_as, PacketPrinter, PacketView, PrintOptions};
+use crate::render::packet::{PacketPrinter, PacketView, PrintOptions};
 use crate::track::tcp::{ConnSummary, Event, Tracker};
+use crate::wire::course;
 use crate::wire::packet::decode_captured;
 use driver::Driver;
 
@@ -100,7 +101,7 @@ impl Pipeline {
         let mut view = PacketView::new(p.ts, self.shown, &d, tcp, &self.events);
         if let Some((port, as_port)) = self.speaks {
             if view.course.is_none() {
-                view.course = recognise_course_as(&d, port, as_port);
+                view.course = course::in_packet_as(&d, port, as_port);
             }
         }
         if let Some(st) = &mut self.stats {

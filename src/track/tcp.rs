@@ -606,18 +606,7 @@ impl Tracker {
             let id = c.id;
             self.finished.push_back((k, id));
             if self.finished.len() > MAX_FINISHED_KEPT {
-                if let Some((old, old_id)) = self.finished.pop_front() {
-                    // Unless a new connection has taken these addresses since.
-                    if self
-                        .conns
-                        .get(&old)
-                        .is_some_and(|c| c.id == old_id && c.finished())
-                    {
-                        if let Some(c) = self.conns.remove(&old) {
-                            self.retire(c);
-                        }
-                    }
-                }
+                self.retire_oldest_finished();
             }
         }
         Some(view)
@@ -631,9 +620,9 @@ impl Tracker {
         }
     }
 
-    /// Make room for one connection in O(1) (amortised): the oldest
-    /// finished connection if there is one, else the least recently active.
-    fn evict(&mut self) {
+    /// Retire the oldest finished connection still in the table; false if
+    /// there is none. O(1) amortised: each queue entry is looked at once.
+    fn retire_oldest_finished(&mut self) -> bool {
         while let Some((k, id)) = self.finished.pop_front() {
             // Skip entries whose addresses a new connection has taken since.
             if self
@@ -644,8 +633,17 @@ impl Tracker {
                 if let Some(c) = self.conns.remove(&k) {
                     self.retire(c);
                 }
-                return;
+                return true;
             }
+        }
+        false
+    }
+
+    /// Make room for one connection in O(1) (amortised): the oldest
+    /// finished connection if there is one, else the least recently active.
+    fn evict(&mut self) {
+        if self.retire_oldest_finished() {
+            return;
         }
         if let Some((_, c)) = self.conns.pop_front() {
             self.retire(c);

@@ -10,6 +10,7 @@ use std::fmt;
 
 use super::monitor;
 use super::order::Order;
+use super::packet::{Decoded, Transport};
 use super::tcp_calc;
 use super::udp_calc::{self, Request};
 
@@ -282,6 +283,29 @@ impl fmt::Display for Course<'_> {
                 Ok(())
             }
         }
+    }
+}
+
+/// The course-protocol message in a decoded packet, if any.
+pub fn in_packet<'a>(d: &Decoded<'a>) -> Option<Course<'a>> {
+    let payload = d.payload_bytes();
+    match d.transport {
+        Transport::Tcp(t) => recognise(Proto::Tcp, t.src_port, t.dst_port, payload),
+        Transport::Udp(u) => recognise(Proto::Udp, u.src_port, u.dst_port, payload),
+        _ => None,
+    }
+}
+
+/// The course-protocol message in a decoded packet, reading traffic on
+/// `port` as if it were on the course's default `as_port` (used by
+/// `--sniff`, which knows what protocol a non-default port speaks).
+pub fn in_packet_as<'a>(d: &Decoded<'a>, port: u16, as_port: u16) -> Option<Course<'a>> {
+    let map = |p: u16| if p == port { as_port } else { p };
+    let payload = d.payload_bytes();
+    match d.transport {
+        Transport::Tcp(t) => recognise(Proto::Tcp, map(t.src_port), map(t.dst_port), payload),
+        Transport::Udp(u) => recognise(Proto::Udp, map(u.src_port), map(u.dst_port), payload),
+        _ => None,
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod course;
 pub mod http;
 pub mod monitor;
+pub mod num;
 pub mod order;
 pub mod packet;
 pub mod pystruct;
