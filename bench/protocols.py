@@ -10,9 +10,10 @@ the server's peak RSS (VmHWM). Needs a release build (it runs cargo build).
 """
 import os, re, signal, socket, subprocess, sys, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from socklab_bin import ROOT, need, need_file, release_binary
+
 PEERS = os.path.join(ROOT, "..", "shared", "peers")
-BIN = os.path.join(ROOT, "target", "release", "socklab")
+BIN = None  # set by main() from cargo
 QUICK = "--quick" in sys.argv
 
 
@@ -58,11 +59,12 @@ def cpu_seconds(pid):
 def load(args, timeout=600):
     r = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=timeout)
     out = r.stdout + r.stderr
-    rate = re.search(r"requests/s: (\d+)", out)
-    counts = re.search(r"sent: (\d+)\s+ok: (\d+)\s+wrong: (\d+)\s+missing: (\d+)", out)
+    what = "load generator `socklab " + " ".join(args) + f"` (exit status {r.returncode})"
+    rate = need(r"requests/s: (\d+)", out, what)
+    counts = need(r"sent: (\d+)\s+ok: (\d+)\s+wrong: (\d+)\s+missing: (\d+)", out, what)
     lat = re.search(r"latency: p50 (\d+) us\s+p99 (\d+) us", out)
-    if not rate or not counts:
-        sys.exit("load run failed:\n" + out)
+    if r.returncode != 0 or int(counts.group(2)) == 0:
+        sys.exit(f"benchmark failed: {what} answered no request:\n{out.strip()}")
     return int(rate.group(1)), counts.groups(), lat.groups() if lat else ("?", "?")
 
 
@@ -87,7 +89,10 @@ def pair(name, ours_cmd, py_cmd, load_args, n_ours, n_py):
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    global BIN
+    BIN = release_binary()
+    for peer in ("udp_calc_server.py", "tcp_calc_server.py"):
+        need_file(os.path.join(PEERS, peer), "the Python course server")
     print(f"machine: {os.cpu_count()} cores; load generator: socklab's own load mode on the same machine")
     results = {}
 
@@ -119,16 +124,20 @@ def main():
     r = subprocess.run([BIN, "monitor", "report", "--to", f"127.0.0.1:{mp}", "--clients", str(clients),
                         "--count", str(rounds), "--interval", "1"], capture_output=True, text=True, timeout=600)
     elapsed = time.time() - t0
+    what = f"load generator `socklab monitor report --clients {clients}` (exit status {r.returncode})"
+    need(r"monitor load", r.stdout + r.stderr, what)
+    if r.returncode != 0:
+        sys.exit(f"benchmark failed: {what}:\n{(r.stdout + r.stderr).strip()}")
     time.sleep(0.5)
     with open(f"/proc/{srv.pid}/status") as f:
         status = f.read()
-    hwm = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+    hwm = int(need(r"VmHWM:\s+(\d+) kB", status, "the monitor server's /proc status").group(1))
     out = stop(srv)
     print("  client: " + " / ".join(l for l in r.stdout.splitlines() if "monitor load" in l))
-    m = re.search(r"(\d+) records from (\d+) clients, (\d+) bad", out)
-    got = int(m.group(1)) if m else -1
+    m = need(r"(\d+) records from (\d+) clients, (\d+) bad", out, "the monitor server's summary")
+    got = int(m.group(1))
     want = clients * rounds
-    print(f"  server: {m.group(0) if m else out.strip()}")
+    print(f"  server: {m.group(0)}")
     print(f"  records lost: {want - got}   server peak RSS: {hwm / 1024:.1f} MB   run time: {elapsed:.1f} s")
     ok_mon = got == want and hwm <= 64 * 1024
 

@@ -14,8 +14,9 @@ kernel's ru_maxrss for the child process. Needs tcpdump.
 """
 import os, shutil, subprocess, sys, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "socklab")
+from socklab_bin import ROOT, need_file, release_binary
+
+BIN = None  # set by main() from cargo
 MAKE = os.path.join(ROOT, "..", "shared", "bench", "make_pcap.py")
 QUICK = "--quick" in sys.argv
 RUNS = 3
@@ -30,6 +31,7 @@ def ensure(path, packets):
         print(f"skipping {path}: needs ~{need >> 20} MB, {free >> 20} MB free on {os.path.dirname(path)}")
         return False
     print(f"generating {path} ({packets:,} packets) ...", flush=True)
+    need_file(MAKE, "the capture generator make_pcap.py")
     subprocess.run([sys.executable, MAKE, path, str(packets)], check=True, stdout=subprocess.DEVNULL)
     return True
 
@@ -65,7 +67,8 @@ def best(cmd):
 def main():
     if not shutil.which("tcpdump"):
         sys.exit("needs tcpdump (apt-get install tcpdump)")
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    global BIN
+    BIN = release_binary()
     big, big10 = "/tmp/big.pcap", "/tmp/big10.pcap"
     ensure(big, 1_000_000)
     have10 = not QUICK and ensure(big10, 10_000_000)

@@ -11,8 +11,8 @@ of their losses. Needs root (CAP_NET_RAW) and tcpdump.
 """
 import os, re, shutil, signal, socket, subprocess, sys, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "socklab")
+from socklab_bin import need, release_binary
+
 SECS = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
 
 
@@ -39,7 +39,7 @@ def main():
         sys.exit("needs root: both sniffers open packet sockets")
     if not shutil.which("tcpdump"):
         sys.exit("needs tcpdump (apt-get install tcpdump)")
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    BIN = release_binary()
     port = free_port()
     devnull = subprocess.DEVNULL
     ours = subprocess.Popen([BIN, "sniff", "-i", "lo", "udp", "port", str(port)],
@@ -53,9 +53,10 @@ def main():
         helpers.append(subprocess.Popen(["iperf3", "-s", "-1", "-p", str(port)], stdout=devnull, stderr=devnull))
         time.sleep(0.5)
         r = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-u", "-b", "0", "-l", "64",
-                            "-t", str(SECS)], capture_output=True, text=True)
+                            "-t", f"{SECS:g}"], capture_output=True, text=True)
+        what = f"load generator `iperf3 -c ... -u -b 0 -l 64` (exit status {r.returncode})"
         m = re.findall(r"(\d+)/(\d+) \([\d.e+-]+%\)\s+sender", r.stdout)
-        sent = int(m[-1][1]) if m else None
+        sent = int(m[-1][1]) if m and r.returncode == 0 else None
     else:
         flood = "socklab udp-calc load"
         helpers.append(subprocess.Popen([BIN, "udp-calc", "serve", "-q", "--bind", f"127.0.0.1:{port}"],
@@ -64,18 +65,26 @@ def main():
         r = subprocess.run([BIN, "udp-calc", "ask", "0", "0", "0", "--to", f"127.0.0.1:{port}", "--count",
                             str(int(SECS * 300_000)), "--concurrency", "2", "--window", "64", "--timeout", "1"],
                            capture_output=True, text=True)
+        what = f"load generator `socklab udp-calc ask --count ...` (exit status {r.returncode})"
         m = re.search(r"sent: (\d+)\s+ok: (\d+)", r.stdout)
-        sent = int(m.group(1)) + int(m.group(2)) if m else None
+        sent = int(m.group(1)) if m else None
+        r.stdout += r.stderr
     time.sleep(1.0)
     for h in helpers:
         h.kill()
         h.wait()
     err_ours, err_theirs = stop(ours), stop(theirs)
-    oc = int(re.search(r"(\d+) packets captured", err_ours).group(1))
-    od = int(re.search(r"(\d+) packets dropped by the kernel", err_ours).group(1))
-    tc = int(re.search(r"(\d+) packets captured", err_theirs).group(1))
-    td = int(re.search(r"(\d+) packets dropped by kernel", err_theirs).group(1))
-    print(f"flood: {flood} for {SECS:g} s on lo ({sent if sent is not None else '?'} datagrams sent)")
+    if not sent:
+        sys.exit(f"benchmark failed: {what} sent nothing, so there is nothing to compare:\n"
+                 + (r.stdout.strip() or "(no output)"))
+    oc = int(need(r"(\d+) packets? captured", err_ours, "socklab sniff's summary").group(1))
+    od = int(need(r"(\d+) packets? dropped by the kernel", err_ours, "socklab sniff's summary").group(1))
+    tc = int(need(r"(\d+) packets? captured", err_theirs, "tcpdump's summary").group(1))
+    td = int(need(r"(\d+) packets? dropped by kernel", err_theirs, "tcpdump's summary").group(1))
+    if oc == 0 or tc == 0:
+        sys.exit(f"benchmark failed: a sniffer captured nothing (socklab {oc}, tcpdump {tc}) "
+                 f"although {sent} datagrams were sent")
+    print(f"flood: {flood} for {SECS:g} s on lo ({sent} datagrams sent)")
     print(f"  socklab sniff  : {oc:>9} captured, {od:>9} dropped by the kernel")
     print(f"  tcpdump -nn    : {tc:>9} captured, {td:>9} dropped by kernel")
     if td > 0:

@@ -51,6 +51,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     if let Command::Lab(args) = &cli.command {
         return crate::lab::run(args);
     }
+    // trace too (it may enter a namespace), and it handles signals itself.
+    if let Command::Trace(args) = &cli.command {
+        let cfg = args.config().map_err(anyhow::Error::msg)?;
+        return crate::trace::run(&cfg);
+    }
     stop::install();
     raise_fd_limit();
     match cli.command {
@@ -60,12 +65,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Chat(c) => chat_cmd(c)?,
         Command::Monitor(c) => monitor(c)?,
         Command::Get(g) => {
-            let port = get::port_of(&g.port)?;
+            let t = get_target(&g)?;
+            let port = get::port_of(&t.service)?;
             attach::run(watch(g.sniff, port, false, None), || {
-                get::get(&g.host, &g.port, &g.path, g.timeout)
+                get::get(&t.host, &t.service, &t.path, g.timeout)
             })?;
         }
         Command::Demo => crate::demo::run()?,
+        Command::Dissector(d) => {
+            let mut table = crate::wire::decode_as::DecodeTable::new();
+            for rule in d.decode {
+                table.add(rule);
+            }
+            crate::render::out::raw(crate::dissector::script(&table).as_bytes());
+        }
         Command::Resolve(r) => resolve::resolve(&r.name, r.service.as_deref())?,
         Command::Pack(a) => return crate::workbench::pack::run(a),
         Command::Unpack(a) => return crate::workbench::unpack::run(a),
@@ -75,8 +88,62 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sniff(args) => return crate::sniff::run(&args),
         Command::Lab(args) => return crate::lab::run(&args),
         Command::Replay(args) => return crate::sniff::replay::run(&args),
+        Command::Trace(_) => unreachable!("handled above"),
+        Command::Completions(a) => {
+            let mut script = Vec::new();
+            crate::cli::generate::completions(a.shell, &mut script);
+            crate::render::out::raw(&script);
+        }
+        Command::Man(a) => man(a.dir.as_deref())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `get HOST PORT [PATH]` or `get URL`: where the request goes.
+fn get_target(g: &crate::cli::GetArgs) -> Result<crate::wire::http::Target> {
+    use crate::wire::http::{parse_url, Target};
+    match (parse_url(&g.host), &g.port) {
+        (Some(Err(e)), _) => anyhow::bail!("{e}"),
+        (Some(Ok(t)), None) => Ok(t),
+        (Some(Ok(_)), Some(extra)) => anyhow::bail!(
+            "'{}' is a URL, which already says the port and path; drop '{extra}' \
+             (or give HOST PORT PATH instead of the URL)",
+            g.host
+        ),
+        (None, Some(port)) => Ok(Target {
+            host: g.host.clone(),
+            service: port.clone(),
+            path: g.path.clone().unwrap_or_else(|| "/".into()),
+        }),
+        (None, None) => anyhow::bail!(
+            "socklab get needs a port after the host: socklab get {} PORT [PATH] \
+             (a number, or a service name such as http), or a URL: socklab get http://{}/",
+            g.host,
+            g.host
+        ),
+    }
+}
+
+/// `socklab man [DIR]`: the main page to stdout, or every page into DIR.
+fn man(dir: Option<&std::path::Path>) -> Result<()> {
+    use anyhow::Context;
+    let Some(dir) = dir else {
+        let mut page = Vec::new();
+        crate::cli::generate::man_page(&mut page).context("rendering the man page")?;
+        crate::render::out::raw(&page);
+        return Ok(());
+    };
+    let written = crate::cli::generate::man_pages(dir).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot write man pages: {}",
+            dir.display(),
+            crate::error::describe_io(&e)
+        )
+    })?;
+    for path in written {
+        crate::render::out::line(&path.display().to_string());
+    }
+    Ok(())
 }
 
 /// A load run fails only when nothing was answered correctly (the report

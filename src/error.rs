@@ -186,14 +186,42 @@ pub fn fmt_secs(d: Duration) -> String {
     }
 }
 
+/// A refused connection to a port where a socket of the other protocol is
+/// waiting: the user picked the wrong one. A TCP listener there means the
+/// refusal came from UDP (ICMP port unreachable), and the other way round.
+fn other_protocol_holds(target: &str) -> Option<String> {
+    use crate::proto::ports::{held, Transport};
+    let addr: std::net::SocketAddr = target.parse().ok()?;
+    if held(addr, Transport::Tcp) {
+        Some(format!(
+            "a TCP server is listening on {target}, but no UDP socket is bound there: the datagram \
+             was answered with ICMP port unreachable. Talk TCP to it (`echo send` without --udp, \
+             `tcp-calc ask`), or start a UDP server on that port (`echo serve --udp`, `udp-calc serve`)"
+        ))
+    } else if held(addr, Transport::Udp) {
+        Some(format!(
+            "a UDP socket is bound to {target}, but no TCP server is listening there: the SYN was \
+             answered with RST. Talk UDP to it (`echo send --udp`, `udp-calc ask`), or start a TCP \
+             server on that port (`echo serve`, `tcp-calc serve`)"
+        ))
+    } else {
+        None
+    }
+}
+
 fn hint_for(stage: Stage, target: &str, err: &io::Error) -> Option<String> {
     use libc::*;
     let code = err.raw_os_error()?;
     let h = match (stage, code) {
-        (Stage::Connect | Stage::Receive | Stage::Send, ECONNREFUSED) => format!(
+        (Stage::Connect | Stage::Receive | Stage::Send, ECONNREFUSED) => {
+            match other_protocol_holds(target) {
+                Some(h) => h,
+                None => format!(
             "nothing is listening on {target}: start the server first, or check the host and port \
              (for TCP the peer answered the SYN with RST; for UDP the kernel answered with ICMP port unreachable)"
         ),
+            }
+        }
         (Stage::Bind, EADDRINUSE) => "another socket, or a connection in TIME_WAIT, holds this address and port; \
              stop the other program or pick another port. socklab sets SO_REUSEADDR unless you pass \
              --no-reuseaddr, which lets a server restart while old connections sit in TIME_WAIT"

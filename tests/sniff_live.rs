@@ -412,7 +412,8 @@ fn without_cap_net_raw_the_error_says_how_to_get_it() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("CAP_NET_RAW"), "{err}");
-    assert!(err.contains("sudo socklab sniff"), "{err}");
+    // The hint repeats the command that was run, under sudo.
+    assert!(err.contains(&format!("`sudo {BIN} sniff -c 1`")), "{err}");
     assert!(err.contains("setcap cap_net_raw+ep"), "{err}");
     assert!(err.contains("socklab lab"), "{err}");
     assert!(!err.contains("Os {"), "no debug dump: {err}");

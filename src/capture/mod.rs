@@ -149,13 +149,17 @@ pub enum CaptureError {
     #[error(
         "capturing packets needs the CAP_NET_RAW capability, and this process does not have it \
          (opening an AF_PACKET socket failed: {detail})\n  \
-         hint: run it as root: `sudo socklab sniff ...`\n  \
-         hint: or give the binary the capability once: `sudo setcap cap_net_raw+ep $(which socklab)`\n  \
+         hint: run it as root: `sudo {command}`\n  \
+         hint: or give the binary the capability once: `sudo setcap cap_net_raw+ep {binary}`\n  \
          hint: or explore without privileges: `socklab lab` (the lab's no-root mode)"
     )]
     NoPermission {
         /// The OS error, in words.
         detail: String,
+        /// The command line the user ran, quoted for a shell.
+        command: String,
+        /// This program's path, for setcap.
+        binary: String,
     },
     /// No interface with that name.
     #[error("no network interface named '{name}' (available: {available})\n  hint: `ip link` lists them; loopback is `lo`")]
@@ -184,6 +188,29 @@ pub enum CaptureError {
 }
 
 impl CaptureError {
+    /// No permission to open a packet socket: the hint repeats the user's
+    /// own command line under sudo.
+    pub(crate) fn no_permission(e: &std::io::Error) -> Self {
+        let quote = |a: String| {
+            let plain = a
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%[]".contains(c));
+            if plain && !a.is_empty() {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        };
+        let command: Vec<String> = std::env::args().map(quote).collect();
+        CaptureError::NoPermission {
+            detail: crate::error::describe_io(e),
+            command: command.join(" "),
+            binary: std::env::current_exe()
+                .map(|p| quote(p.display().to_string()))
+                .unwrap_or_else(|_| "$(which socklab)".into()),
+        }
+    }
+
     pub(crate) fn os(what: &'static str, e: &std::io::Error) -> Self {
         CaptureError::Os {
             what,

@@ -1,9 +1,11 @@
 //! Command-line definitions (clap derive). Never touches sockets or bytes:
 //! it only says what the user asked for.
 
+pub mod generate;
 pub mod print;
 pub mod replay;
 pub mod sniff;
+pub mod trace;
 pub mod values;
 pub mod workbench;
 
@@ -48,6 +50,9 @@ pub enum Command {
     Demo,
     /// One-command lessons: both ends, captured, drawn and explained (no root needed).
     Lab(LabArgs),
+    /// Print a Lua dissector for Wireshark/tshark showing the course protocols
+    /// (`tshark -X lua_script:socklab.lua`).
+    Dissector(DissectorArgs),
     /// Python struct.pack: values to bytes, with an annotated dump.
     Pack(workbench::PackArgs),
     /// Python struct.unpack: bytes to values, with an annotated dump.
@@ -62,6 +67,34 @@ pub enum Command {
     Sniff(sniff::SniffArgs),
     /// Read a pcap/pcapng file: the same lines, narration and filters as sniff.
     Replay(replay::ReplayArgs),
+    /// Run a program and show its socket calls beside the packets they cause (no root needed).
+    Trace(trace::TraceArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Write man pages: socklab.1 to stdout, or one page per command into DIR.
+    Man(ManArgs),
+}
+
+/// `socklab completions SHELL`
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  socklab completions bash > /etc/bash_completion.d/socklab
+  socklab completions zsh > ~/.zfunc/_socklab      # with fpath+=(~/.zfunc)
+  socklab completions fish > ~/.config/fish/completions/socklab.fish")]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `socklab man [DIR]`
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  socklab man | man -l -
+  sudo socklab man /usr/local/share/man/man1 && man socklab-lab")]
+pub struct ManArgs {
+    /// Directory to write socklab.1, socklab-lab.1, socklab-udp-calc-serve.1, ... into.
+    pub dir: Option<std::path::PathBuf>,
 }
 
 /// Options every server shares.
@@ -142,7 +175,7 @@ pub enum UdpCalc {
         #[arg(long, value_enum, default_value_t = OrderArg::Native)]
         order: OrderArg,
         /// Seconds to wait for the reply.
-        #[arg(long, value_parser = values::secs, default_value = "5")]
+        #[arg(long, value_parser = values::timeout, default_value = "5")]
         timeout: Duration,
         #[command(flatten)]
         load: LoadOpts,
@@ -197,7 +230,7 @@ pub enum TcpCalc {
         #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:10009")]
         to: String,
         /// Seconds to wait for connect and for the reply.
-        #[arg(long, value_parser = values::secs, default_value = "5")]
+        #[arg(long, value_parser = values::timeout, default_value = "5")]
         timeout: Duration,
         #[command(flatten)]
         load: LoadOpts,
@@ -253,7 +286,7 @@ pub enum Echo {
         #[arg(long)]
         nul: bool,
         /// Seconds to wait for connect and for the reply.
-        #[arg(long, value_parser = values::secs, default_value = "5")]
+        #[arg(long, value_parser = values::timeout, default_value = "5")]
         timeout: Duration,
         #[command(flatten)]
         sniff: SniffOpt,
@@ -321,25 +354,24 @@ pub enum Monitor {
         #[arg(long, value_name = "K", default_value_t = 1)]
         clients: usize,
         /// Seconds to wait for each connect.
-        #[arg(long, value_parser = values::secs, default_value = "5")]
+        #[arg(long, value_parser = values::timeout, default_value = "5")]
         timeout: Duration,
         #[command(flatten)]
         sniff: SniffOpt,
     },
 }
 
-/// `socklab get HOST PORT|SERVICE [PATH]`
+/// `socklab get HOST PORT|SERVICE [PATH]`, or `socklab get http://HOST[:PORT]/PATH`
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// Server host name or address.
+    /// Server host name or address, or a whole http:// URL.
     pub host: String,
-    /// Port number or service name (http = 80).
-    pub port: String,
-    /// Path to request.
-    #[arg(default_value = "/")]
-    pub path: String,
+    /// Port number or service name (http = 80); not with a URL.
+    pub port: Option<String>,
+    /// Path to request (default /); not with a URL.
+    pub path: Option<String>,
     /// Seconds to wait for connect and for each read.
-    #[arg(long, value_parser = values::secs, default_value = "10")]
+    #[arg(long, value_parser = values::timeout, default_value = "10")]
     pub timeout: Duration,
     #[command(flatten)]
     pub sniff: SniffOpt,
@@ -374,4 +406,13 @@ pub struct ResolveArgs {
     pub name: String,
     /// Optional service name or port for getaddrinfo.
     pub service: Option<String>,
+}
+
+/// `socklab dissector`.
+#[derive(Debug, Args)]
+pub struct DissectorArgs {
+    /// Also decode PORT as PROTO (udp-calc, udp-calc-net, tcp-calc, echo,
+    /// monitor, chat, http); repeatable.
+    #[arg(long = "decode", short = 'd', value_name = "PORT=PROTO")]
+    pub decode: Vec<crate::wire::decode_as::DecodeAs>,
 }

@@ -24,6 +24,10 @@ pub struct ReplayArgs {
     /// on port scans and SYN floods).
     #[arg(long, value_name = "N", default_value_t = crate::track::tcp::MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
+    /// Print the filter compiled to classic BPF and exit: -d as `tcpdump -d`,
+    /// -dd as a C array, -ddd as decimal numbers.
+    #[arg(short = 'd', action = clap::ArgAction::Count)]
+    pub dump_bpf: u8,
     /// Also save the packets shown to FILE: pcap, or pcapng if FILE ends in .pcapng.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,

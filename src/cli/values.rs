@@ -41,6 +41,23 @@ pub fn secs(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(v))
 }
 
+/// Parse how long a client waits (`--timeout`): seconds > 0. Zero is
+/// refused because it means opposite things to the two groups of users:
+/// Python's `settimeout(0)` makes a socket non-blocking (every call fails at
+/// once unless it can complete), while GNU `timeout` and many tools read 0
+/// as "no limit". socklab never waits forever, so it asks for a number.
+pub fn timeout(s: &str) -> Result<Duration, String> {
+    let d = secs(s)?;
+    if d.is_zero() {
+        return Err(format!(
+            "'{s}' would not wait at all: give the seconds to wait for the peer, > 0 (fractions allowed: 0.5)\n  \
+             hint: in Python settimeout(0) means non-blocking, so recv() raises BlockingIOError at once; \
+             GNU timeout and many tools read 0 as \"no limit\"; socklab always waits a bounded time: give a large number to wait long"
+        ));
+    }
+    Ok(d)
+}
+
 /// Parse a calculator operation: `0`/`add` adds, `1`/`sub` (or any other
 /// number, as in the course server) subtracts.
 pub fn op(s: &str) -> Result<u32, String> {
@@ -48,7 +65,10 @@ pub fn op(s: &str) -> Result<u32, String> {
         "add" | "+" | "plus" => Ok(0),
         "sub" | "-" | "minus" => Ok(1),
         t => t.parse::<u32>().map_err(|_| {
-            format!("'{s}' is not an operation: use 0 or add (a + b), 1 or sub (a - b)")
+            format!(
+                "'{s}' is not an operation{}: use 0 or add (a + b), 1 or sub (a - b)",
+                crate::suggest::did_you_mean(t, ["add", "sub", "plus", "minus"])
+            )
         }),
     }
 }
@@ -76,6 +96,10 @@ mod tests {
         assert!(secs("-1").unwrap_err().contains(">= 0"));
         assert!(secs("soon").unwrap_err().contains("not a number"));
         assert!(secs("nan").is_err());
+        assert_eq!(secs("0").unwrap(), Duration::ZERO);
+        assert!(timeout("0").unwrap_err().contains("would not wait at all"));
+        assert!(timeout("0.0").unwrap_err().contains("settimeout(0)"));
+        assert_eq!(timeout("0.5").unwrap(), Duration::from_millis(500));
     }
 
     #[test]

@@ -125,9 +125,10 @@ fn unsupported(w: &str) -> String {
 
 fn unknown(w: &str) -> String {
     format!(
-        "unknown word '{w}': expected a primitive such as tcp, udp, icmp, arp, ip, ip6, \
+        "unknown word '{w}'{}: expected a primitive such as tcp, udp, icmp, arp, ip, ip6, \
          [src|dst] host A, net N/LEN, port N, portrange A-B, less N, greater N, vlan, \
-         ether host MAC, proto[OFFSET] comparisons, and, or, not, parentheses"
+         ether host MAC, proto[OFFSET] comparisons, and, or, not, parentheses",
+        crate::suggest::did_you_mean(w, KEYWORDS.iter().copied())
     )
 }
 

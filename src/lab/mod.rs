@@ -283,7 +283,8 @@ pub fn run(args: &LabArgs) -> Result<ExitCode> {
     let Some(scenario) = scenarios::find(name) else {
         let names: Vec<&str> = scenarios::ALL.iter().map(|s| s.name).collect();
         anyhow::bail!(
-            "no lesson called '{name}'; the lessons are: {}",
+            "no lesson called '{name}'{}\n  the lessons are: {} (`socklab lab` describes them)",
+            crate::suggest::did_you_mean(name, names.iter().copied()),
             names.join(", ")
         );
     };

@@ -26,10 +26,14 @@ pub fn port_of(service: &str) -> Result<u16, NetError> {
         ));
     }
     sysdb::service_port(service, "tcp").ok_or_else(|| {
+        let names = sysdb::service_names("tcp");
         NetError::msg(
             Stage::ResolveService,
             service,
-            "unknown service: getservbyname found no such TCP service in /etc/services",
+            format!(
+                "unknown service{}: getservbyname found no such TCP service in /etc/services",
+                crate::suggest::did_you_mean(service, names.iter().map(String::as_str))
+            ),
         )
         .with_hint("give a port number, or a service name from /etc/services such as http (80) or https (443)")
     })

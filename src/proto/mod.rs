@@ -12,6 +12,7 @@ pub mod mmsg;
 pub mod monitor_client;
 pub mod monitor_server;
 pub mod net;
+pub mod ports;
 pub mod resolve;
 pub mod sockaddr;
 pub mod stats;

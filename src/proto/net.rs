@@ -40,6 +40,24 @@ pub fn parse_endpoint(s: &str, default: &Endpoint) -> Result<Endpoint, String> {
     if s.is_empty() {
         return Err("empty address: expected HOST:PORT, [V6]:PORT or PORT".into());
     }
+    if let Some((scheme, rest)) = s.split_once("://") {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let example = if authority.is_empty() {
+            "HOST:PORT".to_string()
+        } else if authority.contains(':') && !authority.ends_with(']') {
+            authority.to_string()
+        } else {
+            let port = match scheme.to_ascii_lowercase().as_str() {
+                "http" => "80",
+                "https" => "443",
+                _ => "PORT",
+            };
+            format!("{authority}:{port}")
+        };
+        return Err(format!(
+            "bad address '{s}': this is a URL; give HOST:PORT without '{scheme}://' or a path, here {example}"
+        ));
+    }
     if let Some(rest) = s.strip_prefix('[') {
         let (host, tail) = rest
             .split_once(']')
@@ -63,6 +81,17 @@ pub fn parse_endpoint(s: &str, default: &Endpoint) -> Result<Endpoint, String> {
         });
     }
     if s.matches(':').count() > 1 {
+        // `::1:21019` is not an address, but `::1` then a port: say how to
+        // write it (a bare `::1:8080` is a valid address and stays one).
+        if s.parse::<std::net::Ipv6Addr>().is_err() {
+            if let Some((h, p)) = s.rsplit_once(':') {
+                if h.parse::<std::net::Ipv6Addr>().is_ok() && p.parse::<u16>().is_ok() {
+                    return Err(format!(
+                        "bad address '{s}': an IPv6 address with a port needs brackets: [{h}]:{p}"
+                    ));
+                }
+            }
+        }
         // A bare IPv6 address such as ::1.
         return Ok(Endpoint {
             host: s.to_string(),
@@ -385,5 +414,30 @@ mod tests {
         assert!(e("[::1").contains("closing ']'"));
         assert!(e("[::1]x").contains("':PORT'"));
         assert!(e("").contains("empty"));
+    }
+
+    #[test]
+    fn ipv6_with_a_port_and_no_brackets_gets_the_bracketed_form() {
+        let e = parse_endpoint("::1:21019", &d()).unwrap_err();
+        assert!(
+            e.contains("an IPv6 address with a port needs brackets: [::1]:21019"),
+            "{e}"
+        );
+        // A valid address stays an address.
+        assert_eq!(parse_endpoint("::1:8080", &d()).unwrap().host, "::1:8080");
+    }
+
+    #[test]
+    fn a_url_is_refused_with_the_host_and_port_to_give() {
+        let e = |s| parse_endpoint(s, &d()).unwrap_err();
+        assert!(
+            e("http://127.0.0.1:21080/").contains(
+                "this is a URL; give HOST:PORT without 'http://' or a path, here 127.0.0.1:21080"
+            ),
+            "{}",
+            e("http://127.0.0.1:21080/")
+        );
+        assert!(e("http://example.org/x").contains("here example.org:80"));
+        assert!(e("tcp://[::1]/").contains("here [::1]:PORT"));
     }
 }

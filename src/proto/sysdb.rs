@@ -20,6 +20,25 @@ pub fn service_port(name: &str, proto: &str) -> Option<u16> {
     Some(u16::from_be(port as u16))
 }
 
+/// Every service name and alias listed for `proto` in /etc/services (the
+/// file getservbyname reads); empty when the file is missing.
+pub fn service_names(proto: &str) -> Vec<String> {
+    let text = std::fs::read_to_string("/etc/services").unwrap_or_default();
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        let mut fields = line.split_whitespace();
+        let (Some(name), Some(port_proto)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        if port_proto.split_once('/').map(|(_, p)| p) == Some(proto) {
+            names.push(name.to_string());
+            names.extend(fields.map(str::to_string));
+        }
+    }
+    names
+}
+
 /// One `getaddrinfo` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddrInfo {

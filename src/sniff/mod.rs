@@ -168,9 +168,18 @@ const FLUSH_EVERY: Duration = Duration::from_millis(50);
 pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     // Parse the filter before asking for anything privileged.
     let filter = Filter::parse_words(&args.filter)?;
+    if args.dump_bpf > 0 {
+        // As `tcpdump -i IFACE -d`: the program for the interface's link type.
+        let link = crate::capture::live::link_type_of(&args.iface);
+        crate::render::out::raw(filter.dump(link, args.dump_bpf)?.as_bytes());
+        return Ok(ExitCode::SUCCESS);
+    }
     let expr = args.filter.join(" ");
     let mut cfg = LiveConfig::new(args.iface.clone());
     cfg.snaplen = (args.snaplen > 0).then_some(args.snaplen);
+    // The kernel drops what the filter rejects; user space checks again.
+    let kernel = filter.kernel_program(crate::capture::live::link_type_of(&args.iface))?;
+    cfg.kernel_filter = kernel.program().map(<[_]>::to_vec);
     let cap = LiveCapture::open(&cfg)?;
     let dropped = privs::drop_privileges()?;
 
@@ -197,6 +206,9 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
             Dropped::Capabilities => "capabilities cleared".into(),
         }
     );
+    if opts.verbose {
+        crate::noteln!("{}", kernel.describe());
+    }
     let iface = cap.iface().to_string();
     let mut driver = Driver::new(Live::new(cap), Pipeline::new(filter, opts))
         .count(args.count)
@@ -228,6 +240,12 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
         },
         end.kernel.unwrap_or_default().dropped
     );
+    if opts.verbose && kernel.program().is_some() {
+        crate::noteln!(
+            "{} packets passed the kernel filter",
+            end.kernel.unwrap_or_default().received
+        );
+    }
     end.result()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! any input, no allocation beyond the values returned.
 
 pub mod course;
+pub mod decode_as;
 pub mod http;
 pub mod monitor;
 pub mod num;

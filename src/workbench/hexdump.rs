@@ -35,7 +35,19 @@ pub fn run(a: HexdumpArgs) -> Result<ExitCode> {
         .transpose()?;
     let mut reader: Box<dyn Read> = match a.file.as_deref() {
         Some(p) if p.as_os_str() != "-" => {
-            let mut f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+            let mut f = File::open(p).map_err(|e| {
+                anyhow::anyhow!("hexdump {}: {}", p.display(), crate::error::describe_io(&e))
+            })?;
+            if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+                let e = io::Error::from_raw_os_error(libc::EISDIR);
+                anyhow::bail!(
+                    "hexdump {}: {}\n  hint: hexdump reads one file (or stdin with -); \
+                     give a file inside the directory, e.g. `ls {}` to pick one",
+                    p.display(),
+                    crate::error::describe_io(&e),
+                    p.display()
+                );
+            }
             // Files seek; pipes and terminals are read and thrown away.
             if skip > 0 && f.seek(SeekFrom::Start(skip)).is_err() {
                 skip_by_reading(&mut f, skip)
@@ -61,7 +73,14 @@ pub fn run(a: HexdumpArgs) -> Result<ExitCode> {
     if let Err(e) = r {
         // A failed write to stdout is reported as such; anything else was reading.
         out::check()?;
-        return Err(e).context("hexdump: reading the input");
+        anyhow::bail!(
+            "hexdump {}: {}",
+            a.file
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "stdin".into()),
+            crate::error::describe_io(&e)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,10 +7,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapTsResolution, PcapWriter};
-use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
 use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption, InterfaceTsResolution,
 };
+use pcap_file::pcapng::blocks::opt_common::CommonOption;
 use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, Endianness};
@@ -101,6 +102,52 @@ impl<W: Write> std::fmt::Debug for Writer<W> {
     }
 }
 
+/// `uid` as the rest of the machine sees it: inside a user namespace (the
+/// lab's no-root mode) uid 0 is really the user who started socklab.
+fn outer_uid(uid: nix::unistd::Uid) -> nix::unistd::Uid {
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    map.lines()
+        .find_map(|line| {
+            let f: Vec<u32> = line
+                .split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            let (inner, outer, count) = (*f.first()?, *f.get(1)?, *f.get(2)?);
+            let offset = uid.as_raw().checked_sub(inner)?;
+            (offset < count).then(|| nix::unistd::Uid::from_raw(outer + offset))
+        })
+        .unwrap_or(uid)
+}
+
+/// Why a capture file could not be created where asked: who this process
+/// is, which directory refused, and where to write instead.
+fn no_write_hint(path: &Path) -> String {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::env::current_dir().unwrap_or_else(|_| ".".into()),
+    };
+    let uid = outer_uid(nix::unistd::geteuid());
+    let user = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| format!("uid {uid}"));
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "capture.pcap".into());
+    let sudo = if std::env::var_os("SUDO_UID").is_some() {
+        " (a capture file is created after privileges are dropped, as the user who ran sudo)"
+    } else {
+        ""
+    };
+    format!(
+        "\n  hint: user {user} may not create files in {}{sudo}: write it to a directory {user} \
+         can write to, e.g. -w /tmp/{file}",
+        dir.display()
+    )
+}
+
 impl Writer<BufWriter<File>> {
     /// Create (or truncate) `path`: pcapng if it ends in `.pcapng`, else
     /// pcap; microsecond timestamps unless `nano`.
@@ -114,10 +161,7 @@ impl Writer<BufWriter<File>> {
         let f = File::create(path).map_err(|e| {
             let mut detail = crate::error::describe_io(&e);
             if e.kind() == std::io::ErrorKind::PermissionDenied {
-                detail.push_str(
-                    "\n  hint: a capture file is created after privileges are dropped, as the user \
-                     who ran sudo: choose a directory that user can write to",
-                );
+                detail.push_str(&no_write_hint(path));
             }
             FileError::Open {
                 action: "create",
@@ -209,6 +253,16 @@ impl<W: Write> Writer<W> {
     /// Append one packet. Bytes beyond the snap length are not stored; the
     /// original length always is.
     pub fn write(&mut self, p: &Packet<'_>) -> Result<(), FileError> {
+        self.write_commented(p, None)
+    }
+
+    /// Append one packet with a comment (pcapng `opt_comment`; a pcap file
+    /// has no place for it and stores the packet alone).
+    pub fn write_commented(
+        &mut self,
+        p: &Packet<'_>,
+        comment: Option<&str>,
+    ) -> Result<(), FileError> {
         let n = self.written + 1;
         let unwritable = |what: String| FileError::Unwritable {
             path: self.path.clone(),
@@ -240,7 +294,13 @@ impl<W: Write> Writer<W> {
                     timestamp: ts,
                     original_len: orig_len,
                     data: Cow::Borrowed(data),
-                    options: Vec::new(),
+                    options: comment
+                        .map(|c| {
+                            vec![EnhancedPacketOption::Common(CommonOption::Comment(
+                                Cow::Owned(c.to_string()),
+                            ))]
+                        })
+                        .unwrap_or_default(),
                 };
                 w.write_pcapng_block(epb)
                     .map(|_| ())
