@@ -44,3 +44,21 @@ pub struct ReplayArgs {
     #[arg(value_name = "FILTER", trailing_var_arg = true)]
     pub filter: Vec<String>,
 }
+
+impl ReplayArgs {
+    /// Validate: parse the filter.
+    pub fn config(&self) -> Result<crate::sniff::replay::Config, crate::filter::FilterError> {
+        Ok(crate::sniff::replay::Config {
+            file: self.file.clone(),
+            filter: crate::filter::Filter::parse_words(&self.filter)?,
+            filter_text: self.filter.join(" "),
+            dump_bpf: self.dump_bpf,
+            print: self.print.options(),
+            stats: self.stats,
+            count: self.count,
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            write: self.write.clone(),
+            nano: self.nano,
+        })
+    }
+}

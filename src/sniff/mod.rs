@@ -22,7 +22,6 @@ use crate::capture::live::{LiveCapture, LiveConfig};
 use crate::capture::privs::{self, Dropped};
 use crate::capture::source::Live;
 use crate::capture::Packet;
-use crate::cli::sniff::SniffArgs;
 use crate::filter::Filter;
 use crate::proto::stop;
 use crate::render::packet::{PacketPrinter, PacketView, PrintOptions};
@@ -164,17 +163,40 @@ impl Pipeline {
 /// How often buffered output is flushed while packets keep coming.
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
 
+/// What `socklab sniff` runs with, validated by `cli` (the filter is parsed
+/// before anything privileged is asked for).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Interface to capture on.
+    pub iface: String,
+    /// The filter.
+    pub filter: Filter,
+    /// The filter as the user wrote it (for the statistics line).
+    pub filter_text: String,
+    /// `-d`, `-dd`, `-ddd`: print the compiled filter and exit.
+    pub dump_bpf: u8,
+    /// Keep at most this many bytes of each packet (0: whole packets).
+    pub snaplen: usize,
+    /// How packets are printed.
+    pub print: PrintOptions,
+    /// Stop after this many packets shown.
+    pub count: Option<u64>,
+    /// `-w FILE`.
+    pub write: Option<std::path::PathBuf>,
+    /// With `-w`: nanosecond timestamps.
+    pub nano: bool,
+}
+
 /// Run `socklab sniff`.
-pub fn run(args: &SniffArgs) -> Result<ExitCode> {
-    // Parse the filter before asking for anything privileged.
-    let filter = Filter::parse_words(&args.filter)?;
+pub fn run(args: &Config) -> Result<ExitCode> {
+    let filter = args.filter.clone();
     if args.dump_bpf > 0 {
         // As `tcpdump -i IFACE -d`: the program for the interface's link type.
         let link = crate::capture::live::link_type_of(&args.iface);
         crate::render::out::raw(filter.dump(link, args.dump_bpf)?.as_bytes());
         return Ok(ExitCode::SUCCESS);
     }
-    let expr = args.filter.join(" ");
+    let expr = &args.filter_text;
     let mut cfg = LiveConfig::new(args.iface.clone());
     cfg.snaplen = (args.snaplen > 0).then_some(args.snaplen);
     // The kernel drops what the filter rejects; user space checks again.
@@ -187,7 +209,7 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     // a second one exits at once.
     stop::install();
 
-    let opts = args.print.options();
+    let opts = args.print;
     crate::noteln!(
         "socklab: listening on {} (link type {}), {}{}; {}; Ctrl-C to stop",
         cap.iface(),
