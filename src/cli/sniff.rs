@@ -77,6 +77,8 @@ impl SniffArgs {
             count: self.count,
             write: self.write.clone(),
             nano: self.nano,
+            user: self.user.clone(),
+            buffer_kib: self.buffer_kib,
         })
     }
 }

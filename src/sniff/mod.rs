@@ -185,6 +185,10 @@ pub struct Config {
     pub write: Option<std::path::PathBuf>,
     /// With `-w`: nanosecond timestamps.
     pub nano: bool,
+    /// `-Z USER`: who to run as after opening the capture socket.
+    pub user: Option<String>,
+    /// `-B`: the kernel ring's size in KiB.
+    pub buffer_kib: u32,
 }
 
 /// Run `socklab sniff`.
