@@ -94,12 +94,17 @@ fn put_ipv4(buf: &mut [u8; 21], a: Ipv4Addr) -> usize {
             buf[n] = b'.';
             n += 1;
         }
-        let mut d = [0u8; 20];
-        let i = digits(&mut d, u64::from(o));
-        buf[n..n + 20 - i].copy_from_slice(&d[i..]);
-        n += 20 - i;
+        n += put_u64(&mut buf[n..], u64::from(o));
     }
     n
+}
+
+/// The digits of `n` at the start of `out` (which has room); returns how many.
+fn put_u64(out: &mut [u8], n: u64) -> usize {
+    let mut d = [0u8; 20];
+    let i = digits(&mut d, n);
+    out[..20 - i].copy_from_slice(&d[i..]);
+    20 - i
 }
 
 /// tcpdump's `ADDRESS.PORT` for an IPv4 endpoint, written on the stack:
@@ -108,10 +113,7 @@ pub fn ipv4_port(buf: &mut [u8; 21], a: Ipv4Addr, port: u16) -> &str {
     let mut n = put_ipv4(buf, a);
     buf[n] = b'.';
     n += 1;
-    let mut d = [0u8; 20];
-    let i = digits(&mut d, u64::from(port));
-    buf[n..n + 20 - i].copy_from_slice(&d[i..]);
-    n += 20 - i;
+    n += put_u64(&mut buf[n..], u64::from(port));
     std::str::from_utf8(&buf[..n]).unwrap_or_default()
 }
 
