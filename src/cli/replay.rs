@@ -54,6 +54,7 @@ impl ReplayArgs {
             filter_text: self.filter.join(" "),
             dump_bpf: self.dump_bpf,
             print: self.print.options(),
+            decode: self.print.decode_table(),
             stats: self.stats,
             count: self.count,
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),

@@ -74,6 +74,7 @@ impl SniffArgs {
             dump_bpf: self.dump_bpf,
             snaplen: self.snaplen,
             print: self.print.options(),
+            decode: self.print.decode_table(),
             count: self.count,
             write: self.write.clone(),
             nano: self.nano,

@@ -26,7 +26,7 @@ use crate::filter::Filter;
 use crate::proto::stop;
 use crate::render::packet::{PacketPrinter, PacketView, PrintOptions};
 use crate::track::tcp::{ConnSummary, Event, Tracker};
-use crate::wire::course;
+use crate::wire::decode_as::{recognise_decoded, DecodeTable};
 use crate::wire::packet::decode_captured;
 use driver::Driver;
 
@@ -39,8 +39,9 @@ pub struct Pipeline {
     tracker: Tracker,
     printer: PacketPrinter,
     events: Vec<Event>,
-    /// Traffic on `.0` speaks the course protocol of default port `.1`.
-    speaks: Option<(u16, u16)>,
+    /// Ports decoded as course protocols besides the defaults (`--decode`,
+    /// what `--sniff` and the lab know, a saved file's table).
+    decode: DecodeTable,
     /// Counters for `--stats`, when asked for.
     stats: Option<stats::Stats>,
     /// Print each packet (off for `--stats`).
@@ -59,7 +60,7 @@ impl Pipeline {
             tracker: Tracker::new(),
             printer: PacketPrinter::new(opts),
             events: Vec::with_capacity(8),
-            speaks: None,
+            decode: DecodeTable::new(),
             stats: None,
             print: true,
             captured: 0,
@@ -70,7 +71,9 @@ impl Pipeline {
     /// Decode traffic on `port` as the course protocol of its default port
     /// `course_port` (10009, 10000, 5000), e.g. a server started elsewhere.
     pub fn speaks(mut self, port: u16, course_port: u16) -> Self {
-        self.speaks = (port != course_port).then_some((port, course_port));
+        if port != course_port {
+            self.decode.speaks(port, course_port);
+        }
         self
     }
 
@@ -78,6 +81,17 @@ impl Pipeline {
     pub fn track_limit(mut self, limit: usize) -> Self {
         self.tracker = Tracker::with_limit(limit);
         self
+    }
+
+    /// Also decode by `table` (its rules win over earlier ones for the same port).
+    pub fn decode(mut self, table: &DecodeTable) -> Self {
+        self.decode.extend(table);
+        self
+    }
+
+    /// The decode table in force (what a saved file records).
+    pub fn decode_table(&self) -> &DecodeTable {
+        &self.decode
     }
 
     /// Count packets for [`Pipeline::write_stats`] instead of printing them.
@@ -98,10 +112,8 @@ impl Pipeline {
         self.events.clear();
         let tcp = self.tracker.observe(p.ts, &d, &mut self.events);
         let mut view = PacketView::new(p.ts, self.shown, &d, tcp, &self.events);
-        if let Some((port, as_port)) = self.speaks {
-            if view.course.is_none() {
-                view.course = course::in_packet_as(&d, port, as_port);
-            }
+        if !self.decode.is_empty() {
+            view.course = recognise_decoded(&self.decode, &d);
         }
         if let Some(st) = &mut self.stats {
             st.count(p.ts, &d, view.course.as_ref());
@@ -185,6 +197,8 @@ pub struct Config {
     pub write: Option<std::path::PathBuf>,
     /// With `-w`: nanosecond timestamps.
     pub nano: bool,
+    /// `--decode PORT=PROTO` rules.
+    pub decode: DecodeTable,
     /// `-Z USER`: who to run as after opening the capture socket.
     pub user: Option<String>,
     /// `-B`: the kernel ring's size in KiB.
@@ -248,7 +262,8 @@ pub fn run(args: &Config) -> Result<ExitCode> {
         }
     }
     let iface = cap.iface().to_string();
-    let mut driver = Driver::new(Live::new(cap), Pipeline::new(filter, opts))
+    let pipe = Pipeline::new(filter, opts).decode(&args.decode);
+    let mut driver = Driver::new(Live::new(cap), pipe)
         .count(args.count)
         .live(FLUSH_EVERY)
         .legend();

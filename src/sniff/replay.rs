@@ -9,6 +9,7 @@
 //! SIGTERM stops it with its summary. Memory stays flat: the reader has
 //! one fixed buffer, the pipeline reuses its own.
 
+use crate::wire::decode_as::DecodeTable;
 use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ pub struct Config {
     pub count: Option<u64>,
     /// Most TCP connections tracked at once.
     pub max_connections: usize,
+    /// `--decode PORT=PROTO` rules (they win over a saved file's own).
+    pub decode: DecodeTable,
     /// `-w FILE`.
     pub write: Option<PathBuf>,
     /// With `-w`: nanosecond timestamps.
@@ -65,7 +68,17 @@ pub fn run(args: &Config) -> Result<ExitCode> {
 
     let mut opts = args.print;
     opts.color &= !args.stats;
-    let mut pipe = Pipeline::new(filter, opts).track_limit(args.max_connections);
+    // A file socklab saved says what its ports spoke; --decode wins over it.
+    let mut decode = DecodeTable::new();
+    for c in reader.section_comments() {
+        if let Some(t) = DecodeTable::from_comment(&c) {
+            decode.extend(&t);
+        }
+    }
+    decode.extend(&args.decode);
+    let mut pipe = Pipeline::new(filter, opts)
+        .decode(&decode)
+        .track_limit(args.max_connections);
     if args.stats {
         pipe = pipe.stats_only();
     }
