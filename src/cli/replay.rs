@@ -55,6 +55,7 @@ impl ReplayArgs {
             dump_bpf: self.dump_bpf,
             print: self.print.options(),
             decode: self.print.decode_table(),
+            heuristics: !self.print.no_heuristics,
             stats: self.stats,
             count: self.count,
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),

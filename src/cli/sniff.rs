@@ -75,6 +75,7 @@ impl SniffArgs {
             snaplen: self.snaplen,
             print: self.print.options(),
             decode: self.print.decode_table(),
+            heuristics: !self.print.no_heuristics,
             count: self.count,
             write: self.write.clone(),
             nano: self.nano,

@@ -42,6 +42,8 @@ pub struct Config {
     pub count: Option<u64>,
     /// Most TCP connections tracked at once.
     pub max_connections: usize,
+    /// Recognise course protocols on other ports by their content.
+    pub heuristics: bool,
     /// `--decode PORT=PROTO` rules (they win over a saved file's own).
     pub decode: DecodeTable,
     /// `-w FILE`.
@@ -78,6 +80,7 @@ pub fn run(args: &Config) -> Result<ExitCode> {
     decode.extend(&args.decode);
     let mut pipe = Pipeline::new(filter, opts)
         .decode(&decode)
+        .heuristics(args.heuristics)
         .track_limit(args.max_connections);
     if args.stats {
         pipe = pipe.stats_only();
