@@ -6,6 +6,7 @@ pub mod decode_as;
 pub mod heuristics;
 pub mod http;
 pub mod monitor;
+pub mod num;
 pub mod order;
 pub mod packet;
 pub mod pystruct;
