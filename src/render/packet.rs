@@ -80,29 +80,6 @@ pub fn recognise_course<'a>(d: &Decoded<'a>) -> Option<Course<'a>> {
     }
 }
 
-/// The course-protocol message in a decoded packet, reading traffic on
-/// `port` as if it were on the course's default `as_port` (used by
-/// `--sniff`, which knows what protocol a non-default port speaks).
-pub fn recognise_course_as<'a>(d: &Decoded<'a>, port: u16, as_port: u16) -> Option<Course<'a>> {
-    let map = |p: u16| if p == port { as_port } else { p };
-    let payload = d.payload_bytes();
-    match d.transport {
-        Transport::Tcp(t) => course::recognise(
-            course::Proto::Tcp,
-            map(t.src_port),
-            map(t.dst_port),
-            payload,
-        ),
-        Transport::Udp(u) => course::recognise(
-            course::Proto::Udp,
-            map(u.src_port),
-            map(u.dst_port),
-            payload,
-        ),
-        _ => None,
-    }
-}
-
 /// `HH:MM:SS.uuuuuu` (UTC), tcpdump's default time column.
 pub fn write_time(out: &mut String, ts: Timestamp) {
     use super::num::push_padded;
