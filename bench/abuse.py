@@ -25,7 +25,7 @@ import argparse, errno, os, random, selectors, signal, socket, struct, subproces
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-BIN = os.path.join(TARGET, "release", "socklab")
+BIN = os.environ.get("SOCKLAB_BIN") or os.path.join(TARGET, "release", "socklab")
 IN_TIME = 1.0
 VALID_EVERY = 0.1
 RECONNECTS_PER_SEC = 10
