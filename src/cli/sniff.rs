@@ -39,6 +39,16 @@ pub struct SniffArgs {
     /// With -w: nanosecond timestamps (default: microseconds, what every tool reads).
     #[arg(long, requires = "write")]
     pub nano: bool,
+    /// Kernel buffer in KiB (tcpdump's -B): the memory-mapped ring packets
+    /// are read from (default 32 MiB, about 250,000 small packets of burst).
+    #[arg(
+        short = 'B',
+        long = "buffer-size",
+        value_name = "KiB",
+        default_value_t = 32 * 1024,
+        value_parser = clap::value_parser!(u32).range(1024..=4_194_304)
+    )]
+    pub buffer_kib: u32,
     /// Print the filter compiled to classic BPF and exit: -d as `tcpdump -d`,
     /// -dd as a C array, -ddd as decimal numbers.
     #[arg(short = 'd', action = clap::ArgAction::Count)]
