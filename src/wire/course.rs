@@ -66,6 +66,8 @@ pub enum Course<'a> {
         /// Bytes in this segment.
         len: usize,
     },
+    /// The head of an HTTP request or response.
+    Http(super::http::Head<'a>),
     /// Echo text.
     Echo {
         /// The bytes.
@@ -262,6 +264,7 @@ impl fmt::Display for Course<'_> {
                 "monitor stream: {len} bytes (a record is {} bytes; TCP may deliver it in pieces)",
                 monitor::RECORD_LEN
             ),
+            Course::Http(h) => write!(f, "{h}"),
             Course::Echo { text, reply } => {
                 f.write_str(if *reply { "echo reply: \"" } else { "echo: \"" })?;
                 const MAX: usize = 60;
