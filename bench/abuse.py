@@ -25,7 +25,7 @@ import argparse, errno, os, random, selectors, signal, socket, struct, subproces
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-BIN = os.path.join(TARGET, "release", "socklab")
+BIN = os.environ.get("SOCKLAB_BIN") or os.path.join(TARGET, "release", "socklab")
 IN_TIME = 1.0
 VALID_EVERY = 0.1
 RECONNECTS_PER_SEC = 10
@@ -401,7 +401,8 @@ def main():
     for s in a.servers:
         if s not in SERVERS:
             sys.exit(f"unknown server {s}; one of {' '.join(SERVERS)}")
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    if not os.environ.get("SOCKLAB_BIN"):
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     print(f"{a.clients} abusive clients for {a.seconds:g} s per server; valid client every 100 ms, in time = {IN_TIME:g} s")
     head = f"{'server':<19} {'valid answered':>14} {'p99 ms':>8} {'idle p99':>9} {'ratio':>6} {'peak RSS':>9} {'log/min':>9} {'recovery':>9} {'left thr/fd':>12}"
     print(head)
