@@ -204,7 +204,7 @@ fn exchanges(t: &Timeline) -> Result<()> {
         Order::Big,
         timeout,
     )?;
-    t.heading("\n== 3. TCP calculator: NUL-terminated numbers, reply \"res\\0\\0\"");
+    t.heading("\n== 3. TCP calculator: NUL-terminated numbers, reply \"res\\x00\\x00\"");
     tcp_calc_client::ask(&[taddr], 5, 8, 1, timeout)?;
     std::thread::sleep(Duration::from_millis(50));
     std::thread::sleep(Duration::from_millis(50));

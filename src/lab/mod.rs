@@ -296,8 +296,8 @@ pub fn run(args: &LabArgs) -> Result<ExitCode> {
     let (detail, saved) = replay(&report, args.write.as_deref().map(|p| (p, args.nano)))?;
     if let Some(s) = saved {
         out::note(&format!(
-            "socklab lab: {} packets saved in {}",
-            s.packets,
+            "socklab lab: {} saved in {}",
+            crate::plural::count(s.packets, "packet"),
             s.path.display()
         ));
     }

@@ -68,7 +68,8 @@ where
             Style::Threads(max) => {
                 if active.load(Ordering::SeqCst) >= max {
                     log.problem(&format!(
-                        "refusing {peer}: {max} clients already connected (--max-clients)"
+                        "refusing {peer}: {max} {max_clients} already connected (--max-clients)",
+                        max_clients = crate::plural::noun(max, "client")
                     ));
                     let mut s = stream;
                     let _ = s.write_all(b"busy: too many clients, try again later\n");

@@ -110,9 +110,9 @@ pub fn serve(cfg: &Config) -> Result<(), NetError> {
         poll_loop(listener, cfg, &totals)?;
     }
     cfg.log.always(&format!(
-        "monitor server stopped: {} records from {} clients, {} bad",
-        totals.records.load(Ordering::Relaxed),
-        totals.clients.load(Ordering::Relaxed),
+        "monitor server stopped: {} from {}, {} bad",
+        crate::plural::count(totals.records.load(Ordering::Relaxed), "record"),
+        crate::plural::count(totals.clients.load(Ordering::Relaxed), "client"),
         totals.bad.load(Ordering::Relaxed)
     ));
     Ok(())
@@ -133,7 +133,12 @@ fn serve_one(
         match s.read(&mut rec[have..]) {
             Ok(0) => return on_close(peer, &rec[..have], "it closed its side", log, totals),
             Ok(n) => {
-                calls::report(Side::Server, || format!("recv() -> {n} bytes from {peer}"));
+                calls::report(Side::Server, || {
+                    format!(
+                        "recv() -> {n} {n_bytes} from {peer}",
+                        n_bytes = crate::plural::noun(n, "byte")
+                    )
+                });
                 have += n;
                 if have == RECORD_LEN {
                     on_record(peer, &rec, log, totals);
@@ -201,8 +206,8 @@ fn poll_loop(
                     };
                     if conns.len() >= cfg.max_clients {
                         log.problem(&format!(
-                            "refusing {peer}: {} clients already connected (--max-clients)",
-                            cfg.max_clients
+                            "refusing {peer}: {} already connected (--max-clients)",
+                            crate::plural::count(cfg.max_clients, "client")
                         ));
                         continue;
                     }
@@ -240,7 +245,11 @@ fn poll_loop(
                     Ok(n) => {
                         c.last = Instant::now();
                         calls::report(Side::Server, || {
-                            format!("recv() -> {n} bytes from {}", c.peer)
+                            format!(
+                                "recv() -> {n} {n_bytes} from {}",
+                                c.peer,
+                                n_bytes = crate::plural::noun(n, "byte")
+                            )
                         });
                         c.have += n;
                         if c.have == RECORD_LEN {

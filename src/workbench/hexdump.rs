@@ -84,8 +84,13 @@ pub fn run(a: HexdumpArgs) -> Result<ExitCode> {
             }
             // Files seek; pipes and terminals are read and thrown away.
             if skip > 0 && f.seek(SeekFrom::Start(skip)).is_err() {
-                skip_by_reading(&mut f, skip)
-                    .with_context(|| format!("skipping {skip} bytes of {}", p.display()))?;
+                skip_by_reading(&mut f, skip).with_context(|| {
+                    format!(
+                        "skipping {skip} {skip_bytes} of {}",
+                        p.display(),
+                        skip_bytes = crate::plural::noun(skip, "byte")
+                    )
+                })?;
             }
             Box::new(f)
         }
