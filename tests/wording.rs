@@ -26,7 +26,7 @@ fn bad_plurals(text: &str) -> Vec<String> {
         let b = line.as_bytes();
         for (i, _) in line.match_indices("1 ") {
             let starts_word = i == 0
-                || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.' || b[i - 1] == b',');
+                || !(b[i - 1].is_ascii_alphanumeric() || matches!(b[i - 1], b'.' | b',' | b':'));
             let word: String = line[i + 2..]
                 .chars()
                 .take_while(|c| c.is_ascii_lowercase())
@@ -58,7 +58,7 @@ fn the_pattern_catches_what_it_should() {
         1
     );
     assert_eq!(bad_plurals("after 1 connections").len(), 1);
-    assert!(bad_plurals("1 packet, 21 packets, 0.1 s, 5.1 us, 1 is").is_empty());
+    assert!(bad_plurals("1 packet, 21 packets, 0.1 s, 5.1 us, 1 is, ::1 needs").is_empty());
 }
 
 /// Commands whose honest output has a count of one.
