@@ -51,6 +51,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     if let Command::Lab(args) = &cli.command {
         return crate::lab::run(args);
     }
+    // trace too (it may enter a namespace), and it handles signals itself.
+    if let Command::Trace(args) = &cli.command {
+        let cfg = args.config().map_err(anyhow::Error::msg)?;
+        return crate::trace::run(&cfg);
+    }
     stop::install();
     raise_fd_limit();
     match cli.command {
@@ -83,6 +88,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sniff(args) => return crate::sniff::run(&args),
         Command::Lab(args) => return crate::lab::run(&args),
         Command::Replay(args) => return crate::sniff::replay::run(&args),
+        Command::Trace(_) => unreachable!("handled above"),
         Command::Completions(a) => {
             let mut script = Vec::new();
             crate::cli::generate::completions(a.shell, &mut script);

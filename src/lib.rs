@@ -17,6 +17,7 @@ pub mod proto;
 pub mod render;
 pub mod sniff;
 pub mod suggest;
+pub mod trace;
 pub mod track;
 pub mod wire;
 pub mod workbench;

@@ -106,7 +106,7 @@ impl StopFlag {
 
 /// The link type the kernel gives an interface (`/sys/class/net/IF/type`,
 /// the ARPHRD_* number).
-fn link_type_of(iface: &str) -> LinkType {
+pub fn link_type_of(iface: &str) -> LinkType {
     let path = format!("/sys/class/net/{iface}/type");
     match std::fs::read_to_string(path)
         .ok()

@@ -5,6 +5,7 @@ pub mod generate;
 pub mod print;
 pub mod replay;
 pub mod sniff;
+pub mod trace;
 pub mod values;
 pub mod workbench;
 
@@ -66,6 +67,8 @@ pub enum Command {
     Sniff(sniff::SniffArgs),
     /// Read a pcap/pcapng file: the same lines, narration and filters as sniff.
     Replay(replay::ReplayArgs),
+    /// Run a program and show its socket calls beside the packets they cause (no root needed).
+    Trace(trace::TraceArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Write man pages: socklab.1 to stdout, or one page per command into DIR.

@@ -19,6 +19,10 @@ pub struct ReplayArgs {
     /// with each TCP connection's outcome (handshake, close, reset).
     #[arg(long)]
     pub stats: bool,
+    /// Print the filter compiled to classic BPF and exit: -d as `tcpdump -d`,
+    /// -dd as a C array, -ddd as decimal numbers.
+    #[arg(short = 'd', action = clap::ArgAction::Count)]
+    pub dump_bpf: u8,
     /// Also save the packets shown to FILE: pcap, or pcapng if FILE ends in .pcapng.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,

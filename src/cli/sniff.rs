@@ -34,6 +34,10 @@ pub struct SniffArgs {
     /// With -w: nanosecond timestamps (default: microseconds, what every tool reads).
     #[arg(long, requires = "write")]
     pub nano: bool,
+    /// Print the filter compiled to classic BPF and exit: -d as `tcpdump -d`,
+    /// -dd as a C array, -ddd as decimal numbers.
+    #[arg(short = 'd', action = clap::ArgAction::Count)]
+    pub dump_bpf: u8,
     /// How packets are printed.
     #[command(flatten)]
     pub print: PrintArgs,

@@ -296,9 +296,108 @@ pub fn compile(c: &Cond, snap: u32) -> Result<Vec<Insn>, BpfError> {
         vec![stmt(RET | K, snap)]
     } else {
         debug_assert_eq!(entry, g.rev.len() - 1);
-        g.rev.into_iter().rev().collect()
+        drop_reloads(g.rev.into_iter().rev().collect())
     };
     Ok(prog)
+}
+
+/// What a register is known to hold at an instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Known {
+    /// Nothing known.
+    Unknown,
+    /// Not reached yet (the meet's identity).
+    Unreached,
+    /// The result of this load (`ld*` absolute, `#pktlen`, `#k`, `ldxb 4*([k]&0xf)`).
+    Load(u16, u32),
+}
+
+fn meet(a: Known, b: Known) -> Known {
+    match (a, b) {
+        (Known::Unreached, x) | (x, Known::Unreached) => x,
+        (x, y) if x == y => x,
+        _ => Known::Unknown,
+    }
+}
+
+/// Absolute targets of an instruction at `pc` (none for `ret`).
+fn successors(i: &Insn, pc: usize) -> Vec<usize> {
+    match i.code & 0x07 {
+        RET => vec![],
+        JMP if i.code & 0xf0 == JA => vec![pc + 1 + i.k as usize],
+        JMP => vec![pc + 1 + usize::from(i.jt), pc + 1 + usize::from(i.jf)],
+        _ => vec![pc + 1],
+    }
+}
+
+/// Drops loads whose value is already in the register on every path that
+/// reaches them (libpcap's optimiser does the same), so the program reads
+/// like `tcpdump -d`'s and does less work. Jumps only go forward, so one
+/// pass in order sees every predecessor first.
+fn drop_reloads(prog: Vec<Insn>) -> Vec<Insn> {
+    let n = prog.len();
+    let mut a_in = vec![Known::Unreached; n + 1];
+    let mut x_in = vec![Known::Unreached; n + 1];
+    a_in[0] = Known::Unknown;
+    x_in[0] = Known::Unknown;
+    let mut keep = vec![true; n];
+    for (pc, i) in prog.iter().enumerate() {
+        let (mut a, mut x) = (a_in[pc], x_in[pc]);
+        let class = i.code & 0x07;
+        let mode = i.code & 0xe0;
+        match class {
+            LD if matches!(mode, ABS | LEN | IMM) => {
+                let v = Known::Load(i.code, i.k);
+                keep[pc] = a != v;
+                a = v;
+            }
+            LD => a = Known::Unknown,
+            LDX if mode == MSH => {
+                let v = Known::Load(i.code, i.k);
+                keep[pc] = x != v;
+                x = v;
+            }
+            LDX => x = Known::Unknown,
+            ALU => a = Known::Unknown,
+            MISC if i.code & 0xf8 == TXA => a = Known::Unknown,
+            MISC => x = Known::Unknown,
+            _ => {}
+        }
+        for s in successors(i, pc) {
+            if s <= n {
+                a_in[s] = meet(a_in[s], a);
+                x_in[s] = meet(x_in[s], x);
+            }
+        }
+    }
+    // New index of each old one; a dropped instruction maps to the next kept.
+    let mut new_at = vec![0usize; n + 1];
+    let mut next = keep.iter().filter(|k| **k).count();
+    new_at[n] = next;
+    for pc in (0..n).rev() {
+        if keep[pc] {
+            next -= 1;
+        }
+        new_at[pc] = next;
+    }
+    let mut out = Vec::with_capacity(n);
+    for (pc, i) in prog.iter().enumerate() {
+        if !keep[pc] {
+            continue;
+        }
+        let me = new_at[pc];
+        let mut j = *i;
+        if i.code & 0x07 == JMP {
+            if i.code & 0xf0 == JA {
+                j.k = (new_at[pc + 1 + i.k as usize] - me - 1) as u32;
+            } else {
+                j.jt = (new_at[pc + 1 + usize::from(i.jt)] - me - 1) as u8;
+                j.jf = (new_at[pc + 1 + usize::from(i.jf)] - me - 1) as u8;
+            }
+        }
+        out.push(j);
+    }
+    out
 }
 
 /// One instruction in tcpdump's `-d` notation (libpcap's `bpf_image`).

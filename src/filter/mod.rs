@@ -170,6 +170,12 @@ impl Filter {
         bpf::compile(c, snap).map_err(CompileError::Bpf)
     }
 
+    /// The program for `link` as `tcpdump -d` (level 1), `-dd` (2) or
+    /// `-ddd` (3) prints it.
+    pub fn dump(&self, link: LinkType, level: u8) -> Result<String, CompileError> {
+        Ok(bpf::dump(&self.compile(link, TCPDUMP_SNAP)?, level))
+    }
+
     /// True when the frame passes (user-space evaluation).
     pub fn matches_frame(&self, link: LinkType, frame: &[u8], orig_len: usize) -> bool {
         match &self.lowered[link_index(link)] {

@@ -161,6 +161,12 @@ const FLUSH_EVERY: Duration = Duration::from_millis(50);
 pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     // Parse the filter before asking for anything privileged.
     let filter = Filter::parse_words(&args.filter)?;
+    if args.dump_bpf > 0 {
+        // As `tcpdump -i IFACE -d`: the program for the interface's link type.
+        let link = crate::capture::live::link_type_of(&args.iface);
+        print!("{}", filter.dump(link, args.dump_bpf)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let expr = args.filter.join(" ");
     let mut cfg = LiveConfig::new(args.iface.clone());
     cfg.snaplen = (args.snaplen > 0).then_some(args.snaplen);

@@ -25,7 +25,15 @@ use crate::filter::Filter;
 pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
     let filter = Filter::parse_words(&args.filter)?;
     let expr = args.filter.join(" ");
-    let reader = Reader::open(&args.file)?;
+    let mut reader = Reader::open(&args.file)?;
+    if args.dump_bpf > 0 {
+        // As `tcpdump -r FILE -d`: the program for the file's link type.
+        let link = reader
+            .next_packet()?
+            .map_or(crate::wire::packet::LinkType::Ethernet, |p| p.link);
+        print!("{}", filter.dump(link, args.dump_bpf)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let (path, format) = (reader.path().to_string(), reader.format());
 

@@ -7,10 +7,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapTsResolution, PcapWriter};
-use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
 use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption, InterfaceTsResolution,
 };
+use pcap_file::pcapng::blocks::opt_common::CommonOption;
 use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, Endianness};
@@ -252,6 +253,16 @@ impl<W: Write> Writer<W> {
     /// Append one packet. Bytes beyond the snap length are not stored; the
     /// original length always is.
     pub fn write(&mut self, p: &Packet<'_>) -> Result<(), FileError> {
+        self.write_commented(p, None)
+    }
+
+    /// Append one packet with a comment (pcapng `opt_comment`; a pcap file
+    /// has no place for it and stores the packet alone).
+    pub fn write_commented(
+        &mut self,
+        p: &Packet<'_>,
+        comment: Option<&str>,
+    ) -> Result<(), FileError> {
         let n = self.written + 1;
         let unwritable = |what: String| FileError::Unwritable {
             path: self.path.clone(),
@@ -283,7 +294,13 @@ impl<W: Write> Writer<W> {
                     timestamp: ts,
                     original_len: orig_len,
                     data: Cow::Borrowed(data),
-                    options: Vec::new(),
+                    options: comment
+                        .map(|c| {
+                            vec![EnhancedPacketOption::Common(CommonOption::Comment(
+                                Cow::Owned(c.to_string()),
+                            ))]
+                        })
+                        .unwrap_or_default(),
                 };
                 w.write_pcapng_block(epb)
                     .map(|_| ())

@@ -1,0 +1,125 @@
+//! `socklab trace` arguments, and their validation into a
+//! [`crate::trace::TraceConfig`].
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::print::PrintArgs;
+use crate::trace::TraceConfig;
+
+/// `socklab trace [OPTIONS] -- CMD [ARGS...]` or `socklab trace -p PID`
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  socklab trace -- python3 client.py 127.0.0.1 10009\n  \
+                  socklab trace --with 'python3 server.py 10009' -- python3 client.py 127.0.0.1 10009\n  \
+                  socklab trace -c -w run.pcapng -- ./myprogram\n  sudo socklab trace -p 4242"
+)]
+pub struct TraceArgs {
+    /// Attach to this running process instead of starting one (slower: no seccomp filter).
+    #[arg(short = 'p', long = "pid", value_name = "PID", conflicts_with = "with")]
+    pub pid: Option<i32>,
+    /// Start this peer first (a shell command line, traced too); repeatable.
+    #[arg(long = "with", value_name = "CMD")]
+    pub with: Vec<String>,
+    /// End with a table per socket: calls, bytes, segments on the wire, how it ended.
+    #[arg(short = 'c', long = "summary")]
+    pub summary: bool,
+    /// Save the packets shown to FILE: pcapng (comments name the call behind each packet), or pcap.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Show the time spent in each call.
+    #[arg(short = 'T')]
+    pub timing: bool,
+    /// Payload bytes shown per call.
+    #[arg(
+        short = 's',
+        long = "strsize",
+        value_name = "BYTES",
+        default_value_t = 32
+    )]
+    pub strsize: usize,
+    /// Put the program's stdout and stderr lines on the timeline.
+    #[arg(long)]
+    pub inline_output: bool,
+    /// Show every packet on the interface, not only the program's own.
+    #[arg(long)]
+    pub all_packets: bool,
+    /// Show name-service traffic too (DNS, nscd): hidden by default.
+    #[arg(long)]
+    pub dns: bool,
+    /// Only packets matching this filter (same syntax as `sniff`, e.g. `tcp and port 10009`).
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Interface to capture on.
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        default_value = "lo"
+    )]
+    pub iface: String,
+    /// Socket calls only: no packet capture.
+    #[arg(long)]
+    pub no_packets: bool,
+    /// How calls and packets are printed.
+    #[command(flatten)]
+    pub print: PrintArgs,
+    /// The program and its arguments (after `--`).
+    #[arg(
+        value_name = "CMD",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
+}
+
+impl TraceArgs {
+    /// Check the combination and build the configuration.
+    pub fn config(&self) -> Result<TraceConfig, String> {
+        match (&self.pid, self.command.is_empty()) {
+            (Some(_), false) => {
+                return Err("give either -p PID or a command after --, not both".into())
+            }
+            (None, true) => {
+                return Err(
+                    "no command to trace: put it after --, e.g. `socklab trace -- python3 client.py 127.0.0.1 10009`"
+                        .into(),
+                )
+            }
+            _ => {}
+        }
+        if let Some(p) = self.pid {
+            if p <= 0 {
+                return Err(format!("-p {p}: a process id is a positive number"));
+            }
+        }
+        if self.with.iter().any(|w| w.trim().is_empty()) {
+            return Err(
+                "--with needs a command line, e.g. --with 'python3 server.py 10009'".into(),
+            );
+        }
+        let filter = match &self.filter {
+            Some(f) => {
+                Some(crate::filter::Filter::parse(f).map_err(|e| format!("--filter {f:?}: {e}"))?)
+            }
+            None => None,
+        };
+        Ok(TraceConfig {
+            command: self.command.clone(),
+            pid: self.pid,
+            with: self.with.clone(),
+            summary: self.summary,
+            write: self.write.clone(),
+            timing: self.timing,
+            snap: self.strsize,
+            inline_output: self.inline_output,
+            all_packets: self.all_packets,
+            dns: self.dns,
+            filter,
+            iface: self.iface.clone(),
+            no_packets: self.no_packets,
+            print: self.print.options(),
+        })
+    }
+}

@@ -1,0 +1,317 @@
+//! `socklab trace -- CMD`: a program's socket calls, the packets they
+//! cause and socklab's narration on one timeline.
+//!
+//! Data flows one way: [`tracer`] (ptrace + [`seccomp`] filter, on the
+//! thread that started the program) -> [`decode`] (with [`syscalls`],
+//! [`names`], [`mem`], [`addr`], [`sockets`]) -> [`event`]s on a channel
+//! -> [`session`] (its own thread: merges them with the capture's packets,
+//! ties packets to calls with [`link`], prints with [`render`], counts for
+//! [`summary`]). Only x86_64 Linux (5.6 or later) is supported.
+//!
+//! Privileges: with CAP_NET_RAW the host's interface is captured; without
+//! it the program runs in a private user + network namespace (as the lab
+//! does) where capturing its `lo` is allowed; where that is refused, calls
+//! are traced without packets. Under sudo the program runs as the user.
+
+pub mod addr;
+pub mod decode;
+pub mod event;
+pub mod link;
+pub mod mem;
+pub mod names;
+pub mod procs;
+pub mod render;
+pub mod seccomp;
+pub mod session;
+pub mod sockets;
+pub mod summary;
+pub mod syscalls;
+pub mod tracer;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::capture::background::BackgroundCapture;
+use crate::capture::file::{WriteOptions, Writer};
+use crate::capture::live::{self, LiveConfig};
+use crate::filter::Filter;
+use crate::render::out;
+use crate::render::packet::PrintOptions;
+use crate::sniff::Pipeline;
+
+use event::TraceEvent;
+use session::{Session, Show};
+use tracer::{Mode, RunAs, Tracer};
+
+/// What `socklab trace` was asked to do (validated).
+#[derive(Debug, Clone)]
+pub struct TraceConfig {
+    /// The program and its arguments (empty with `pid`).
+    pub command: Vec<String>,
+    /// Attach to this process instead.
+    pub pid: Option<i32>,
+    /// Peers to start first (shell command lines).
+    pub with: Vec<String>,
+    /// `-c`: per-socket table.
+    pub summary: bool,
+    /// `-w FILE`.
+    pub write: Option<PathBuf>,
+    /// `-T`.
+    pub timing: bool,
+    /// `-s N`: payload bytes shown per call.
+    pub snap: usize,
+    /// `--inline-output`.
+    pub inline_output: bool,
+    /// `--all-packets`.
+    pub all_packets: bool,
+    /// `--dns`.
+    pub dns: bool,
+    /// `--filter`.
+    pub filter: Option<Filter>,
+    /// `-i`.
+    pub iface: String,
+    /// `--no-packets`.
+    pub no_packets: bool,
+    /// How packets print (`-X`, `-v`, `--json`, colour).
+    pub print: PrintOptions,
+}
+
+/// Where packets come from.
+enum Packets {
+    /// Capturing this interface on the host.
+    Host(String),
+    /// Capturing `lo` of the private namespace socklab entered.
+    Private,
+    /// No capture; the reason was said.
+    None,
+}
+
+/// How the program's status maps to socklab's.
+fn exit_code(status: i32) -> ExitCode {
+    ExitCode::from(status.clamp(0, 255) as u8)
+}
+
+/// The invoking user under sudo (`SUDO_UID`/`SUDO_GID`), when root.
+fn sudo_user() -> Option<RunAs> {
+    if !nix::unistd::Uid::effective().is_root() {
+        return None;
+    }
+    let uid = std::env::var("SUDO_UID").ok()?.parse::<u32>().ok()?;
+    let gid = std::env::var("SUDO_GID").ok()?.parse::<u32>().ok()?;
+    (uid != 0).then_some(RunAs { uid, gid })
+}
+
+/// Decide where packets come from; may enter a namespace, so this runs
+/// while the process still has a single thread.
+fn plan(cfg: &TraceConfig) -> Packets {
+    if cfg.no_packets {
+        return Packets::None;
+    }
+    if live::can_capture() {
+        return Packets::Host(cfg.iface.clone());
+    }
+    if cfg.pid.is_some() {
+        out::note(
+            "socklab trace: no CAP_NET_RAW, so no packets (a running process cannot be moved into a private network); \
+             for packets too: sudo socklab trace -p PID",
+        );
+        return Packets::None;
+    }
+    match crate::lab::netns::enter_private_net() {
+        Ok(()) => {
+            out::note(
+                "socklab trace: no CAP_NET_RAW here, so the program runs in a private network namespace \
+                 (its own lo, no outside network; start its peers with --with 'CMD')",
+            );
+            Packets::Private
+        }
+        Err(e) => {
+            out::note(&format!(
+                "socklab trace: socket calls only, no packets: no CAP_NET_RAW, and {e}. \
+                 For packets: sudo socklab trace ..., or once `sudo setcap cap_net_raw+ep $(which socklab)`, \
+                 or enable user namespaces (sysctl kernel.unprivileged_userns_clone=1)"
+            ));
+            Packets::None
+        }
+    }
+}
+
+/// Run `socklab trace`.
+pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        bail!(
+            "socklab trace works only on x86_64 Linux (its seccomp filter and system call \
+             tables are x86_64's); use strace -f -e trace=network here"
+        );
+    }
+    let packets = plan(cfg);
+    let cap = match &packets {
+        Packets::Host(i) => Some(i.clone()),
+        Packets::Private => Some("lo".to_string()),
+        Packets::None => None,
+    }
+    .map(|iface| {
+        BackgroundCapture::start(&LiveConfig::new(&iface))
+            .with_context(|| format!("cannot capture on {iface}"))
+    })
+    .transpose()?;
+    let pipe = cap
+        .as_ref()
+        .map(|_| Pipeline::new(cfg.filter.clone().unwrap_or_else(Filter::all), cfg.print));
+    let save = match (&cfg.write, &cap) {
+        (Some(path), Some(c)) => {
+            let mut o = WriteOptions::new(path, c.link_type(), false);
+            o.iface = Some(match &packets {
+                Packets::Host(i) => i.clone(),
+                _ => "lo".into(),
+            });
+            Some((Writer::create_with(path, &o)?, path.clone()))
+        }
+        (Some(_), None) => bail!("-w needs packets, and this run captures none (see above)"),
+        _ => None,
+    };
+    let show = Show {
+        look: render::Look {
+            color: cfg.print.color,
+            timing: cfg.timing,
+            hex: cfg.print.hex,
+        },
+        json: cfg.print.json,
+        all_packets: cfg.all_packets,
+        dns: cfg.dns,
+        summary: cfg.summary,
+    };
+    let session = Session::new(show, pipe, save);
+    let (tx, rx) = mpsc::channel::<TraceEvent>();
+
+    // Threads started from here on do not take SIGINT/SIGTERM: the tracer
+    // thread (this one) must, to pass them on to the program.
+    let blocked = tracer::block_signals();
+    let printer = std::thread::Builder::new()
+        .name("socklab-trace-print".into())
+        .spawn(move || session::print_loop(session, rx, cap))
+        .context("cannot start the printer thread")?;
+    let mut readers = Vec::new();
+    let stdio = if cfg.inline_output {
+        let (o, e) = (pipe_pair()?, pipe_pair()?);
+        for (rd, stderr) in [(o.0, false), (e.0, true)] {
+            let tx = tx.clone();
+            readers.push(std::thread::spawn(move || {
+                for line in BufReader::new(std::fs::File::from(rd)).lines() {
+                    let Ok(line) = line else { break };
+                    let ts = crate::capture::Timestamp::now();
+                    let _ = tx.send(TraceEvent::Output { ts, line, stderr });
+                }
+            }));
+        }
+        Some((o.1, e.1))
+    } else {
+        None
+    };
+    drop(blocked);
+    tracer::catch_signals()?;
+
+    let mode = if cfg.pid.is_some() {
+        Mode::EverySyscall
+    } else {
+        Mode::Seccomp
+    };
+    let mut t = Tracer::new(mode, tx, cfg.snap);
+    let run_as = sudo_user();
+    let stdio_fds = stdio.as_ref().map(|(o, e)| {
+        use std::os::fd::AsRawFd;
+        (o.as_raw_fd(), e.as_raw_fd())
+    });
+    let started = (|| -> Result<()> {
+        if let Some(pid) = cfg.pid {
+            t.attach(nix::unistd::Pid::from_raw(pid))?;
+            out::note(&format!(
+                "socklab trace: attached to process {pid}; every system call stops it, so it runs slower \
+                 than a program started by socklab trace; Ctrl-C detaches and leaves it running"
+            ));
+            return Ok(());
+        }
+        let mut peers = Vec::new();
+        for w in &cfg.with {
+            let argv = vec!["/bin/sh".to_string(), "-c".into(), format!("exec {w}")];
+            peers.push(t.spawn(&argv, run_as, false, stdio_fds)?);
+        }
+        if !peers.is_empty() {
+            wait_ready(&mut t, &peers);
+        }
+        t.spawn(&cfg.command, run_as, true, stdio_fds)?;
+        Ok(())
+    })();
+    if let Err(e) = started {
+        t.kill_all();
+        drop(t);
+        drop(stdio);
+        let _ = printer.join();
+        return Err(e);
+    }
+    t.run();
+    let stops = t.stops;
+    let status = t.main_status();
+    let detached = cfg.pid.is_some();
+    drop(t);
+    drop(stdio);
+    for r in readers {
+        let _ = r.join();
+    }
+    let (session, saved, dropped) = match printer.join() {
+        Ok(r) => r.context("writing the trace")?,
+        Err(_) => bail!("the printer thread failed"),
+    };
+    let mut msg = format!(
+        "socklab trace: {} calls, {} packets ({} tied to the call that caused them), {stops} ptrace stops",
+        session.calls_shown, session.packets_shown, session.packets_linked
+    );
+    if dropped > 0 {
+        msg.push_str(&format!(", {dropped} packets dropped by the kernel"));
+    }
+    msg.push_str(&saved);
+    if detached {
+        msg.push_str("; detached, the process goes on");
+    } else if let Some(s) = status {
+        match s {
+            procs::Ended::Code(c) => msg.push_str(&format!("; the program exited with status {c}")),
+            procs::Ended::Signal(_) => msg.push_str(&format!(
+                "; the program was killed by a signal (status {})",
+                s.status()
+            )),
+        }
+    }
+    out::note(&msg);
+    Ok(exit_code(status.map(|s| s.status()).unwrap_or(0)))
+}
+
+/// Wait (at most 5 s) until every `--with` peer listens (TCP) or has
+/// bound a UDP socket, so the program does not connect too early.
+fn wait_ready(t: &mut Tracer, peers: &[nix::unistd::Pid]) {
+    let mut waiting: Vec<i32> = peers.iter().map(|p| p.as_raw()).collect();
+    t.run_until(
+        |calls| {
+            if let Some(c) = calls.last() {
+                let ready = c.errno.is_none()
+                    && (c.call == "listen"
+                        || (c.call == "bind"
+                            && c.socket.as_ref().is_some_and(|s| s.proto() == "UDP")));
+                if ready {
+                    waiting.retain(|p| *p != c.pid);
+                }
+            }
+            waiting.is_empty()
+        },
+        Duration::from_secs(5),
+    );
+}
+
+fn pipe_pair() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .context("cannot make a pipe for --inline-output")
+}

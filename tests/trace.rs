@@ -1,0 +1,1035 @@
+//! `socklab trace`: the course's Python peers traced against socklab's
+//! servers and their Python counterparts, threads and forks, the error
+//! cases, exit statuses, Ctrl-C, `-w` and `--json`.
+//!
+//! Needs python3 and CAP_NET_RAW (root) for the packets; without them each
+//! test says why and returns, except under CI, where it fails.
+
+#[path = "common/capfiles.rs"]
+#[allow(dead_code)]
+mod capfiles;
+mod common;
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use capfiles::temp_dir;
+use common::*;
+use serde_json::Value;
+
+/// True when the prerequisites are here (the helpers fail under CI when not).
+fn ready(packets: bool) -> bool {
+    have_python_peers() && (!packets || can_capture())
+}
+
+fn prog(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/trace_progs")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn peer_path(name: &str) -> String {
+    peer(name).to_string_lossy().into_owned()
+}
+
+/// A finished trace: its JSON objects and what it printed.
+struct Trace {
+    objs: Vec<Value>,
+    text: String,
+    status: Option<i32>,
+}
+
+impl Trace {
+    fn from_output(o: &Output) -> Trace {
+        let text = format!("{}\n{}", stdout(o), stderr(o));
+        Trace::parse(text, o.status.code())
+    }
+
+    fn parse(text: String, status: Option<i32>) -> Trace {
+        let objs = text
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+            .collect();
+        Trace { objs, text, status }
+    }
+
+    fn calls(&self) -> Vec<&Value> {
+        self.objs.iter().filter(|v| v["type"] == "call").collect()
+    }
+
+    fn named(&self, call: &str) -> Vec<&Value> {
+        self.calls()
+            .into_iter()
+            .filter(|v| v["call"] == call)
+            .collect()
+    }
+
+    fn one(&self, call: &str) -> &Value {
+        let v = self.named(call);
+        assert_eq!(
+            v.len(),
+            1,
+            "expected one {call}, got {}:\n{}",
+            v.len(),
+            self.text
+        );
+        v[0]
+    }
+
+    fn packets(&self) -> Vec<&Value> {
+        self.objs.iter().filter(|v| v["type"] == "packet").collect()
+    }
+
+    /// The call names in order, for the calls about fd sockets (no polls).
+    fn sequence(&self) -> Vec<String> {
+        self.calls()
+            .iter()
+            .map(|v| v["call"].as_str().unwrap_or("").to_string())
+            .filter(|c| c != "poll" && c != "ioctl" && c != "getsockopt")
+            .collect()
+    }
+
+    /// TCP packets with these flags, from `src_port`.
+    fn tcp(&self, flags: &str, src_port: u64) -> Vec<&Value> {
+        self.packets()
+            .into_iter()
+            .filter(|p| p["tcp"]["flags"] == flags && p["tcp"]["src_port"] == src_port)
+            .collect()
+    }
+
+    fn caused_by(p: &Value) -> String {
+        p["caused_by"].as_str().unwrap_or("").to_string()
+    }
+}
+
+fn trace(args: &[&str]) -> Trace {
+    let mut a = vec!["trace", "--json"];
+    a.extend_from_slice(args);
+    Trace::from_output(&run_limited(bin(), &a, Duration::from_secs(30)))
+}
+
+fn local_port(call: &Value) -> u64 {
+    let l = call["socket"]["local"].as_str().expect("local address");
+    l.rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port")
+}
+
+/// The checks every TCP client run shares: connect once to the server, its
+/// SYN tied to connect, its data to its sends, its FIN to close.
+fn check_tcp_client(t: &Trace, port: u16) {
+    let c = t.one("connect");
+    assert_eq!(c["args"], format!("3, 127.0.0.1:{port}"), "{}", t.text);
+    assert_eq!(c["fd"], 3);
+    assert_eq!(c["socket"]["peer"], format!("127.0.0.1:{port}"));
+    let me = local_port(c);
+    let syn = t.tcp("S", me);
+    assert_eq!(syn.len(), 1, "{}", t.text);
+    assert!(
+        Trace::caused_by(syn[0]).starts_with("connect(fd 3)"),
+        "{}",
+        t.text
+    );
+    let data: Vec<&Value> = t
+        .packets()
+        .into_iter()
+        .filter(|p| p["tcp"]["src_port"] == me && p["payload_len"].as_u64() > Some(0))
+        .collect();
+    assert!(!data.is_empty(), "{}", t.text);
+    for d in data {
+        let by = Trace::caused_by(d);
+        assert!(
+            by.starts_with("send(fd 3)") || by.starts_with("write(fd 3)"),
+            "{by}: {}",
+            t.text
+        );
+    }
+    let fin: Vec<&Value> = t
+        .packets()
+        .into_iter()
+        .filter(|p| {
+            let f = p["tcp"]["flags"].as_str().unwrap_or("");
+            p["tcp"]["src_port"] == me && (f.contains('F') || f.contains('R'))
+        })
+        .collect();
+    // A FIN, or an RST when the program closes with unread bytes (tcp-calc's
+    // second NUL): either way the close (or shutdown) sent it.
+    assert_eq!(fin.len(), 1, "{}", t.text);
+    let by = Trace::caused_by(fin[0]);
+    assert!(
+        by.starts_with("close(fd 3)") || by.starts_with("shutdown(fd 3)"),
+        "{by}"
+    );
+    // Every call of the program on fd 3 names its socket.
+    for c in t
+        .calls()
+        .iter()
+        .filter(|c| c["fd"] == 3 && c["call"] != "socket")
+    {
+        assert!(c["socket"]["proto"] == "TCP", "{c}");
+    }
+    assert_eq!(t.status, Some(0), "{}", t.text);
+}
+
+/// The sends of a run: (bytes as text, bytes sent).
+fn sends(t: &Trace) -> Vec<(String, i64)> {
+    t.named("send")
+        .iter()
+        .map(|v| {
+            let hex = v["data"]["hex"].as_str().unwrap_or("");
+            let bytes = hex::decode(hex).unwrap_or_default();
+            (
+                String::from_utf8_lossy(&bytes).into_owned(),
+                v["ret"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+fn echo_client(server: &Server, port: u16) {
+    let _ = server;
+    let p = port.to_string();
+    let t = trace(&[
+        "--",
+        "python3",
+        &peer_path("echo_client.py"),
+        "127.0.0.1",
+        &p,
+    ]);
+    check_tcp_client(&t, port);
+    assert_eq!(
+        t.sequence()[..3],
+        ["socket", "connect", "send"],
+        "{}",
+        t.text
+    );
+    assert_eq!(sends(&t), vec![("Esto es una cadena \0".to_string(), 20)]);
+    // recv(1) until the NUL: one call per byte, each returning 1.
+    let recvs = t.named("recv");
+    assert_eq!(recvs.len(), 20, "{}", t.text);
+    assert!(recvs.iter().all(|r| r["ret"] == 1 && r["args"] == "3, 1"));
+    assert!(
+        t.text.contains("Recibido= Esto es una cadena"),
+        "{}",
+        t.text
+    );
+}
+
+#[test]
+fn echo_client_against_the_python_server() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port();
+    let s = Server::python("echo_server.py", port);
+    echo_client(&s, port);
+}
+
+#[test]
+fn echo_client_against_socklabs_server() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port();
+    let s = Server::socklab(&["echo", "serve", "-q", "-b", &format!("127.0.0.1:{port}")]);
+    echo_client(&s, port);
+}
+
+fn tcp_calc_client(port: u16) {
+    let p = port.to_string();
+    let t = trace(&[
+        "--",
+        "python3",
+        &peer_path("tcp_calc_client.py"),
+        "127.0.0.1",
+        &p,
+        "5",
+        "8",
+        "1",
+    ]);
+    check_tcp_client(&t, port);
+    // sendall(str(v)); sendall(b'\0') for each number: six sends, in order.
+    let s: Vec<String> = sends(&t).into_iter().map(|(b, _)| b).collect();
+    assert_eq!(s, ["5", "\0", "8", "\0", "1", "\0"], "{}", t.text);
+    assert!(
+        t.text.lines().any(|l| l == "-3"),
+        "the program's own output: {}",
+        t.text
+    );
+}
+
+#[test]
+fn tcp_calc_client_against_the_python_server() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port();
+    let _s = Server::python("tcp_calc_server.py", port);
+    tcp_calc_client(port);
+}
+
+#[test]
+fn tcp_calc_client_against_socklabs_server() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port();
+    let _s = Server::socklab(&[
+        "tcp-calc",
+        "serve",
+        "-q",
+        "-b",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    tcp_calc_client(port);
+}
+
+fn udp_calc_client(port: u16) {
+    let p = port.to_string();
+    let t = trace(&[
+        "--",
+        "python3",
+        &peer_path("udp_calc_client.py"),
+        "127.0.0.1",
+        &p,
+        "7",
+        "5",
+        "0",
+    ]);
+    let s = t.one("sendto");
+    assert_eq!(s["ret"], 12);
+    assert_eq!(s["data"]["hex"], "070000000500000000000000");
+    assert!(
+        s["args"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("12, 127.0.0.1:{port}")),
+        "{s}"
+    );
+    let course = s["course"].as_str().unwrap_or("");
+    assert!(
+        course.contains("udp-calc request: a=7 b=5 op=0"),
+        "{}",
+        t.text
+    );
+    let r = t.one("recvfrom");
+    assert_eq!(r["ret"], 4);
+    assert!(
+        r["course"].as_str().unwrap_or("").contains("result 12"),
+        "{}",
+        t.text
+    );
+    // The request datagram is tied to sendto; the reply is not (it is the server's).
+    let me = local_port(s);
+    let out: Vec<&Value> = t
+        .packets()
+        .into_iter()
+        .filter(|p| p["udp"]["src_port"] == me)
+        .collect();
+    assert_eq!(out.len(), 1, "{}", t.text);
+    assert!(Trace::caused_by(out[0]).starts_with("sendto(fd 3)"));
+    let back: Vec<&Value> = t
+        .packets()
+        .into_iter()
+        .filter(|p| p["udp"]["dst_port"] == me)
+        .collect();
+    assert_eq!(back.len(), 1, "{}", t.text);
+    assert!(back[0].get("caused_by").is_none());
+    assert!(t.text.contains("(12,)"));
+    assert_eq!(t.status, Some(0));
+}
+
+#[test]
+fn udp_calc_client_against_the_python_server() {
+    if !ready(true) {
+        return;
+    }
+    let port = udp_port();
+    let _s = Server::python("udp_calc_server.py", port);
+    udp_calc_client(port);
+}
+
+#[test]
+fn udp_calc_client_against_socklabs_server() {
+    if !ready(true) {
+        return;
+    }
+    let port = udp_port();
+    let _s = Server::socklab(&[
+        "udp-calc",
+        "serve",
+        "-q",
+        "-b",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    udp_calc_client(port);
+}
+
+fn monitor_client(port: u16) {
+    let p = port.to_string();
+    let t = trace(&[
+        "--",
+        "python3",
+        &peer_path("monitor_client.py"),
+        "127.0.0.1",
+        &p,
+        "2",
+    ]);
+    check_tcp_client(&t, port);
+    // Each 67-byte record goes in two sendall calls: 20 + 47 bytes.
+    let lens: Vec<i64> = sends(&t).into_iter().map(|(_, n)| n).collect();
+    assert_eq!(lens, [20, 47, 20, 47], "{}", t.text);
+}
+
+#[test]
+fn monitor_client_against_the_python_server() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port();
+    let _s = Server::python("monitor_server.py", port);
+    monitor_client(port);
+}
+
+#[test]
+fn monitor_client_against_socklabs_server() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port();
+    let _s = Server::socklab(&["monitor", "serve", "-q", "-b", &format!("127.0.0.1:{port}")]);
+    monitor_client(port);
+}
+
+#[test]
+fn http_get_client_shutdown_sends_the_fin() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port();
+    let p = port.to_string();
+    let _s = Server::start(
+        "python3",
+        &["-u", "-c", &format!(
+            "import http.server as h, socketserver as s\n\
+             class H(h.BaseHTTPRequestHandler):\n  def do_GET(self):\n    self.send_response(200); self.end_headers(); self.wfile.write(b'hello')\n\
+             print('ready', flush=True)\nh.HTTPServer(('127.0.0.1', {port}), H).serve_forever()"
+        )],
+        "ready",
+    );
+    let t = trace(&[
+        "--",
+        "python3",
+        &peer_path("http_get_client.py"),
+        "127.0.0.1",
+        &p,
+        "/",
+    ]);
+    let sh = t.one("shutdown");
+    assert_eq!(sh["args"], "3, SHUT_WR");
+    let me = local_port(t.one("connect"));
+    let fin: Vec<&Value> = t
+        .packets()
+        .into_iter()
+        .filter(|p| {
+            p["tcp"]["src_port"] == me && p["tcp"]["flags"].as_str().unwrap_or("").contains('F')
+        })
+        .collect();
+    assert_eq!(fin.len(), 1, "{}", t.text);
+    assert!(
+        Trace::caused_by(fin[0]).starts_with("shutdown(fd 3)"),
+        "{}",
+        t.text
+    );
+    let order = t.sequence();
+    let pos = |c: &str| order.iter().position(|x| x == c).unwrap_or(usize::MAX);
+    assert!(
+        pos("connect") < pos("send")
+            && pos("send") < pos("shutdown")
+            && pos("shutdown") < pos("recv")
+    );
+    assert!(t.text.contains("hello"));
+}
+
+/// A traced Python server: started under `socklab trace --json`, stopped with Ctrl-C.
+fn traced_server(script: &str, port: u16, extra: &[&str]) -> Server {
+    let p = port.to_string();
+    let path = peer_path(script);
+    let mut args = vec!["trace", "--json"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--", "python3", &path, &p]);
+    Server::start(bin(), &args, "ready")
+}
+
+fn finish(mut s: Server) -> Trace {
+    let code = s.interrupt();
+    assert!(
+        code.is_some(),
+        "socklab trace did not stop on Ctrl-C:\n{}",
+        s.output()
+    );
+    let t = Trace::parse(s.output(), code);
+    // Python ends on KeyboardInterrupt: killed by SIGINT, status 130.
+    assert_eq!(t.status, Some(130), "{}", t.text);
+    t
+}
+
+#[test]
+fn echo_server_traced_with_socklab_and_python_clients() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port();
+    let s = traced_server("echo_server.py", port, &[]);
+    let to = format!("127.0.0.1:{port}");
+    let o = socklab(&["echo", "send", "hi there", "--to", &to]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_limited(
+        "python3",
+        &[&peer_path("echo_client.py"), "127.0.0.1", &port.to_string()],
+        Duration::from_secs(10),
+    );
+    assert!(stdout(&o).contains("Recibido="), "{}", stderr(&o));
+    let t = finish(s);
+    assert_eq!(t.one("bind")["args"], format!("3, 127.0.0.1:{port}"));
+    assert_eq!(t.one("listen")["args"], "3, 1");
+    let accepts: Vec<&Value> = t
+        .named("accept")
+        .into_iter()
+        .filter(|a| a["ret"].as_i64() >= Some(0))
+        .collect();
+    assert_eq!(accepts.len(), 2, "{}", t.text);
+    for a in &accepts {
+        assert_eq!(a["ret"], 4);
+        assert!(a["result"].as_str().unwrap().contains("peer 127.0.0.1:"));
+        assert_eq!(a["socket"]["local"], to);
+    }
+    // The echoes: what came in went out, in sends of what recv returned.
+    let got: i64 = t
+        .named("recv")
+        .iter()
+        .filter_map(|r| r["ret"].as_i64())
+        .sum();
+    let sent: i64 = t
+        .named("send")
+        .iter()
+        .filter_map(|r| r["ret"].as_i64())
+        .sum();
+    assert_eq!(got, ("hi there".len() + 20) as i64, "{}", t.text);
+    assert_eq!(sent, got);
+    // The server's replies are tied to its sends on fd 4.
+    let replies: Vec<&Value> = t
+        .packets()
+        .into_iter()
+        .filter(|p| p["tcp"]["src_port"] == u64::from(port) && p["payload_len"].as_u64() > Some(0))
+        .collect();
+    assert!(!replies.is_empty());
+    assert!(
+        replies
+            .iter()
+            .all(|p| Trace::caused_by(p).starts_with("send(fd 4)")),
+        "{}",
+        t.text
+    );
+    // The last accept was interrupted by Ctrl-C.
+    assert!(
+        t.objs
+            .iter()
+            .any(|v| v["type"] == "process" && v["event"] == "killed by SIGINT"),
+        "{}",
+        t.text
+    );
+}
+
+#[test]
+fn threaded_tcp_calc_server_every_threads_calls() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port();
+    let s = traced_server("tcp_calc_server.py", port, &[]);
+    let to = format!("127.0.0.1:{port}");
+    let o = socklab(&["tcp-calc", "ask", "5", "8", "sub", "--to", &to]);
+    assert!(stdout(&o).contains("-3"), "{}", stdout(&o));
+    let o = run_limited(
+        "python3",
+        &[
+            &peer_path("tcp_calc_client.py"),
+            "127.0.0.1",
+            &port.to_string(),
+            "2",
+            "3",
+            "0",
+        ],
+        Duration::from_secs(10),
+    );
+    assert!(stdout(&o).contains('5'), "{}", stderr(&o));
+    let t = finish(s);
+    let pid = t.one("listen")["pid"].clone();
+    // Each client is served by its own thread: its recvs and its send run in a thread, not the main one.
+    let workers: Vec<&Value> = t.named("send");
+    assert_eq!(workers.len(), 2, "{}", t.text);
+    for w in &workers {
+        assert_eq!(w["pid"], pid);
+        assert_ne!(
+            w["tid"], pid,
+            "the reply should come from a worker thread: {w}"
+        );
+    }
+    assert_ne!(workers[0]["tid"], workers[1]["tid"]);
+    let threads = t
+        .objs
+        .iter()
+        .filter(|v| {
+            v["type"] == "process" && v["event"].as_str().unwrap_or("").starts_with("new thread")
+        })
+        .count();
+    assert!(threads >= 2, "{}", t.text);
+    let replies: Vec<String> = sends(&t).into_iter().map(|(b, _)| b).collect();
+    assert_eq!(replies, ["-3\0\0", "5\0\0"]);
+}
+
+#[test]
+fn udp_calc_server_traced_decodes_requests() {
+    if !ready(true) {
+        return;
+    }
+    let port = udp_port();
+    let s = traced_server("udp_calc_server.py", port, &[]);
+    let to = format!("127.0.0.1:{port}");
+    let o = socklab(&["udp-calc", "ask", "10", "500", "add", "--to", &to]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_limited(
+        "python3",
+        &[
+            &peer_path("udp_calc_client.py"),
+            "127.0.0.1",
+            &port.to_string(),
+            "7",
+            "5",
+            "0",
+        ],
+        Duration::from_secs(10),
+    );
+    assert!(stdout(&o).contains("(12,)"));
+    let t = finish(s);
+    let reqs: Vec<String> = t
+        .named("recvfrom")
+        .iter()
+        .filter_map(|r| r["course"].as_str().map(String::from))
+        .collect();
+    assert_eq!(reqs.len(), 2, "{}", t.text);
+    assert!(reqs[0].contains("a=10 b=500 op=0"), "{reqs:?}");
+    assert!(reqs[1].contains("a=7 b=5 op=0"), "{reqs:?}");
+    let replies = t.named("sendto");
+    assert_eq!(replies.len(), 2);
+    assert!(replies.iter().all(|r| r["ret"] == 4));
+}
+
+#[test]
+fn monitor_and_chat_servers_select_loops() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port();
+    let s = traced_server("monitor_server.py", port, &[]);
+    let o = run_limited(
+        "python3",
+        &[
+            &peer_path("monitor_client.py"),
+            "127.0.0.1",
+            &port.to_string(),
+            "1",
+        ],
+        Duration::from_secs(10),
+    );
+    assert!(o.status.success());
+    let to = format!("127.0.0.1:{port}");
+    let o = socklab(&[
+        "monitor",
+        "report",
+        "--to",
+        &to,
+        "--count",
+        "1",
+        "--interval",
+        "0.1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = finish(s);
+    assert!(!t.named("select").is_empty(), "{}", t.text);
+    let got: i64 = t
+        .named("recv")
+        .iter()
+        .filter_map(|r| r["ret"].as_i64())
+        .sum();
+    assert_eq!(got, 134, "{}", t.text);
+
+    let port = tcp_port();
+    let s = traced_server("chat_server.py", port, &[]);
+    let code = format!(
+        "import socket,time\na=socket.create_connection(('127.0.0.1',{port}),timeout=5)\nb=socket.create_connection(('127.0.0.1',{port}),timeout=5)\n\
+         time.sleep(0.2)\nb.sendall(b'hello room\\n')\nd=b''\nwhile b'hello room' not in d: d+=a.recv(100)\nprint('relayed',flush=True)\na.close();b.close()"
+    );
+    let o = run_limited("python3", &["-c", &code], Duration::from_secs(10));
+    assert!(stdout(&o).contains("relayed"), "{}", stderr(&o));
+    std::thread::sleep(Duration::from_millis(300));
+    let t = finish(s);
+    assert_eq!(
+        t.named("accept")
+            .iter()
+            .filter(|a| a["ret"].as_i64() > Some(0))
+            .count(),
+        2,
+        "{}",
+        t.text
+    );
+    assert!(t
+        .named("send")
+        .iter()
+        .any(|v| hex::decode(v["data"]["hex"].as_str().unwrap())
+            .unwrap()
+            .ends_with(b"hello room\n")));
+}
+
+#[test]
+fn forking_program_childs_calls_are_traced() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port();
+    let _s = Server::python("echo_server.py", port);
+    let t = trace(&["--", "python3", &prog("fork_client.py"), &port.to_string()]);
+    let c = t.one("connect");
+    let child = c["pid"].as_i64().unwrap();
+    let forked = t
+        .objs
+        .iter()
+        .find(|v| v["type"] == "process" && v["event"].as_str().unwrap_or("").contains("(fork of"));
+    let forked = forked.unwrap_or_else(|| panic!("{}", t.text));
+    assert_eq!(forked["pid"].as_i64(), Some(child));
+    assert_eq!(sends(&t), vec![("from the child\n".to_string(), 15)]);
+    assert!(t.text.contains("child status 0"));
+    assert_eq!(t.status, Some(0));
+}
+
+#[test]
+fn refused_connect_with_its_rst() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port(); // free: nobody listens
+    let t = trace(&[
+        "--",
+        "python3",
+        &prog("errors.py"),
+        "refused",
+        &port.to_string(),
+    ]);
+    let c = t.named("connect");
+    // settimeout: non-blocking connect, then the error from SO_ERROR.
+    assert_eq!(c.len(), 1, "{}", t.text);
+    let so_error = t.named("getsockopt");
+    let refused = c[0]["errno"] == "ECONNREFUSED"
+        || so_error
+            .iter()
+            .any(|g| g["args"].as_str().unwrap_or("").contains("ECONNREFUSED"));
+    assert!(refused, "{}", t.text);
+    let rst: Vec<&Value> = t
+        .packets()
+        .into_iter()
+        .filter(|p| {
+            p["tcp"]["src_port"] == u64::from(port)
+                && p["tcp"]["flags"].as_str().unwrap_or("").contains('R')
+        })
+        .collect();
+    assert_eq!(rst.len(), 1, "{}", t.text);
+    assert!(
+        Trace::caused_by(rst[0]).starts_with("connect(fd 3)"),
+        "{}",
+        t.text
+    );
+    assert!(t.text.contains("refused"));
+}
+
+#[test]
+fn refused_blocking_connect_names_the_errno_and_teaches() {
+    if !ready(false) {
+        return;
+    }
+    let port = tcp_port();
+    let code = format!("import socket\ntry:\n  socket.socket().connect(('127.0.0.1',{port}))\nexcept ConnectionRefusedError: print('refused')");
+    let o = run_limited(
+        bin(),
+        &["trace", "--no-packets", "--", "python3", "-c", &code],
+        Duration::from_secs(20),
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "connect(3, 127.0.0.1:{port}) = -1 ECONNREFUSED (Connection refused)"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("note: nobody listens on that port"), "{out}");
+}
+
+#[test]
+fn receive_timeouts() {
+    if !ready(false) {
+        return;
+    }
+    // settimeout: the wait is a poll that times out.
+    let t = trace(&[
+        "--no-packets",
+        "--",
+        "python3",
+        &prog("errors.py"),
+        "timeout",
+        "0",
+    ]);
+    let polls = t.named("poll");
+    assert!(
+        polls.iter().any(|p| p["ret"] == 0
+            && p["result"] == "timeout"
+            && p["args"].as_str().unwrap().ends_with("300 ms")),
+        "{}",
+        t.text
+    );
+    assert!(t.text.contains("timed out"));
+    // SO_RCVTIMEO: recv itself fails with EAGAIN after the timeout.
+    let t = trace(&[
+        "--no-packets",
+        "--",
+        "python3",
+        &prog("errors.py"),
+        "rcvtimeo",
+        "0",
+    ]);
+    assert!(
+        t.one("setsockopt")["args"]
+            .as_str()
+            .unwrap()
+            .contains("SO_RCVTIMEO, {0 s, 300000 us}"),
+        "{}",
+        t.text
+    );
+    let r = t.one("recv");
+    assert_eq!(r["errno"], "EAGAIN");
+    assert!(r["note"].as_str().unwrap().contains("receive timeout"));
+    assert!(r["dur_ns"].as_i64().unwrap() >= 250_000_000, "{r}");
+    assert!(t.text.contains("recv failed True"));
+}
+
+#[test]
+fn address_in_use_without_reuseaddr() {
+    if !ready(false) {
+        return;
+    }
+    let port = tcp_port();
+    let t = trace(&[
+        "--no-packets",
+        "--",
+        "python3",
+        &prog("errors.py"),
+        "inuse",
+        &port.to_string(),
+    ]);
+    let binds = t.named("bind");
+    assert_eq!(binds.len(), 2, "{}", t.text);
+    assert_eq!(binds[0]["ret"], 0);
+    assert_eq!(binds[1]["errno"], "EADDRINUSE");
+    assert_eq!(binds[1]["fd"], 4);
+    assert!(binds[1]["note"].as_str().unwrap().contains("SO_REUSEADDR"));
+    assert!(t.named("setsockopt").is_empty(), "no SO_REUSEADDR was set");
+}
+
+#[test]
+fn nonblocking_connect_in_progress() {
+    if !ready(true) {
+        return;
+    }
+    let port = tcp_port();
+    let _s = Server::python("echo_server.py", port);
+    let t = trace(&[
+        "--",
+        "python3",
+        &prog("errors.py"),
+        "nonblocking",
+        &port.to_string(),
+    ]);
+    let c = t.one("connect");
+    assert_eq!(c["errno"], "EINPROGRESS");
+    assert!(c["note"]
+        .as_str()
+        .unwrap()
+        .contains("normal for a non-blocking connect"));
+    assert_eq!(c["socket"]["nonblocking"], true);
+    assert!(!t.named("select").is_empty());
+    assert!(t.one("getsockopt")["args"]
+        .as_str()
+        .unwrap()
+        .ends_with("SO_ERROR, [0]"));
+    let syn = t.tcp("S", local_port(c));
+    assert!(Trace::caused_by(syn[0]).starts_with("connect(fd 3)"));
+    assert!(t.text.contains("connect_ex 115"));
+}
+
+#[test]
+fn exit_status_is_the_programs() {
+    if !ready(false) {
+        return;
+    }
+    let o = run_limited(
+        bin(),
+        &[
+            "trace",
+            "--no-packets",
+            "--",
+            "python3",
+            "-c",
+            "import sys; sys.exit(3)",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("exited with status 3"));
+    let o = run_limited(
+        bin(),
+        &[
+            "trace",
+            "--no-packets",
+            "--",
+            "python3",
+            "-c",
+            "import os; os.kill(os.getpid(), 9)",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(o.status.code(), Some(137), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("+++ killed by SIGKILL +++"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run_limited(
+        bin(),
+        &["trace", "--", "/nonexistent/program"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(o.status.code(), Some(127));
+    assert!(
+        stderr(&o).contains("cannot run /nonexistent/program: No such file or directory (ENOENT)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn ctrl_c_reaches_the_program_and_leaves_nothing_running() {
+    if !ready(false) {
+        return;
+    }
+    let dir = temp_dir("trace-ctrlc");
+    let file = dir.join("t.pcapng");
+    let f = file.to_string_lossy().into_owned();
+    let packets = socklab::capture::live::can_capture();
+    let mut args = vec!["trace"];
+    if packets {
+        args.extend(["-w", &f]);
+    } else {
+        args.push("--no-packets");
+    }
+    let p = prog("accept_once.py");
+    args.extend(["--", "python3", &p]);
+    let mut s = Server::start(bin(), &args, "ready");
+    std::thread::sleep(Duration::from_millis(400));
+    // The blocking accept was printed when it started.
+    s.wait_for("accept(3) ...", Duration::from_secs(5));
+    let out = s.output();
+    let pid: i32 = out
+        .lines()
+        .find(|l| l.contains("accept(3) ..."))
+        .and_then(|l| l.split('[').nth(1))
+        .and_then(|l| l.split(']').next())
+        .and_then(|p| p.parse().ok())
+        .expect("pid on the accept line");
+    let code = s.interrupt();
+    assert_eq!(code, Some(130), "{}", s.output());
+    assert!(
+        s.output().contains("... accept(3) = -1 ERESTARTSYS"),
+        "{}",
+        s.output()
+    );
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the traced program is still running"
+    );
+    if packets {
+        let o = run_limited("tcpdump", &["-r", &f], Duration::from_secs(10));
+        assert!(
+            o.status.success(),
+            "the -w file is not whole: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn pcapng_comments_name_the_calls_and_json_lines_parse() {
+    if !ready(true) {
+        return;
+    }
+    let have_tshark = std::process::Command::new("tshark")
+        .arg("-v")
+        .output()
+        .is_ok();
+    if !have_tshark {
+        skip("tshark is not installed (.ci/run installs it)");
+        return;
+    }
+    let port = tcp_port();
+    let _s = Server::python("echo_server.py", port);
+    let dir = temp_dir("trace-w");
+    let file = dir.join("echo.pcapng");
+    let f = file.to_string_lossy().into_owned();
+    let t = trace(&[
+        "-w",
+        &f,
+        "--",
+        "python3",
+        &peer_path("echo_client.py"),
+        "127.0.0.1",
+        &port.to_string(),
+    ]);
+    assert_eq!(t.status, Some(0), "{}", t.text);
+    let pid = t.one("connect")["pid"].as_i64().unwrap();
+    let o = run_limited(
+        "tshark",
+        &[
+            "-r",
+            &f,
+            "-T",
+            "fields",
+            "-e",
+            "frame.comment",
+            "-e",
+            "tcp.flags.str",
+        ],
+        Duration::from_secs(20),
+    );
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        out.contains(&format!("connect(fd 3) in pid {pid}")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("send(fd 3) in pid {pid}")), "{out}");
+    assert!(out.contains(&format!("close(fd 3) in pid {pid}")), "{out}");
+    assert_eq!(out.lines().count(), t.packets().len(), "{out}");
+}
