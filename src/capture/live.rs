@@ -11,6 +11,8 @@
 //!   the original length, so a cut packet is always marked as such;
 //! - the kernel receive timestamp of each packet (`SIOCGSTAMPNS`, ns);
 //! - the kernel's drop counter (`PACKET_STATISTICS`);
+//! - the filter compiled to classic BPF and attached (`SO_ATTACH_FILTER`)
+//!   before the bind, so packets that do not match never leave the kernel;
 //! - a read timeout, so a caller polls its stop flag at least that often.
 //!
 //! Per packet this costs pnet's `poll` + `recvfrom` and one `ioctl`; the
@@ -49,6 +51,9 @@ pub struct LiveConfig {
     pub rcvbuf: usize,
     /// Put the interface in promiscuous mode.
     pub promiscuous: bool,
+    /// A classic BPF program the kernel runs on each packet before queueing
+    /// it (attached before the socket is bound, so nothing slips past).
+    pub kernel_filter: Option<Vec<crate::filter::bpf::Insn>>,
 }
 
 impl LiveConfig {
@@ -60,6 +65,7 @@ impl LiveConfig {
             poll: DEFAULT_POLL,
             rcvbuf: 8 * 1024 * 1024,
             promiscuous: false,
+            kernel_filter: None,
         }
     }
 }
@@ -157,6 +163,12 @@ impl LiveCapture {
             false
         };
         sys::set_rcvbuf(&sock, cfg.rcvbuf);
+        if let Some(prog) = &cfg.kernel_filter {
+            sys::attach_filter(&sock, prog).map_err(|e| CaptureError::Os {
+                what: "attach the compiled filter to the capture socket (SO_ATTACH_FILTER)",
+                detail: crate::error::describe_io(&e),
+            })?;
+        }
 
         // Give the kernel's deferred enabling of timestamps time to land
         // (a workqueue item, normally done within microseconds) before the

@@ -1,6 +1,6 @@
 //! The few raw system calls live capture needs that neither pnet nor std
 //! offer: opening an AF_PACKET socket, packet-socket options, the kernel
-//! receive timestamp and the drop counters. Every `unsafe` block of the
+//! receive timestamp, the drop counters and the kernel filter. Every `unsafe` block of the
 //! capture layer's socket handling is here.
 
 use std::io;
@@ -117,6 +117,41 @@ pub(super) fn take_stats(fd: RawFd) -> io::Result<KernelStats> {
         received: u64::from(st.tp_packets),
         dropped: u64::from(st.tp_drops),
     })
+}
+
+/// `struct sock_fprog` from `<linux/filter.h>`.
+#[repr(C)]
+struct SockFprog {
+    len: libc::c_ushort,
+    filter: *const crate::filter::bpf::Insn,
+}
+
+/// Attach a classic BPF program (`SO_ATTACH_FILTER`): from now on the kernel
+/// queues only the packets it accepts, cut to the length it returns.
+pub(super) fn attach_filter(fd: &OwnedFd, prog: &[crate::filter::bpf::Insn]) -> io::Result<()> {
+    let len = libc::c_ushort::try_from(prog.len())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let fprog = SockFprog {
+        len,
+        filter: prog.as_ptr(),
+    };
+    // SAFETY: `Insn` is #[repr(C)] with the layout of `struct sock_filter`
+    // (u16, u8, u8, u32); fprog points to `len` of them, alive for the call,
+    // and the kernel copies the program before setsockopt returns.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const SockFprog).cast(),
+            mem::size_of::<SockFprog>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 /// True when this process may open a packet socket (it has CAP_NET_RAW).

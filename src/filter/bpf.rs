@@ -13,8 +13,10 @@ use std::fmt;
 use super::ast::Op;
 use super::lower::{Base, Cond, Jmp, Val};
 
-/// One classic BPF instruction (`struct sock_filter`).
+/// One classic BPF instruction, laid out as `struct sock_filter` so a
+/// program can be handed to the kernel as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
 pub struct Insn {
     /// Opcode.
     pub code: u16,

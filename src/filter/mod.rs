@@ -170,6 +170,34 @@ impl Filter {
         bpf::compile(c, snap).map_err(CompileError::Bpf)
     }
 
+    /// What to attach to a live socket of `link`: the whole filter when it
+    /// fits classic BPF, else the `and`-ed parts that fit (user space
+    /// always checks the whole filter as well, so a part is never wrong).
+    pub fn kernel_program(&self, link: LinkType) -> Result<KernelFilter, FilterError> {
+        if self.is_all() {
+            return Ok(KernelFilter::Everything);
+        }
+        let c = self.lowered(link)?;
+        let err = match bpf::compile(c, u32::MAX) {
+            Ok(p) => return Ok(KernelFilter::Whole(p)),
+            Err(e) => e,
+        };
+        let fits: Vec<&Cond> = conjuncts(c)
+            .into_iter()
+            .filter(|part| bpf::compile(part, u32::MAX).is_ok())
+            .collect();
+        let Some(first) = fits.first() else {
+            return Ok(KernelFilter::None(err.to_string()));
+        };
+        let part = fits[1..].iter().fold((*first).clone(), |acc, p| {
+            Cond::And(Box::new(acc), Box::new((*p).clone()))
+        });
+        Ok(match bpf::compile(&part, u32::MAX) {
+            Ok(p) => KernelFilter::Part(p, err.to_string()),
+            Err(_) => KernelFilter::None(err.to_string()),
+        })
+    }
+
     /// The program for `link` as `tcpdump -d` (level 1), `-dd` (2) or
     /// `-ddd` (3) prints it.
     pub fn dump(&self, link: LinkType, level: u8) -> Result<String, CompileError> {
@@ -187,6 +215,60 @@ impl Filter {
     /// True when the decoded packet matches.
     pub fn matches(&self, d: &Decoded<'_>) -> bool {
         self.matches_frame(d.link_type, d.frame, d.orig_len)
+    }
+}
+
+/// What the kernel can filter of an expression on a live socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KernelFilter {
+    /// No expression: nothing to attach.
+    Everything,
+    /// The whole expression runs in the kernel.
+    Whole(Vec<bpf::Insn>),
+    /// Only some `and`-ed parts fit classic BPF: those run in the kernel,
+    /// the rest in user space (why, for `-v`).
+    Part(Vec<bpf::Insn>, String),
+    /// Nothing fits: user space filters everything (why, for `-v`).
+    None(String),
+}
+
+impl KernelFilter {
+    /// The program to attach, if any.
+    pub fn program(&self) -> Option<&[bpf::Insn]> {
+        match self {
+            KernelFilter::Whole(p) | KernelFilter::Part(p, _) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// One line for `-v`.
+    pub fn describe(&self) -> String {
+        match self {
+            KernelFilter::Everything => "socklab: no filter: every packet is read".into(),
+            KernelFilter::Whole(p) => format!(
+                "socklab: filter compiled to {} BPF instructions and attached to the socket: the kernel drops what does not match (see it with -d)",
+                p.len()
+            ),
+            KernelFilter::Part(p, why) => format!(
+                "socklab: part of the filter runs in the kernel ({} BPF instructions); the rest is checked in user space: {why}",
+                p.len()
+            ),
+            KernelFilter::None(why) => {
+                format!("socklab: the filter is checked in user space only: {why}")
+            }
+        }
+    }
+}
+
+/// The `and`-ed parts of a condition, in order.
+fn conjuncts(c: &Cond) -> Vec<&Cond> {
+    match c {
+        Cond::And(a, b) => {
+            let mut v = conjuncts(a);
+            v.extend(conjuncts(b));
+            v
+        }
+        other => vec![other],
     }
 }
 

@@ -67,7 +67,13 @@ pub fn run<T>(watch: Option<Watch>, f: impl FnOnce() -> Result<T>) -> Result<T> 
         return f();
     };
     let filter = Filter::parse(&format!("port {}", w.port))?;
-    let cap = BackgroundCapture::start(&LiveConfig::new("lo"))?;
+    let mut cfg = LiveConfig::new("lo");
+    // Only this port's packets leave the kernel.
+    cfg.kernel_filter = filter
+        .kernel_program(crate::capture::live::link_type_of("lo"))?
+        .program()
+        .map(<[_]>::to_vec);
+    let cap = BackgroundCapture::start(&cfg)?;
     // Give up the capture privileges, unless a privileged port is still to be bound.
     let dropped = if w.binds && w.port < 1024 {
         "privileges kept to bind a port below 1024".to_string()

@@ -170,6 +170,9 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     let expr = args.filter.join(" ");
     let mut cfg = LiveConfig::new(args.iface.clone());
     cfg.snaplen = (args.snaplen > 0).then_some(args.snaplen);
+    // The kernel drops what the filter rejects; user space checks again.
+    let kernel = filter.kernel_program(crate::capture::live::link_type_of(&args.iface))?;
+    cfg.kernel_filter = kernel.program().map(<[_]>::to_vec);
     let cap = LiveCapture::open(&cfg)?;
     let dropped = privs::drop_privileges()?;
 
@@ -199,6 +202,9 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
             Dropped::Capabilities => "capabilities cleared".into(),
         }
     );
+    if opts.verbose {
+        crate::noteln!("{}", kernel.describe());
+    }
     let iface = cap.iface().to_string();
     let mut driver = Driver::new(Live::new(cap), Pipeline::new(filter, opts))
         .count(args.count)
@@ -230,6 +236,12 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
         },
         crate::plural::count(end.kernel.unwrap_or_default().dropped, "packet")
     );
+    if opts.verbose && kernel.program().is_some() {
+        crate::noteln!(
+            "{} packets passed the kernel filter",
+            end.kernel.unwrap_or_default().received
+        );
+    }
     end.result()?;
     Ok(ExitCode::SUCCESS)
 }
