@@ -5,7 +5,7 @@
 //! Each line says which end wrote it (`client |`, `server |`), and lines
 //! come in the order things happened on the wire, not in the order two
 //! threads happened to print: every line is filed under the last socket
-//! call its end made (sends are stamped just before the system call,
+//! call its thread made (sends are stamped just before the system call,
 //! receives just after, see [`crate::proto::calls`]), so the server's
 //! "sent 4 bytes" always precedes the client's "reply from", even when the
 //! server thread prints it later.
@@ -35,7 +35,7 @@ const SERVER_THREAD: &str = "demo server";
 
 /// One line of output, filed for ordering.
 struct Entry {
-    /// The time of the last socket call its end made before writing it.
+    /// The time of the last socket call its thread made before writing it.
     key: SystemTime,
     /// Order of writing, for lines filed under the same call.
     seq: u64,
@@ -46,7 +46,8 @@ struct Entry {
 
 /// Lines from both ends and the time of each end's last call.
 struct Timeline {
-    last_call: Mutex<HashMap<&'static str, SystemTime>>,
+    /// By thread: two server threads are one end but separate timelines.
+    last_call: Mutex<HashMap<std::thread::ThreadId, SystemTime>>,
     heading_at: Mutex<SystemTime>,
     entries: Mutex<Vec<Entry>>,
 }
@@ -64,7 +65,7 @@ impl Default for Timeline {
 impl Observer for Timeline {
     fn call(&self, call: Call) {
         if let Ok(mut m) = self.last_call.lock() {
-            m.insert(call.side.name(), call.at);
+            m.insert(std::thread::current().id(), call.at);
         }
     }
 }
@@ -72,11 +73,15 @@ impl Observer for Timeline {
 impl Timeline {
     /// File `bytes` written at `at` by `side` (`None`: a heading).
     ///
-    /// A line is filed under its end's last call. The client runs on the
+    /// A line is filed under the last call its thread made. The client runs on the
     /// thread that writes the headings, so its lines also come after the
     /// last heading; a server line written late stays with its call.
     fn write(&self, at: SystemTime, bytes: &[u8], side: Option<Side>) {
-        let last = side.and_then(|s| self.last_call.lock().ok()?.get(s.name()).copied());
+        let last = self
+            .last_call
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&std::thread::current().id()).copied());
         let heading = self.heading_at.lock().map(|h| *h).unwrap_or(at);
         let key = match side {
             Some(Side::Client) => last.unwrap_or(at).max(heading),
