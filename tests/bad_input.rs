@@ -126,6 +126,9 @@ fn tcp_calc_iterative_is_not_blocked_forever_by_a_silent_client() {
     std::thread::sleep(Duration::from_millis(100));
     tcp_calc_ok(port);
     srv.wait_for("sent nothing for 0.5 s", T);
+    // The log says why the second client waited.
+    srv.wait_for("iterative server: 127.0.0.1:", T);
+    srv.wait_for("one slow or silent client blocks everyone", T);
 }
 
 #[test]
@@ -337,16 +340,24 @@ fn chat_broadcasts_announces_and_survives_long_lines() {
         String::from_utf8_lossy(&buf[..n]),
         format!("[{a_addr}] hi b\n")
     );
-    // A 10,000-byte line is relayed in pieces of at most 4096 bytes, not buffered forever.
+    // A 10,000-byte line is cut at 4096 bytes and the rest dropped (bounded
+    // memory, no amplification); the next line is relayed whole.
     a.write_all(&[b'x'; 10_000]).unwrap();
-    a.write_all(b"\n").unwrap();
-    let mut got = 0;
-    while got < 10_000 {
+    a.write_all(b"\nafter\n").unwrap();
+    let mut got = Vec::new();
+    let end = std::time::Instant::now() + T;
+    while !got.ends_with(b"after\n") && std::time::Instant::now() < end {
         let n = b.read(&mut buf).unwrap();
         assert!(n > 0);
-        got += buf[..n].iter().filter(|&&c| c == b'x').count();
+        got.extend_from_slice(&buf[..n]);
     }
-    srv.wait_for("line longer than 4096 bytes: relayed in pieces", T);
+    let text = String::from_utf8_lossy(&got);
+    let x = "x".repeat(4096);
+    assert_eq!(text, format!("[{a_addr}] {x}\n[{a_addr}] after\n"));
+    srv.wait_for(
+        "line longer than 4096 bytes: relayed cut at 4096, the rest dropped",
+        T,
+    );
     drop(a);
     let n = b.read(&mut buf).unwrap();
     assert_eq!(

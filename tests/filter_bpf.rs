@@ -174,11 +174,7 @@ fn have_tcpdump() -> bool {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tcpdump is required under CI"
-        );
-        eprintln!("SKIPPED (the tcpdump comparisons): tcpdump is not installed");
+        common::skip("the tcpdump comparisons: tcpdump is not installed (.ci/run installs it)");
     }
     ok
 }

@@ -26,11 +26,7 @@ fn have_tcpdump() -> bool {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tcpdump is required under CI (apt-get install tcpdump)"
-        );
-        eprintln!("SKIPPED: tcpdump is not installed");
+        common::skip("tcpdump is not installed (.ci/run installs it)");
     }
     ok
 }

@@ -51,6 +51,11 @@ pub struct LiveConfig {
     pub rcvbuf: usize,
     /// Put the interface in promiscuous mode.
     pub promiscuous: bool,
+    /// Read through a memory-mapped TPACKET_V3 ring of about this many
+    /// bytes (`None`: one `recvfrom` per packet). If the ring cannot be set
+    /// up, the capture falls back to `recvfrom` and says why
+    /// ([`LiveCapture::ring_fallback`]).
+    pub ring: Option<usize>,
     /// A classic BPF program the kernel runs on each packet before queueing
     /// it (attached before the socket is bound, so nothing slips past).
     pub kernel_filter: Option<Vec<crate::filter::bpf::Insn>>,
@@ -65,14 +70,29 @@ impl LiveConfig {
             poll: DEFAULT_POLL,
             rcvbuf: 8 * 1024 * 1024,
             promiscuous: false,
+            ring: None,
             kernel_filter: None,
         }
     }
 }
 
+/// Where packets are read from.
+enum Rx {
+    /// pnet's channel: poll + recvfrom per packet (pnet owns the socket).
+    Recv(Box<dyn DataLinkReceiver>),
+    /// A memory-mapped ring on a socket socklab owns (the ring is dropped,
+    /// unmapped, before the socket closes).
+    Ring {
+        ring: super::ring::Ring,
+        _sock: std::os::fd::OwnedFd,
+    },
+}
+
 /// A running capture. `Send`: it can be moved to a background thread.
 pub struct LiveCapture {
-    rx: Box<dyn DataLinkReceiver>,
+    rx: Rx,
+    poll: Duration,
+    ring_fallback: Option<String>,
     fd: RawFd,
     snaplen: usize,
     link: LinkType,
@@ -177,12 +197,44 @@ impl LiveCapture {
             std::thread::sleep(rest);
         }
 
+        let promiscuous = cfg.promiscuous && !is_loopback;
+        let mut ring_fallback = None;
+        if let Some(bytes) = cfg.ring.filter(|_| !promiscuous) {
+            match super::ring::Ring::new(&sock, bytes) {
+                Ok(ring) => {
+                    sys::bind_all(&sock, ni.index).map_err(|e| {
+                        CaptureError::os("bind the capture socket to the interface", &e)
+                    })?;
+                    let fd = sock.as_raw_fd();
+                    return Ok(LiveCapture {
+                        rx: Rx::Ring { ring, _sock: sock },
+                        poll: cfg.poll,
+                        ring_fallback: None,
+                        fd,
+                        snaplen: cfg.snaplen.unwrap_or(usize::MAX).max(1),
+                        link: link_type_of(&cfg.iface),
+                        iface: cfg.iface.clone(),
+                        stats: KernelStats::default(),
+                        ignores_outgoing,
+                    });
+                }
+                Err(e) => {
+                    ring_fallback = Some(format!(
+                        "no memory-mapped ring ({}): reading one packet per recvfrom",
+                        crate::error::describe_io(&e)
+                    ));
+                    // The failed request may have set TPACKET_V3; a fresh
+                    // socket is simplest, but the version only matters to
+                    // rings, so the recvfrom path below is unaffected.
+                }
+            }
+        }
         let fd = sock.into_raw_fd();
         let config = datalink::Config {
             read_buffer_size: MAX_FRAME,
             write_buffer_size: 64,
             read_timeout: Some(cfg.poll),
-            promiscuous: cfg.promiscuous && !is_loopback,
+            promiscuous,
             socket_fd: Some(fd),
             ..Default::default()
         };
@@ -204,7 +256,9 @@ impl LiveCapture {
             }
         };
         Ok(LiveCapture {
-            rx,
+            rx: Rx::Recv(rx),
+            poll: cfg.poll,
+            ring_fallback,
             fd,
             snaplen: cfg.snaplen.unwrap_or(usize::MAX).max(1),
             link: link_type_of(&cfg.iface),
@@ -220,7 +274,22 @@ impl LiveCapture {
         let fd = self.fd;
         let snaplen = self.snaplen;
         let link = self.link;
-        match self.rx.next() {
+        let rx = match &mut self.rx {
+            Rx::Ring { ring, .. } => {
+                return match ring.next(fd, self.poll) {
+                    Ok(Some(p)) => Ok(Some(Packet {
+                        ts: p.ts,
+                        data: &p.data[..p.data.len().min(snaplen)],
+                        orig_len: p.wire_len.max(p.data.len()),
+                        link,
+                    })),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(CaptureError::os("read the capture ring", &e)),
+                };
+            }
+            Rx::Recv(rx) => rx,
+        };
+        match rx.next() {
             Ok(frame) => {
                 let ts = sys::last_timestamp(fd).unwrap_or_else(|_| super::Timestamp::now());
                 let keep = frame.len().min(snaplen);
@@ -245,6 +314,19 @@ impl LiveCapture {
             self.stats.dropped += s.dropped;
         }
         self.stats
+    }
+
+    /// The ring's size in bytes, when packets come through one.
+    pub fn ring_bytes(&self) -> Option<usize> {
+        match &self.rx {
+            Rx::Ring { ring, .. } => Some(ring.bytes()),
+            Rx::Recv(_) => None,
+        }
+    }
+
+    /// Why a ring was asked for but packets are read with recvfrom.
+    pub fn ring_fallback(&self) -> Option<&str> {
+        self.ring_fallback.as_deref()
     }
 
     /// How frames from this capture are decoded.

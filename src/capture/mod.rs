@@ -14,6 +14,7 @@ pub mod background;
 pub mod file;
 pub mod live;
 pub mod privs;
+pub mod ring;
 pub mod source;
 mod sys;
 

@@ -119,6 +119,30 @@ pub(super) fn take_stats(fd: RawFd) -> io::Result<KernelStats> {
     })
 }
 
+/// Bind the packet socket to interface `ifindex` for every protocol (what
+/// pnet does on the recvfrom path; the ring path binds itself).
+pub(super) fn bind_all(fd: &OwnedFd, ifindex: u32) -> io::Result<()> {
+    // SAFETY: sockaddr_ll is plain data; all zeroes is a valid value.
+    let mut sa: libc::sockaddr_ll = unsafe { mem::zeroed() };
+    sa.sll_family = libc::AF_PACKET as libc::c_ushort;
+    sa.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+    sa.sll_ifindex =
+        libc::c_int::try_from(ifindex).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: the pointer and length describe the live sockaddr_ll above.
+    let r = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&sa as *const libc::sockaddr_ll).cast(),
+            mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// `struct sock_fprog` from `<linux/filter.h>`.
 #[repr(C)]
 struct SockFprog {

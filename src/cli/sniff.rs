@@ -31,9 +31,24 @@ pub struct SniffArgs {
     /// Also save the packets shown to FILE: pcap, or pcapng if FILE ends in .pcapng.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// After opening the capture socket as root, run as USER (like tcpdump -Z):
+    /// default nobody, or the invoking user under sudo; -Z root keeps uid 0 with
+    /// every capability cleared. -w files are created after the switch.
+    #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
+    pub user: Option<String>,
     /// With -w: nanosecond timestamps (default: microseconds, what every tool reads).
     #[arg(long, requires = "write")]
     pub nano: bool,
+    /// Kernel buffer in KiB (tcpdump's -B): the memory-mapped ring packets
+    /// are read from (default 32 MiB, about 250,000 small packets of burst).
+    #[arg(
+        short = 'B',
+        long = "buffer-size",
+        value_name = "KiB",
+        default_value_t = 32 * 1024,
+        value_parser = clap::value_parser!(u32).range(1024..=4_194_304)
+    )]
+    pub buffer_kib: u32,
     /// Print the filter compiled to classic BPF and exit: -d as `tcpdump -d`,
     /// -dd as a C array, -ddd as decimal numbers.
     #[arg(short = 'd', action = clap::ArgAction::Count)]

@@ -1,22 +1,32 @@
 //! The accept loop shared by the TCP servers, in the course's two styles:
 //! iterative (serve one client, then accept the next) and one thread per
 //! connection (bounded: past `max` clients a newcomer is told and closed).
+//!
+//! Threads are reaped: finished ones are joined every tick, and on Ctrl-C
+//! every connection is shut down and every thread joined (for at most
+//! [`REAP_LIMIT`]). The client cap is lowered to what `ulimit -n` carries,
+//! and a spare descriptor turns EMFILE into a refused client instead of a
+//! wedged loop.
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::error::describe_io;
+use crate::proto::limits::{emfile_lesson, fd_cap, fd_cap_note, out_of_fds, Spare};
 use crate::proto::log::Log;
 use crate::proto::stop;
 
 /// Stack for connection threads: the handlers keep small fixed buffers.
 const THREAD_STACK: usize = 128 * 1024;
+/// Longest wait for connection threads after Ctrl-C.
+pub const REAP_LIMIT: Duration = Duration::from_secs(2);
 
 /// How connections are served.
 #[derive(Debug, Clone, Copy)]
@@ -39,22 +49,85 @@ pub fn accept_tick(listener: &TcpListener) -> Option<std::io::Result<(TcpStream,
     }
 }
 
+/// True if connections are waiting in the backlog right now.
+fn waiting(listener: &TcpListener) -> bool {
+    let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+    matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+}
+
+/// A running connection thread and a weak handle on its socket: enough
+/// to wake it on Ctrl-C, without keeping the socket open once the handler
+/// drops it (its close() sends the FIN at once).
+struct Worker {
+    thread: JoinHandle<()>,
+    stream: Weak<TcpStream>,
+}
+
+/// Join the threads that have finished; returns how many are left.
+fn reap(workers: &mut Vec<Worker>) -> usize {
+    let mut i = 0;
+    while i < workers.len() {
+        if workers[i].thread.is_finished() {
+            let w = workers.swap_remove(i);
+            let _ = w.thread.join();
+        } else {
+            i += 1;
+        }
+    }
+    workers.len()
+}
+
+/// Shut every connection down and join its thread, for at most `limit`.
+/// Returns how many threads were still running after it.
+fn reap_all(workers: &mut Vec<Worker>, limit: Duration) -> usize {
+    for w in workers.iter() {
+        if let Some(s) = w.stream.upgrade() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+    let end = Instant::now() + limit;
+    while reap(workers) > 0 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    workers.len()
+}
+
 /// Accept until Ctrl-C, handing each connection to `handler`.
 /// Returns how many connections were accepted.
 pub fn serve<H>(listener: &TcpListener, style: Style, log: Log, handler: H) -> u64
 where
-    H: Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
+    H: Fn(Arc<TcpStream>, SocketAddr) + Send + Sync + 'static,
 {
     let handler = Arc::new(handler);
     let active = Arc::new(AtomicUsize::new(0));
+    let mut workers: Vec<Worker> = Vec::new();
+    let mut spare = Spare::new();
+    let style = match style {
+        Style::Threads(max) => {
+            let (cap, soft) = fd_cap(max, 1);
+            if let Some(note) = fd_cap_note(max, cap, soft) {
+                log.always(&note);
+            }
+            Style::Threads(cap)
+        }
+        s => s,
+    };
     let mut accepted = 0u64;
     while !stop::requested() {
+        log.tick();
+        reap(&mut workers);
         let (stream, peer) = match accept_tick(listener) {
             None => continue,
             Some(Ok(c)) => c,
+            Some(Err(e)) if out_of_fds(&e) => {
+                let refused = spare.refuse_one(|| listener.accept().map(|(_, p)| p));
+                let soft = fd_cap(usize::MAX, 1).1;
+                log.problem(&emfile_lesson(refused, soft));
+                continue;
+            }
             Some(Err(e)) => {
                 log.problem(&format!("accept failed: {}", describe_io(&e)));
-                // EMFILE and friends: back off instead of spinning.
+                // Other failures: back off instead of spinning.
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
             }
@@ -64,7 +137,17 @@ where
             format!("accept() -> {peer}")
         });
         match style {
-            Style::Iterative => handler(stream, peer),
+            Style::Iterative => {
+                let began = Instant::now();
+                handler(Arc::new(stream), peer);
+                let held = began.elapsed();
+                if held >= Duration::from_millis(100) && waiting(listener) {
+                    log.problem(&format!(
+                        "iterative server: {peer} held the only server thread for {} while other clients waited in the backlog; that is the lesson of an iterative server (one slow or silent client blocks everyone); --mode threads serves them at once",
+                        crate::error::fmt_secs(held)
+                    ));
+                }
+            }
             Style::Threads(max) => {
                 if active.load(Ordering::SeqCst) >= max {
                     log.problem(&format!(
@@ -72,11 +155,14 @@ where
                         max_clients = crate::plural::noun(max, "client")
                     ));
                     let mut s = stream;
+                    let _ = s.set_write_timeout(Some(Duration::from_millis(100)));
                     let _ = s.write_all(b"busy: too many clients, try again later\n");
                     continue;
                 }
                 active.fetch_add(1, Ordering::SeqCst);
                 let (h, a) = (Arc::clone(&handler), Arc::clone(&active));
+                let stream = Arc::new(stream);
+                let waker = Arc::downgrade(&stream);
                 let spawned =
                     std::thread::Builder::new()
                         .stack_size(THREAD_STACK)
@@ -84,12 +170,25 @@ where
                             h(stream, peer);
                             a.fetch_sub(1, Ordering::SeqCst);
                         });
-                if let Err(e) = spawned {
-                    active.fetch_sub(1, Ordering::SeqCst);
-                    log.problem(&format!("cannot start a thread for {peer}: {e}"));
+                match spawned {
+                    Ok(thread) => workers.push(Worker {
+                        thread,
+                        stream: waker,
+                    }),
+                    Err(e) => {
+                        active.fetch_sub(1, Ordering::SeqCst);
+                        log.problem(&format!("cannot start a thread for {peer}: {e}"));
+                    }
                 }
             }
         }
+    }
+    let left = reap_all(&mut workers, REAP_LIMIT);
+    if left > 0 {
+        log.problem(&format!(
+            "{left} connection thread(s) still running {} after Ctrl-C",
+            crate::error::fmt_secs(REAP_LIMIT)
+        ));
     }
     accepted
 }

@@ -1,12 +1,23 @@
 //! The select-loop chat server: ONE poll loop (mio) over the listening
 //! socket and every client. A line from one client is broadcast to all the
-//! others; arrivals and departures are announced. Per-client memory is
-//! bounded: lines are cut at [`MAX_LINE`], and a client whose unsent
-//! output passes [`MAX_QUEUE`] is disconnected as too slow.
+//! others; arrivals and departures are announced.
+//!
+//! Per-client memory is bounded in bytes: a line is cut at [`MAX_LINE`]
+//! (the rest of it is dropped), a message is stored once and shared by
+//! every queue, and a client whose unsent output passes [`MAX_QUEUE`] bytes
+//! is disconnected as too slow at once. So one client costs at most
+//! `MAX_LINE + MAX_QUEUE` bytes plus its socket, whose send buffer is
+//! capped at [`KERNEL_SEND_BUFFER`]. The loop is fair: each
+//! client gets at most [`READ_PER_TURN`] bytes read per turn, and a sender
+//! past [`RELAY_RATE`] bytes a second (burst [`RELAY_BURST`]) has its lines
+//! dropped, like an IRC server's flood control. A line that is not text
+//! (control bytes, invalid UTF-8) is not relayed. Memory freed by departed
+//! clients is given back to the system.
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
@@ -14,13 +25,24 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use crate::error::{describe_io, fmt_secs, NetError, Stage};
+use crate::proto::limits::{emfile_lesson, fd_cap, fd_cap_note, out_of_fds, return_memory, Spare};
 use crate::proto::log::Log;
 use crate::proto::{net, stop};
 
-/// Longest line relayed as one message.
+/// Longest line relayed; the rest of a longer line is dropped.
 pub const MAX_LINE: usize = 4096;
-/// Most unsent bytes kept for one client.
-pub const MAX_QUEUE: usize = 256 * 1024;
+/// Most unsent bytes kept for one client before it is dropped as too slow.
+pub const MAX_QUEUE: usize = 64 * 1024;
+/// SO_SNDBUF asked for each client (Linux doubles it for bookkeeping).
+pub const KERNEL_SEND_BUFFER: usize = 64 * 1024;
+/// Bytes read from one client per turn before the others get theirs.
+pub const READ_PER_TURN: usize = 16 * 1024;
+/// Bytes a second one client may have relayed (flood control).
+pub const RELAY_RATE: f64 = 16.0 * 1024.0;
+/// Bytes one client may have relayed in a burst.
+pub const RELAY_BURST: f64 = 64.0 * 1024.0;
+/// Connections accepted per turn before clients are read again.
+const ACCEPTS_PER_TURN: usize = 64;
 const LISTENER: Token = Token(usize::MAX);
 
 /// How to run the server.
@@ -38,19 +60,50 @@ pub struct Config {
     pub log: Log,
 }
 
+/// Where `line` stops being text a terminal can show (UTF-8 without
+/// control bytes other than tab); `None` if it is text.
+fn not_text(line: &[u8]) -> Option<usize> {
+    let valid = match std::str::from_utf8(line) {
+        Ok(_) => line.len(),
+        Err(e) => e.valid_up_to(),
+    };
+    line[..valid]
+        .iter()
+        .position(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+        .or((valid < line.len()).then_some(valid))
+}
+
 struct Client {
     stream: TcpStream,
     addr: SocketAddr,
     line: Vec<u8>,
-    out: VecDeque<u8>,
+    /// Dropping the rest of an over-long line until its newline.
+    cutting: bool,
+    /// Messages waiting to be sent, each shared with the other queues.
+    out: VecDeque<Rc<[u8]>>,
+    /// Bytes of the front message already sent.
+    sent: usize,
+    /// Unsent bytes in `out`.
+    queued_bytes: usize,
     want_write: bool,
     last: Instant,
+    /// Set once: why this client is being closed (closed after the turn).
+    doomed: Option<String>,
+    /// In the ready queue (has or may have unread input).
+    queued: bool,
+    /// Flood control: relay allowance in bytes, and when it was topped up.
+    allowance: f64,
+    topped: Instant,
+    /// Lines dropped by flood control since the sender was last told.
+    flood_dropped: u64,
 }
 
 struct Server {
     poll: Poll,
     clients: Slab<Client>,
-    doomed: Vec<(usize, String)>,
+    doomed: Vec<usize>,
+    ready: VecDeque<usize>,
+    closed_since_trim: usize,
     log: Log,
 }
 
@@ -66,21 +119,35 @@ pub fn serve(cfg: &Config) -> Result<(), NetError> {
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)
         .map_err(|e| NetError::os(Stage::SetOption, "epoll registration", e))?;
-    let log = cfg.log;
+    let log = cfg.log.counting("lines");
     log.always(&format!(
         "chat server listening on {local} (TCP, one poll loop for every client, {})",
         net::reuse_note(cfg.reuseaddr)
     ));
+    let (max_clients, soft) = fd_cap(cfg.max_clients, 1);
+    if let Some(note) = fd_cap_note(cfg.max_clients, max_clients, soft) {
+        log.always(&note);
+    }
     let mut srv = Server {
         poll,
         clients: Slab::new(),
         doomed: Vec::new(),
+        ready: VecDeque::new(),
+        closed_since_trim: 0,
         log,
     };
     let mut events = Events::with_capacity(1024);
     let mut last_sweep = Instant::now();
+    let mut accept_ready = false;
+    let mut spare = Spare::new();
     while !stop::requested() {
-        if let Err(e) = srv.poll.poll(&mut events, Some(stop::TICK)) {
+        log.tick();
+        let wait = if srv.ready.is_empty() && !accept_ready {
+            stop::TICK
+        } else {
+            Duration::ZERO
+        };
+        if let Err(e) = srv.poll.poll(&mut events, Some(wait)) {
             if e.kind() != ErrorKind::Interrupted {
                 log.problem(&format!("poll failed: {}", describe_io(&e)));
             }
@@ -88,15 +155,36 @@ pub fn serve(cfg: &Config) -> Result<(), NetError> {
         }
         for ev in events.iter() {
             if ev.token() == LISTENER {
-                srv.accept_all(&listener, cfg.max_clients);
+                accept_ready = true;
                 continue;
             }
             let id = ev.token().0;
-            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                srv.read(id);
-            }
             if ev.is_writable() {
                 srv.flush(id);
+            }
+            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                if let Some(c) = srv.clients.get_mut(id) {
+                    if !c.queued {
+                        c.queued = true;
+                        srv.ready.push_back(id);
+                    }
+                }
+            }
+        }
+        if accept_ready {
+            accept_ready = srv.accept_some(&listener, max_clients, &mut spare, soft);
+        }
+        for _ in 0..srv.ready.len() {
+            let Some(id) = srv.ready.pop_front() else {
+                break;
+            };
+            if srv.read_turn(id) {
+                if let Some(c) = srv.clients.get_mut(id) {
+                    c.queued = true;
+                    srv.ready.push_back(id);
+                }
+            } else if let Some(c) = srv.clients.get_mut(id) {
+                c.queued = false;
             }
         }
         if !cfg.idle.is_zero() && last_sweep.elapsed() >= Duration::from_secs(1) {
@@ -108,8 +196,7 @@ pub fn serve(cfg: &Config) -> Result<(), NetError> {
                 .map(|(id, _)| id)
                 .collect();
             for id in idle {
-                srv.doomed
-                    .push((id, format!("sent nothing for {}", fmt_secs(cfg.idle))));
+                srv.doom(id, format!("sent nothing for {}", fmt_secs(cfg.idle)));
             }
         }
         srv.close_doomed();
@@ -122,15 +209,27 @@ pub fn serve(cfg: &Config) -> Result<(), NetError> {
 }
 
 impl Server {
-    fn accept_all(&mut self, listener: &TcpListener, max: usize) {
-        loop {
+    /// Accept up to [`ACCEPTS_PER_TURN`] clients; true if more may wait.
+    fn accept_some(
+        &mut self,
+        listener: &TcpListener,
+        max: usize,
+        spare: &mut Spare,
+        soft: u64,
+    ) -> bool {
+        for _ in 0..ACCEPTS_PER_TURN {
             let (mut stream, addr) = match listener.accept() {
                 Ok(c) => c,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+                Err(e) if out_of_fds(&e) => {
+                    let refused = spare.refuse_one(|| listener.accept().map(|(_, p)| p));
+                    self.log.problem(&emfile_lesson(refused, soft));
+                    return refused.is_some();
+                }
                 Err(e) => {
                     self.log
                         .problem(&format!("accept failed: {}", describe_io(&e)));
-                    return;
+                    return false;
                 }
             };
             if self.clients.len() >= max {
@@ -141,6 +240,9 @@ impl Server {
                 let _ = stream.write(b"busy: too many clients, try again later\n");
                 continue;
             }
+            // Bound the kernel's share too: without this the send buffer
+            // grows to megabytes per client before a slow reader shows.
+            let _ = socket2::SockRef::from(&stream).set_send_buffer_size(KERNEL_SEND_BUFFER);
             let entry = self.clients.vacant_entry();
             let id = entry.key();
             if let Err(e) =
@@ -152,36 +254,62 @@ impl Server {
                     .problem(&format!("cannot watch {addr}: {}", describe_io(&e)));
                 continue;
             }
+            let now = Instant::now();
             entry.insert(Client {
                 stream,
                 addr,
                 line: Vec::new(),
+                cutting: false,
                 out: VecDeque::new(),
+                sent: 0,
+                queued_bytes: 0,
                 want_write: false,
-                last: Instant::now(),
+                last: now,
+                doomed: None,
+                queued: false,
+                allowance: RELAY_BURST,
+                topped: now,
+                flood_dropped: 0,
             });
             let others = self.clients.len() - 1;
             self.log.event(&format!("connection from {addr}"));
             let welcome = format!(
                 "Welcome to socklab chat, you are {addr}; {others} other(s) online. Lines you type go to everyone.\n"
             );
-            self.queue(id, welcome.as_bytes());
-            self.broadcast(Some(id), format!("* {addr} is online\n").as_bytes());
+            self.queue(id, welcome.as_bytes().into());
+            self.broadcast(Some(id), format!("* {addr} is online\n").as_bytes().into());
+        }
+        true
+    }
+
+    /// Mark `id` for closing (once; the first reason is kept).
+    fn doom(&mut self, id: usize, why: String) {
+        if let Some(c) = self.clients.get_mut(id) {
+            if c.doomed.is_none() {
+                c.doomed = Some(why);
+                self.doomed.push(id);
+            }
         }
     }
 
-    fn read(&mut self, id: usize) {
+    /// Read up to [`READ_PER_TURN`] bytes from `id`; true if input is left.
+    fn read_turn(&mut self, id: usize) -> bool {
         let mut buf = [0u8; 4096];
-        loop {
+        let mut taken = 0;
+        while taken < READ_PER_TURN {
             let Some(c) = self.clients.get_mut(id) else {
-                return;
+                return false;
             };
+            if c.doomed.is_some() {
+                return false;
+            }
             match c.stream.read(&mut buf) {
                 Ok(0) => {
-                    self.doomed.push((id, "closed its side".into()));
-                    return;
+                    self.doom(id, "closed its side".into());
+                    return false;
                 }
                 Ok(n) => {
+                    taken += n;
                     c.last = Instant::now();
                     let from = c.addr;
                     self.log.event(&format!(
@@ -190,15 +318,15 @@ impl Server {
                     ));
                     self.take_lines(id, &buf[..n]);
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    self.doomed
-                        .push((id, format!("receive failed: {}", describe_io(&e))));
-                    return;
+                    self.doom(id, format!("receive failed: {}", describe_io(&e)));
+                    return false;
                 }
             }
         }
+        true
     }
 
     /// Split incoming bytes into lines and relay each complete one.
@@ -207,64 +335,131 @@ impl Server {
             let Some(c) = self.clients.get_mut(id) else {
                 return;
             };
+            let nl = data.iter().position(|&b| b == b'\n');
+            if c.cutting {
+                // The rest of an over-long line: dropped up to its end.
+                match nl {
+                    Some(p) => {
+                        c.cutting = false;
+                        data = &data[p + 1..];
+                    }
+                    None => return,
+                }
+                continue;
+            }
             let room = MAX_LINE - c.line.len();
-            let (part, rest, complete) = match data.iter().position(|&b| b == b'\n') {
-                Some(p) if p < room => (&data[..p], &data[p + 1..], true),
+            let (part, rest, complete) = match nl {
+                Some(p) if p <= room => (&data[..p], &data[p + 1..], true),
                 _ if data.len() < room => (data, &data[data.len()..], false),
                 _ => (&data[..room], &data[room..], true),
             };
             c.line.extend_from_slice(part);
             data = rest;
-            if complete {
-                let cut = c.line.len() == MAX_LINE;
-                let from = c.addr;
-                let mut msg = format!("[{from}] ").into_bytes();
-                let line = std::mem::take(&mut c.line);
-                msg.extend_from_slice(line.strip_suffix(b"\r").unwrap_or(&line));
-                msg.push(b'\n');
-                if cut {
-                    self.log.bad_input(
-                        from,
-                        &format!("line longer than {MAX_LINE} bytes: relayed in pieces"),
-                        &line[..line.len().min(32)],
-                    );
-                }
-                let n = self.broadcast(Some(id), &msg);
-                self.log.event(&format!(
-                    "relayed {} from {from} to {}",
-                    crate::plural::count(msg.len(), "byte"),
-                    crate::plural::count(n, "client")
-                ));
+            if !complete {
+                continue;
             }
+            let cut = c.line.len() == MAX_LINE && nl.is_none_or(|p| p > room);
+            if cut {
+                c.cutting = true;
+            }
+            let from = c.addr;
+            let line = std::mem::take(&mut c.line);
+            let body = line.strip_suffix(b"\r").unwrap_or(&line);
+            if cut {
+                self.log.bad_input(
+                    from,
+                    &format!("line longer than {MAX_LINE} bytes: relayed cut at {MAX_LINE}, the rest dropped"),
+                    &line[..line.len().min(32)],
+                );
+            }
+            if let Some(pos) = not_text(body) {
+                self.log.bad_input(
+                    from,
+                    &format!("not text (a control byte or invalid UTF-8 at byte {pos}): line not relayed"),
+                    &body[..body.len().min(32)],
+                );
+                continue;
+            }
+            if !self.allow(id, body.len()) {
+                continue;
+            }
+            let mut msg = format!("[{from}] ").into_bytes();
+            msg.extend_from_slice(body);
+            msg.push(b'\n');
+            let len = msg.len();
+            let n = self.broadcast(Some(id), msg.into());
+            self.log.event(&format!(
+                "relayed {} from {from} to {}",
+                crate::plural::count(len, "byte"),
+                crate::plural::count(n, "client")
+            ));
         }
     }
 
+    /// Flood control: may `id` have `len` more bytes relayed now?
+    fn allow(&mut self, id: usize, len: usize) -> bool {
+        let Some(c) = self.clients.get_mut(id) else {
+            return false;
+        };
+        let now = Instant::now();
+        let refill = now.duration_since(c.topped).as_secs_f64() * RELAY_RATE;
+        c.allowance = (c.allowance + refill).min(RELAY_BURST);
+        c.topped = now;
+        if c.allowance >= len as f64 {
+            c.allowance -= len as f64;
+            if c.flood_dropped > 0 {
+                let note = format!(
+                    "* flood control: {} of your lines were not relayed (more than {} bytes a second)\n",
+                    c.flood_dropped, RELAY_RATE as u64
+                );
+                c.flood_dropped = 0;
+                self.queue(id, note.as_bytes().into());
+            }
+            return true;
+        }
+        c.flood_dropped += 1;
+        let from = c.addr;
+        self.log.bad_input(
+            from,
+            &format!(
+                "flooding: more than {} bytes a second, line not relayed",
+                RELAY_RATE as u64
+            ),
+            &[],
+        );
+        false
+    }
+
     /// Queue `msg` for every client but `except`; returns how many got it.
-    fn broadcast(&mut self, except: Option<usize>, msg: &[u8]) -> usize {
+    fn broadcast(&mut self, except: Option<usize>, msg: Rc<[u8]>) -> usize {
         let ids: Vec<usize> = self
             .clients
             .iter()
+            .filter(|(id, c)| Some(*id) != except && c.doomed.is_none())
             .map(|(id, _)| id)
-            .filter(|&id| Some(id) != except)
             .collect();
         for &id in &ids {
-            self.queue(id, msg);
+            self.queue(id, Rc::clone(&msg));
         }
         ids.len()
     }
 
-    fn queue(&mut self, id: usize, msg: &[u8]) {
+    fn queue(&mut self, id: usize, msg: Rc<[u8]>) {
         let Some(c) = self.clients.get_mut(id) else {
             return;
         };
-        if c.out.len() + msg.len() > MAX_QUEUE {
-            self.doomed.push((
-                id,
-                format!("too slow: more than {MAX_QUEUE} bytes waiting to be sent"),
-            ));
+        if c.doomed.is_some() {
             return;
         }
-        c.out.extend(msg);
+        if c.queued_bytes + msg.len() > MAX_QUEUE {
+            self.doom(
+                id,
+                format!("too slow: more than {MAX_QUEUE} bytes waiting to be sent"),
+            );
+            return;
+        }
+        c.queued_bytes += msg.len();
+        c.out.push_back(msg);
         self.flush(id);
     }
 
@@ -272,20 +467,26 @@ impl Server {
         let Some(c) = self.clients.get_mut(id) else {
             return;
         };
-        while !c.out.is_empty() {
-            let (front, _) = c.out.as_slices();
-            match c.stream.write(front) {
+        while let Some(front) = c.out.front() {
+            match c.stream.write(&front[c.sent..]) {
                 Ok(n) => {
-                    c.out.drain(..n);
+                    c.sent += n;
+                    c.queued_bytes -= n;
+                    if c.sent == front.len() {
+                        c.out.pop_front();
+                        c.sent = 0;
+                    }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    self.doomed
-                        .push((id, format!("send failed: {}", describe_io(&e))));
+                    self.doom(id, format!("send failed: {}", describe_io(&e)));
                     return;
                 }
             }
+        }
+        if c.out.is_empty() && c.out.capacity() > 16 {
+            c.out.shrink_to_fit();
         }
         let want = !c.out.is_empty();
         if want != c.want_write {
@@ -303,15 +504,34 @@ impl Server {
     }
 
     fn close_doomed(&mut self) {
-        while let Some((id, why)) = self.doomed.pop() {
+        if self.doomed.is_empty() {
+            return;
+        }
+        while let Some(id) = self.doomed.pop() {
             if !self.clients.contains(id) {
                 continue;
             }
             let mut c = self.clients.remove(id);
             let _ = self.poll.registry().deregister(&mut c.stream);
-            self.log
-                .event(&format!("closed connection with {} ({why})", c.addr));
-            self.broadcast(None, format!("* {} is offline\n", c.addr).as_bytes());
+            let why = c.doomed.take().unwrap_or_default();
+            let line = format!("closed connection with {} ({why})", c.addr);
+            // A client dropped by the server is a problem; one that left is routine.
+            if why.starts_with("too slow") || why.contains("failed") {
+                self.log.problem(&line);
+            } else {
+                self.log.event(&line);
+            }
+            let addr = c.addr;
+            drop(c);
+            self.broadcast(None, format!("* {addr} is offline\n").as_bytes().into());
+        }
+        self.doomed.shrink_to(64);
+        self.closed_since_trim += 1;
+        if self.clients.is_empty() || self.closed_since_trim >= 64 {
+            self.closed_since_trim = 0;
+            self.clients.shrink_to_fit();
+            self.ready.shrink_to_fit();
+            return_memory();
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{describe_io, fmt_secs, NetError, Stage};
@@ -88,9 +89,10 @@ pub fn serve_tcp(cfg: &Config) -> Result<(), NetError> {
     Ok(())
 }
 
-fn handle(mut s: TcpStream, peer: SocketAddr, reply: Reply, idle: Duration, log: Log) {
+fn handle(conn: Arc<TcpStream>, peer: SocketAddr, reply: Reply, idle: Duration, log: Log) {
+    let mut s = &*conn;
     log.event(&format!("connection from {peer}"));
-    let _ = net::set_timeouts_stream(&s, idle);
+    let _ = net::set_timeouts_stream(s, idle);
     if reply == Reply::Ok {
         if let Err(e) = s.write_all(WELCOME) {
             log.problem(&format!("send to {peer} failed: {}", describe_io(&e)));
@@ -152,7 +154,7 @@ fn handle(mut s: TcpStream, peer: SocketAddr, reply: Reply, idle: Duration, log:
         ));
     }
     calls::report(Side::Server, || format!("close() {peer}"));
-    drop(s);
+    drop(conn);
     log.event(&format!("closed connection with {peer}"));
 }
 
@@ -162,7 +164,7 @@ pub fn serve_udp(cfg: &Config) -> Result<(), NetError> {
     let local = sock.local_addr().unwrap_or(cfg.bind);
     sock.set_read_timeout(Some(stop::TICK))
         .map_err(|e| NetError::os(Stage::SetOption, "SO_RCVTIMEO", e))?;
-    let log = cfg.log;
+    let log = cfg.log.counting("datagrams");
     log.always(&format!(
         "echo server listening on {local} (UDP, {} replies, {})",
         cfg.reply.name(),
@@ -175,6 +177,7 @@ pub fn serve_udp(cfg: &Config) -> Result<(), NetError> {
     let mut out = Vec::with_capacity(65536 + 5);
     let mut count = 0u64;
     while !stop::requested() {
+        log.tick();
         let (n, peer) = match sock.recv_from(&mut buf) {
             Ok(x) => x,
             Err(e) if net::is_timeout(&e) || e.kind() == std::io::ErrorKind::Interrupted => {

@@ -1,25 +1,224 @@
 //! A server's event log: one readable line per event on stdout (listening,
 //! connection from, received N bytes, sent N bytes, closed), and problems
 //! with a hex dump of the offending bytes. Shared between threads.
+//!
+//! The log cannot fill a disk: hex dumps are capped at [`DUMP_LIMIT`] bytes,
+//! and lines are rate-limited per one-second window: at most
+//! [`BAD_PER_PEER`] bad-input lines per peer and [`BAD_PER_SECOND`] in all,
+//! [`EVENTS_PER_SECOND`] routine events and [`PROBLEMS_PER_SECOND`] other
+//! problems. What is held back is counted and summarised once the second is
+//! over (`... 12,345 more bad datagrams from 127.0.0.1:40000 in the last
+//! second, not shown`). With `-q` no bad input is shown one by one: only
+//! those per-second summaries print. At most about 12 KB a second leave
+//! this module whatever the input.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::render::hexdump::HexDump;
 use crate::render::out;
 
 /// Bytes of bad input shown in a hex dump before the rest is summarised.
 pub const DUMP_LIMIT: usize = 64;
+/// Bad-input lines shown per peer per second.
+pub const BAD_PER_PEER: u64 = 3;
+/// Bad-input lines shown per second, all peers together.
+pub const BAD_PER_SECOND: u64 = 10;
+/// Routine event lines shown per second.
+pub const EVENTS_PER_SECOND: u64 = 100;
+/// Problem lines (failed accept, refused client...) shown per second.
+pub const PROBLEMS_PER_SECOND: u64 = 20;
+/// Peers named one by one in a window's summary; the rest are summed.
+const SUMMARY_PEERS: usize = 5;
+/// Peers counted one by one in a window; more are counted together.
+const TRACKED_PEERS: usize = 1024;
+const WINDOW: Duration = Duration::from_secs(1);
 
 /// Where a server writes what happens.
 #[derive(Debug, Clone, Copy)]
 pub struct Log {
     quiet: bool,
+    noun: &'static str,
 }
+
+/// Held-back counts for one peer in the current window.
+#[derive(Debug, Default)]
+struct PeerCount {
+    shown: u64,
+    hidden: u64,
+    noun: &'static str,
+    first: String,
+}
+
+/// The rate limiter: what was shown and held back in the current second.
+#[derive(Debug)]
+pub struct Limiter {
+    start: Instant,
+    events: (u64, u64),
+    problems: (u64, u64),
+    bad_shown: u64,
+    peers: HashMap<SocketAddr, PeerCount>,
+    /// Bad inputs from peers past [`TRACKED_PEERS`]: (count, noun).
+    untracked: (u64, &'static str),
+}
+
+/// What the limiter decided for one line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Print it.
+    Show,
+    /// Count it, print nothing now.
+    Hide,
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Limiter {
+    /// An empty window starting at `now`.
+    pub fn new(now: Instant) -> Self {
+        Limiter {
+            start: now,
+            events: (0, 0),
+            problems: (0, 0),
+            bad_shown: 0,
+            peers: HashMap::new(),
+            untracked: (0, "inputs"),
+        }
+    }
+
+    /// If the window is over, its summary lines (and a fresh window).
+    pub fn roll(&mut self, now: Instant, quiet: bool) -> Vec<String> {
+        if now.duration_since(self.start) < WINDOW {
+            return Vec::new();
+        }
+        let lines = self.summary(quiet);
+        *self = Limiter::new(now);
+        lines
+    }
+
+    /// The summary of what was held back so far (does not reset).
+    pub fn summary(&self, quiet: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut held: Vec<(&SocketAddr, &PeerCount)> =
+            self.peers.iter().filter(|(_, c)| c.hidden > 0).collect();
+        held.sort_by(|a, b| b.1.hidden.cmp(&a.1.hidden).then(a.0.cmp(b.0)));
+        for (peer, c) in held.iter().take(SUMMARY_PEERS) {
+            out.push(if quiet {
+                format!(
+                    "{} bad {} from {peer} in the last second (-q: not shown one by one); the first: {}",
+                    thousands(c.hidden),
+                    c.noun,
+                    c.first
+                )
+            } else {
+                format!(
+                    "... {} more bad {} from {peer} in the last second, not shown",
+                    thousands(c.hidden),
+                    c.noun
+                )
+            });
+        }
+        let rest: u64 = held.iter().skip(SUMMARY_PEERS).map(|(_, c)| c.hidden).sum();
+        let rest_peers = held.len().saturating_sub(SUMMARY_PEERS);
+        if rest > 0 || self.untracked.0 > 0 {
+            let noun = held.last().map_or(self.untracked.1, |(_, c)| c.noun);
+            out.push(format!(
+                "... {} {}bad {noun} from {}{} other peers in the last second, not shown",
+                thousands(rest + self.untracked.0),
+                if quiet { "" } else { "more " },
+                thousands(rest_peers as u64),
+                if self.untracked.0 > 0 { "+" } else { "" }
+            ));
+        }
+        if self.problems.1 > 0 {
+            out.push(format!(
+                "... {} more problems in the last second, not shown (more than {PROBLEMS_PER_SECOND} a second)",
+                thousands(self.problems.1)
+            ));
+        }
+        if self.events.1 > 0 {
+            out.push(format!(
+                "... {} more events in the last second, not shown (more than {EVENTS_PER_SECOND} a second)",
+                thousands(self.events.1)
+            ));
+        }
+        out
+    }
+
+    fn count(slot: &mut (u64, u64), max: u64) -> Verdict {
+        if slot.0 < max {
+            slot.0 += 1;
+            Verdict::Show
+        } else {
+            slot.1 += 1;
+            Verdict::Hide
+        }
+    }
+
+    /// A routine event.
+    pub fn event(&mut self) -> Verdict {
+        Self::count(&mut self.events, EVENTS_PER_SECOND)
+    }
+
+    /// A problem that is not a peer's bytes.
+    pub fn problem(&mut self) -> Verdict {
+        Self::count(&mut self.problems, PROBLEMS_PER_SECOND)
+    }
+
+    /// Bad input from `peer` (`what` is kept as the first of the window).
+    pub fn bad(
+        &mut self,
+        peer: SocketAddr,
+        noun: &'static str,
+        what: &str,
+        quiet: bool,
+    ) -> Verdict {
+        if !self.peers.contains_key(&peer) && self.peers.len() >= TRACKED_PEERS {
+            self.untracked = (self.untracked.0 + 1, noun);
+            return Verdict::Hide;
+        }
+        let c = self.peers.entry(peer).or_insert_with(|| PeerCount {
+            noun,
+            first: what.chars().take(120).collect(),
+            ..PeerCount::default()
+        });
+        if !quiet && c.shown < BAD_PER_PEER && self.bad_shown < BAD_PER_SECOND {
+            c.shown += 1;
+            self.bad_shown += 1;
+            Verdict::Show
+        } else {
+            c.hidden += 1;
+            Verdict::Hide
+        }
+    }
+}
+
+static LIMITER: Mutex<Option<Limiter>> = Mutex::new(None);
 
 impl Log {
     /// `quiet` hides routine events; problems and summaries still print.
     pub fn new(quiet: bool) -> Self {
-        Log { quiet }
+        Log {
+            quiet,
+            noun: "inputs",
+        }
+    }
+
+    /// The same log, calling bad inputs `noun` in summaries ("datagrams").
+    pub fn counting(self, noun: &'static str) -> Self {
+        Log { noun, ..self }
     }
 
     /// True when routine events are hidden.
@@ -27,20 +226,56 @@ impl Log {
         self.quiet
     }
 
+    /// Run `f` on the limiter after rolling the window; print what is due.
+    fn limited(&self, f: impl FnOnce(&mut Limiter) -> Verdict) -> Verdict {
+        let now = Instant::now();
+        let (due, verdict) = {
+            let mut g = LIMITER.lock().unwrap_or_else(|e| e.into_inner());
+            let l = g.get_or_insert_with(|| Limiter::new(now));
+            let due = l.roll(now, self.quiet);
+            (due, f(l))
+        };
+        for d in due {
+            out::line(&d);
+        }
+        verdict
+    }
+
+    /// Print the summary of a finished second, if one is due. Server loops
+    /// call this every tick so summaries come even when the abuse stops.
+    pub fn tick(&self) {
+        self.limited(|_| Verdict::Hide);
+    }
+
     /// A routine event line.
     pub fn event(&self, text: &str) {
-        if !self.quiet {
+        if !self.quiet && self.limited(Limiter::event) == Verdict::Show {
             out::line(text);
         }
     }
 
-    /// A line that always prints (banner, summary).
+    /// A line that always prints (banner, summary); what was held back so
+    /// far is summarised first.
     pub fn always(&self, text: &str) {
+        let due = {
+            let mut g = LIMITER.lock().unwrap_or_else(|e| e.into_inner());
+            match g.take() {
+                Some(l) => l.summary(self.quiet),
+                None => Vec::new(),
+            }
+        };
+        for d in due {
+            out::line(&d);
+        }
         out::line(text);
     }
 
     /// Bad input from `peer`: what was wrong, then the bytes (capped).
     pub fn bad_input(&self, peer: SocketAddr, what: &str, bytes: &[u8]) {
+        let (noun, quiet) = (self.noun, self.quiet);
+        if self.limited(|l| l.bad(peer, noun, what, quiet)) == Verdict::Hide {
+            return;
+        }
         let mut text = format!("bad input from {peer}: {what}");
         if !bytes.is_empty() {
             let shown = &bytes[..bytes.len().min(DUMP_LIMIT)];
@@ -58,7 +293,9 @@ impl Log {
 
     /// A problem that is not the peer's bytes (a failed send, a timeout).
     pub fn problem(&self, text: &str) {
-        out::line(text);
+        if self.limited(Limiter::problem) == Verdict::Show {
+            out::line(text);
+        }
     }
 }
 
@@ -69,9 +306,93 @@ pub fn quoted(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn peer(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
     #[test]
     fn quoting() {
-        assert_eq!(super::quoted(b"-3\0\0"), "\"-3\\x00\\x00\"");
-        assert_eq!(super::quoted(&[0xff, b'a']), "\"\\xffa\"");
+        assert_eq!(quoted(b"-3\0\0"), "\"-3\\x00\\x00\"");
+        assert_eq!(quoted(&[0xff, b'a']), "\"\\xffa\"");
+    }
+
+    #[test]
+    fn bad_input_is_limited_per_peer_then_summarised_with_thousands() {
+        let t0 = Instant::now();
+        let mut l = Limiter::new(t0);
+        let shown = (0..12_348)
+            .filter(|_| l.bad(peer(40000), "datagrams", "too short", false) == Verdict::Show)
+            .count();
+        assert_eq!(shown as u64, BAD_PER_PEER);
+        assert!(l.roll(t0 + Duration::from_millis(999), false).is_empty());
+        let lines = l.roll(t0 + WINDOW, false);
+        assert_eq!(
+            lines,
+            ["... 12,345 more bad datagrams from 127.0.0.1:40000 in the last second, not shown"]
+        );
+        // A fresh window shows again.
+        assert_eq!(l.bad(peer(40000), "datagrams", "x", false), Verdict::Show);
+    }
+
+    #[test]
+    fn many_peers_share_the_overall_budget_and_the_summary_is_bounded() {
+        let t0 = Instant::now();
+        let mut l = Limiter::new(t0);
+        let mut shown = 0;
+        for p in 0..5000u16 {
+            for _ in 0..4 {
+                shown += u64::from(l.bad(peer(1000 + p), "records", "bad", false) == Verdict::Show);
+            }
+        }
+        assert_eq!(shown, BAD_PER_SECOND);
+        let lines = l.roll(t0 + WINDOW, false);
+        assert_eq!(lines.len(), SUMMARY_PEERS + 1, "{lines:#?}");
+        let total = 5000 * 4 - BAD_PER_SECOND;
+        let named: u64 = 5 * 4;
+        assert_eq!(
+            lines[SUMMARY_PEERS],
+            format!(
+                "... {} more bad records from {} other peers in the last second, not shown",
+                thousands(total - named),
+                thousands(TRACKED_PEERS as u64 - 5)
+            )
+            .replace(" other", "+ other")
+        );
+    }
+
+    #[test]
+    fn quiet_shows_no_bad_input_only_the_summary() {
+        let t0 = Instant::now();
+        let mut l = Limiter::new(t0);
+        for _ in 0..7 {
+            assert_eq!(l.bad(peer(5), "lines", "not UTF-8", true), Verdict::Hide);
+        }
+        assert_eq!(
+            l.roll(t0 + WINDOW, true),
+            ["7 bad lines from 127.0.0.1:5 in the last second (-q: not shown one by one); the first: not UTF-8"]
+        );
+    }
+
+    #[test]
+    fn events_and_problems_are_capped_per_second() {
+        let t0 = Instant::now();
+        let mut l = Limiter::new(t0);
+        let ev = (0..1000).filter(|_| l.event() == Verdict::Show).count();
+        let pr = (0..50).filter(|_| l.problem() == Verdict::Show).count();
+        assert_eq!(
+            (ev as u64, pr as u64),
+            (EVENTS_PER_SECOND, PROBLEMS_PER_SECOND)
+        );
+        let lines = l.roll(t0 + WINDOW, false);
+        assert!(
+            lines.iter().any(|s| s.starts_with("... 900 more events")),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|s| s.starts_with("... 30 more problems")),
+            "{lines:?}"
+        );
     }
 }

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod echo_client;
 pub mod echo_server;
 pub mod get;
+pub mod limits;
 pub mod log;
 pub mod mmsg;
 pub mod monitor_client;

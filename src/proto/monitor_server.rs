@@ -3,6 +3,7 @@
 //! reads exactly 67 bytes per record, looping because TCP may deliver a
 //! record in pieces. Per-client state is one 67-byte buffer.
 
+use std::collections::VecDeque;
 use std::io::{ErrorKind, Read};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +17,7 @@ use slab::Slab;
 use crate::error::{describe_io, fmt_secs, NetError, Stage};
 use crate::proto::accept::{self, Style};
 use crate::proto::calls::{self, Side};
+use crate::proto::limits::{emfile_lesson, fd_cap, fd_cap_note, out_of_fds, return_memory, Spare};
 use crate::proto::log::Log;
 use crate::proto::{net, stop};
 use crate::wire::monitor::{decode, RECORD_LEN};
@@ -78,7 +80,13 @@ fn on_close(peer: SocketAddr, partial: &[u8], why: &str, log: Log, totals: &Tota
             partial,
         );
     }
-    log.event(&format!("closed connection with {peer} ({why})"));
+    let line = format!("closed connection with {peer} ({why})");
+    // Dropped by the server is a problem; a client that left is routine.
+    if why.starts_with("too slow") || why.contains("failed") {
+        log.problem(&line);
+    } else {
+        log.event(&line);
+    }
 }
 
 /// Run until Ctrl-C.
@@ -95,6 +103,10 @@ pub fn serve(cfg: &Config) -> Result<(), NetError> {
         net::reuse_note(cfg.reuseaddr)
     ));
     let totals = Arc::new(Totals::default());
+    let cfg = &Config {
+        log: cfg.log.counting("records"),
+        ..cfg.clone()
+    };
     if cfg.threads {
         let (log, idle, t) = (cfg.log, cfg.idle, Arc::clone(&totals));
         accept::serve(
@@ -119,16 +131,18 @@ pub fn serve(cfg: &Config) -> Result<(), NetError> {
 }
 
 fn serve_one(
-    mut s: std::net::TcpStream,
+    conn: Arc<std::net::TcpStream>,
     peer: SocketAddr,
     idle: Duration,
     log: Log,
     totals: &Totals,
 ) {
+    let mut s = &*conn;
     log.event(&format!("connection from {peer}"));
-    let _ = net::set_timeouts_stream(&s, idle);
+    let _ = net::set_timeouts_stream(s, idle);
     let mut rec = [0u8; RECORD_LEN];
     let mut have = 0;
+    let mut began: Option<Instant> = None;
     loop {
         match s.read(&mut rec[have..]) {
             Ok(0) => return on_close(peer, &rec[..have], "it closed its side", log, totals),
@@ -140,9 +154,17 @@ fn serve_one(
                     )
                 });
                 have += n;
+                let start = *began.get_or_insert_with(Instant::now);
                 if have == RECORD_LEN {
                     on_record(peer, &rec, log, totals);
                     have = 0;
+                    began = None;
+                } else if !idle.is_zero() && start.elapsed() >= idle {
+                    let why = format!(
+                        "too slow: {have} of {RECORD_LEN} bytes of a record in {}",
+                        fmt_secs(idle)
+                    );
+                    return on_close(peer, &rec[..have], &why, log, totals);
                 }
             }
             Err(e) if net::is_timeout(&e) => {
@@ -164,9 +186,62 @@ struct Conn {
     rec: [u8; RECORD_LEN],
     have: usize,
     last: Instant,
+    /// When the record being read began (a slow sender must finish one
+    /// record within the idle time, not merely send a byte now and then).
+    began: Option<Instant>,
+    /// In the ready queue: has (or may have) unread input.
+    queued: bool,
 }
 
 const LISTENER: Token = Token(usize::MAX);
+/// Records read from one client per turn before the others get theirs.
+pub const RECORDS_PER_TURN: usize = 16;
+/// Connections accepted per turn before clients are read again.
+const ACCEPTS_PER_TURN: usize = 64;
+
+/// What one client's turn ended with.
+enum Turn {
+    /// Its socket is empty: wait for the next readiness event.
+    Drained,
+    /// Its budget ran out with input left: read again next turn.
+    More,
+    /// Close it, for this reason.
+    Gone(String),
+}
+
+/// Read up to [`RECORDS_PER_TURN`] records from `c`.
+fn take_turn(c: &mut Conn, log: Log, totals: &Totals) -> Turn {
+    let mut records = 0;
+    loop {
+        if records == RECORDS_PER_TURN {
+            return Turn::More;
+        }
+        match c.stream.read(&mut c.rec[c.have..]) {
+            Ok(0) => return Turn::Gone("it closed its side".into()),
+            Ok(n) => {
+                c.last = Instant::now();
+                c.began.get_or_insert(c.last);
+                calls::report(Side::Server, || {
+                    format!(
+                        "recv() -> {n} {n_bytes} from {}",
+                        c.peer,
+                        n_bytes = crate::plural::noun(n, "byte")
+                    )
+                });
+                c.have += n;
+                if c.have == RECORD_LEN {
+                    on_record(c.peer, &c.rec, log, totals);
+                    c.have = 0;
+                    c.began = None;
+                    records += 1;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Turn::Drained,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Turn::Gone(format!("receive failed: {}", describe_io(&e))),
+        }
+    }
+}
 
 fn poll_loop(
     listener: std::net::TcpListener,
@@ -174,6 +249,10 @@ fn poll_loop(
     totals: &Totals,
 ) -> Result<(), NetError> {
     let log = cfg.log;
+    let (max_clients, soft) = fd_cap(cfg.max_clients, 1);
+    if let Some(note) = fd_cap_note(cfg.max_clients, max_clients, soft) {
+        log.always(&note);
+    }
     listener
         .set_nonblocking(true)
         .map_err(|e| NetError::os(Stage::SetOption, "O_NONBLOCK", e))?;
@@ -185,9 +264,19 @@ fn poll_loop(
     let mut conns: Slab<Conn> = Slab::new();
     let mut events = Events::with_capacity(1024);
     let mut gone: Vec<(usize, String)> = Vec::new();
+    let mut ready: VecDeque<usize> = VecDeque::new();
+    let mut accept_ready = false;
+    let mut spare = Spare::new();
     let mut last_sweep = Instant::now();
     while !stop::requested() {
-        if let Err(e) = poll.poll(&mut events, Some(stop::TICK)) {
+        log.tick();
+        // Work left over from the last turn: look for events without waiting.
+        let wait = if ready.is_empty() && !accept_ready {
+            stop::TICK
+        } else {
+            Duration::ZERO
+        };
+        if let Err(e) = poll.poll(&mut events, Some(wait)) {
             if e.kind() != ErrorKind::Interrupted {
                 log.problem(&format!("poll failed: {}", describe_io(&e)));
             }
@@ -195,75 +284,74 @@ fn poll_loop(
         }
         for ev in events.iter() {
             if ev.token() == LISTENER {
-                loop {
-                    let (mut stream, peer) = match listener.accept() {
-                        Ok(c) => c,
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                        Err(e) => {
-                            log.problem(&format!("accept failed: {}", describe_io(&e)));
-                            break;
-                        }
-                    };
-                    if conns.len() >= cfg.max_clients {
-                        log.problem(&format!(
-                            "refusing {peer}: {} already connected (--max-clients)",
-                            crate::plural::count(cfg.max_clients, "client")
-                        ));
-                        continue;
-                    }
-                    let entry = conns.vacant_entry();
-                    if let Err(e) = poll.registry().register(
-                        &mut stream,
-                        Token(entry.key()),
-                        Interest::READABLE,
-                    ) {
-                        log.problem(&format!("cannot watch {peer}: {}", describe_io(&e)));
-                        continue;
-                    }
-                    totals.clients.fetch_add(1, Ordering::Relaxed);
-                    calls::report(Side::Server, || format!("accept() -> {peer}"));
-                    log.event(&format!("connection from {peer}"));
-                    entry.insert(Conn {
-                        stream,
-                        peer,
-                        rec: [0; RECORD_LEN],
-                        have: 0,
-                        last: Instant::now(),
-                    });
+                accept_ready = true;
+            } else if let Some(c) = conns.get_mut(ev.token().0) {
+                if !c.queued {
+                    c.queued = true;
+                    ready.push_back(ev.token().0);
                 }
-                continue;
             }
-            let id = ev.token().0;
-            let Some(c) = conns.get_mut(id) else { continue };
-            // Edge-triggered: read until the socket is empty.
-            loop {
-                match c.stream.read(&mut c.rec[c.have..]) {
-                    Ok(0) => {
-                        gone.push((id, "it closed its side".into()));
-                        break;
-                    }
-                    Ok(n) => {
-                        c.last = Instant::now();
-                        calls::report(Side::Server, || {
-                            format!(
-                                "recv() -> {n} {n_bytes} from {}",
-                                c.peer,
-                                n_bytes = crate::plural::noun(n, "byte")
-                            )
-                        });
-                        c.have += n;
-                        if c.have == RECORD_LEN {
-                            on_record(c.peer, &c.rec, log, totals);
-                            c.have = 0;
-                        }
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        gone.push((id, format!("receive failed: {}", describe_io(&e))));
-                        break;
-                    }
+        }
+        if accept_ready {
+            accept_ready = false;
+            for k in 0..=ACCEPTS_PER_TURN {
+                if k == ACCEPTS_PER_TURN {
+                    accept_ready = true;
+                    break;
                 }
+                let (mut stream, peer) = match listener.accept() {
+                    Ok(c) => c,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if out_of_fds(&e) => {
+                        let refused = spare.refuse_one(|| listener.accept().map(|(_, p)| p));
+                        log.problem(&emfile_lesson(refused, soft));
+                        accept_ready = refused.is_some();
+                        break;
+                    }
+                    Err(e) => {
+                        log.problem(&format!("accept failed: {}", describe_io(&e)));
+                        break;
+                    }
+                };
+                if conns.len() >= max_clients {
+                    log.problem(&format!(
+                        "refusing {peer}: {max_clients} {max_clients_clients} already connected (--max-clients)", max_clients_clients = crate::plural::noun(max_clients, "client")));
+                    continue;
+                }
+                let entry = conns.vacant_entry();
+                if let Err(e) =
+                    poll.registry()
+                        .register(&mut stream, Token(entry.key()), Interest::READABLE)
+                {
+                    log.problem(&format!("cannot watch {peer}: {}", describe_io(&e)));
+                    continue;
+                }
+                totals.clients.fetch_add(1, Ordering::Relaxed);
+                calls::report(Side::Server, || format!("accept() -> {peer}"));
+                log.event(&format!("connection from {peer}"));
+                entry.insert(Conn {
+                    stream,
+                    peer,
+                    rec: [0; RECORD_LEN],
+                    have: 0,
+                    last: Instant::now(),
+                    began: None,
+                    queued: false,
+                });
+            }
+        }
+        // One turn for every client with input, in arrival order.
+        for _ in 0..ready.len() {
+            let Some(id) = ready.pop_front() else { break };
+            let Some(c) = conns.get_mut(id) else { continue };
+            c.queued = false;
+            match take_turn(c, log, totals) {
+                Turn::Drained => {}
+                Turn::More => {
+                    c.queued = true;
+                    ready.push_back(id);
+                }
+                Turn::Gone(why) => gone.push((id, why)),
             }
         }
         if !cfg.idle.is_zero() && last_sweep.elapsed() >= Duration::from_millis(500) {
@@ -271,14 +359,29 @@ fn poll_loop(
             for (id, c) in conns.iter() {
                 if c.last.elapsed() >= cfg.idle {
                     gone.push((id, format!("sent nothing for {}", fmt_secs(cfg.idle))));
+                } else if c.began.is_some_and(|b| b.elapsed() >= cfg.idle) {
+                    gone.push((
+                        id,
+                        format!(
+                            "too slow: {} of {RECORD_LEN} bytes of a record in {}",
+                            c.have,
+                            fmt_secs(cfg.idle)
+                        ),
+                    ));
                 }
             }
         }
+        let freed = !gone.is_empty();
         for (id, why) in gone.drain(..) {
             if let Some(mut c) = conns.try_remove(id) {
                 let _ = poll.registry().deregister(&mut c.stream);
                 on_close(c.peer, &c.rec[..c.have], &why, log, totals);
             }
+        }
+        if freed && conns.is_empty() {
+            conns.shrink_to_fit();
+            ready.shrink_to_fit();
+            return_memory();
         }
     }
     Ok(())

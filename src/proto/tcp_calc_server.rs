@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{describe_io, fmt_secs, NetError};
@@ -37,7 +38,7 @@ pub fn serve(cfg: &Config) -> Result<(), NetError> {
 /// Serve on an already listening socket until Ctrl-C.
 pub fn serve_on(listener: std::net::TcpListener, cfg: &Config) -> Result<(), NetError> {
     let local = listener.local_addr().unwrap_or(cfg.bind);
-    let log = cfg.log;
+    let log = cfg.log.counting("requests");
     let style = match cfg.style {
         Style::Iterative => "iterative: one client at a time".to_string(),
         Style::Threads(max) => format!("one thread per connection, at most {max}"),
@@ -57,9 +58,10 @@ pub fn serve_on(listener: std::net::TcpListener, cfg: &Config) -> Result<(), Net
     Ok(())
 }
 
-fn handle(mut stream: TcpStream, peer: SocketAddr, idle: Duration, log: Log) {
+fn handle(conn: Arc<TcpStream>, peer: SocketAddr, idle: Duration, log: Log) {
+    let mut stream = &*conn;
     log.event(&format!("connection from {peer}"));
-    if let Err(e) = net::set_timeouts_stream(&stream, idle) {
+    if let Err(e) = net::set_timeouts_stream(stream, idle) {
         log.problem(&format!("{peer}: {e}"));
     }
     let mut reader = NumberReader::new();
@@ -143,6 +145,6 @@ fn handle(mut stream: TcpStream, peer: SocketAddr, idle: Duration, log: Log) {
         Err(e) => log.problem(&format!("send to {peer} failed: {}", describe_io(&e))),
     }
     calls::report(Side::Server, || format!("close() {peer}"));
-    drop(stream);
+    drop(conn);
     log.event(&format!("closed connection with {peer}"));
 }

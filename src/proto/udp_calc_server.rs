@@ -44,7 +44,7 @@ pub fn serve_on(sock: std::net::UdpSocket, cfg: &Config) -> Result<(u64, u64), N
     let local = sock.local_addr().unwrap_or(cfg.bind);
     sock.set_read_timeout(Some(stop::TICK))
         .map_err(|e| NetError::os(crate::error::Stage::SetOption, "SO_RCVTIMEO", e))?;
-    let log = cfg.log;
+    let log = cfg.log.counting("datagrams");
     log.always(&format!(
         "udp-calc server listening on {local} (UDP, {}); requests are struct.pack(\"{}\", a, b, op), byte order: {}",
         net::reuse_note(cfg.reuseaddr),
@@ -58,6 +58,7 @@ pub fn serve_on(sock: std::net::UdpSocket, cfg: &Config) -> Result<(u64, u64), N
     let mut lines = String::new();
     let (mut answered, mut bad) = (0u64, 0u64);
     while !stop::requested() {
+        log.tick();
         let n = match batch.recv(&sock) {
             Ok(n) => n,
             Err(e) if net::is_timeout(&e) || e.kind() == std::io::ErrorKind::Interrupted => {

@@ -170,11 +170,14 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     let expr = args.filter.join(" ");
     let mut cfg = LiveConfig::new(args.iface.clone());
     cfg.snaplen = (args.snaplen > 0).then_some(args.snaplen);
+    let buffer = args.buffer_kib as usize * 1024;
+    cfg.ring = Some(buffer);
+    cfg.rcvbuf = buffer;
     // The kernel drops what the filter rejects; user space checks again.
     let kernel = filter.kernel_program(crate::capture::live::link_type_of(&args.iface))?;
     cfg.kernel_filter = kernel.program().map(<[_]>::to_vec);
     let cap = LiveCapture::open(&cfg)?;
-    let dropped = privs::drop_privileges()?;
+    let dropped = privs::drop_to(args.user.as_deref())?;
 
     // The project's shared Ctrl-C policy: first signal stops and summarises,
     // a second one exits at once.
@@ -197,13 +200,22 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
         } else {
             ", both directions"
         },
-        match dropped {
+        match &dropped {
             Dropped::ToUser(name, uid, _) => format!("privileges dropped to {name} (uid {uid})"),
             Dropped::Capabilities => "capabilities cleared".into(),
         }
     );
+    if let Some(why) = cap.ring_fallback() {
+        crate::noteln!("socklab: {why}");
+    }
     if opts.verbose {
         crate::noteln!("{}", kernel.describe());
+        if let Some(n) = cap.ring_bytes() {
+            crate::noteln!(
+                "socklab: packets come through a {} KiB memory-mapped ring (TPACKET_V3)",
+                n / 1024
+            );
+        }
     }
     let iface = cap.iface().to_string();
     let mut driver = Driver::new(Live::new(cap), Pipeline::new(filter, opts))
@@ -218,7 +230,8 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
                 Some(iface),
                 cfg.snaplen.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             )
-            .create_file()?;
+            .create_file()
+            .map_err(|e| privs::write_hint(e, path, &dropped))?;
     }
     let end = driver.run(crate::render::out::Stdout(io::stdout().lock()));
     // Statistics go to stderr whatever stdout is (tcpdump does the same).

@@ -38,6 +38,10 @@ pub fn temp_dir(name: &str) -> TempDir {
     let d = std::env::temp_dir().join(format!("socklab-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("create temp dir");
+    // Writable by all (sticky, like /tmp): `sniff -w` run as root writes
+    // as nobody after dropping privileges, as tcpdump -Z does.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o1777)).expect("chmod temp dir");
     TempDir(d)
 }
 

@@ -1,0 +1,116 @@
+//! What every server needs to hold under abuse: a cap on clients that the
+//! process's file-descriptor limit can actually carry, the EMFILE lesson
+//! (keep one spare descriptor so a full table never wedges the accept
+//! loop), and giving freed memory back to the system once clients leave.
+
+use std::fs::File;
+use std::net::SocketAddr;
+
+use nix::sys::resource::{getrlimit, Resource};
+
+/// Descriptors kept free for everything that is not a client (listener,
+/// epoll, stdout, log files, the spare, threads' needs).
+pub const FD_RESERVE: u64 = 32;
+
+/// The most clients this process can hold: `wanted`, lowered to what
+/// `RLIMIT_NOFILE` (ulimit -n) leaves after [`FD_RESERVE`], counting
+/// `fds_per_client` descriptors per client. Also the limit, for the log.
+pub fn fd_cap(wanted: usize, fds_per_client: u64) -> (usize, u64) {
+    let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(s, _)| s);
+    let room = soft.saturating_sub(FD_RESERVE) / fds_per_client.max(1);
+    (
+        wanted
+            .min(usize::try_from(room).unwrap_or(usize::MAX))
+            .max(1),
+        soft,
+    )
+}
+
+/// The line a server prints when the descriptor limit lowered its cap.
+pub fn fd_cap_note(wanted: usize, cap: usize, soft: u64) -> Option<String> {
+    (cap < wanted).then(|| {
+        format!(
+            "note: at most {cap} clients, not {wanted}: each client is an open file and this process may open {soft} (ulimit -n); raise it with `ulimit -n` to serve more"
+        )
+    })
+}
+
+/// One descriptor held in reserve for the EMFILE dance.
+pub struct Spare(Option<File>);
+
+impl Spare {
+    /// Open the reserve (`/dev/null`).
+    pub fn new() -> Self {
+        Spare(File::open("/dev/null").ok())
+    }
+
+    /// After `accept` failed with EMFILE/ENFILE: give the spare descriptor
+    /// back, accept the waiting client and close it at once (it sees the
+    /// connection closed instead of hanging in the backlog), then take the
+    /// spare again. Returns the refused peer.
+    pub fn refuse_one(
+        &mut self,
+        accept: impl FnOnce() -> std::io::Result<SocketAddr>,
+    ) -> Option<SocketAddr> {
+        self.0 = None;
+        let peer = accept().ok();
+        *self = Spare::new();
+        peer
+    }
+}
+
+impl Default for Spare {
+    fn default() -> Self {
+        Spare::new()
+    }
+}
+
+/// True for "out of descriptors" errors (EMFILE, ENFILE).
+pub fn out_of_fds(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+/// The EMFILE lesson, logged once per burst by the caller.
+pub fn emfile_lesson(peer: Option<SocketAddr>, soft: u64) -> String {
+    let who = peer.map_or_else(|| "a client".to_string(), |p| p.to_string());
+    format!(
+        "accept failed: Too many open files (EMFILE): {who} was accepted on the spare descriptor and closed at once. Every socket is a file descriptor and this process may have {soft} (ulimit -n); without a spare, the waiting connection would stay in the backlog and the loop would spin"
+    )
+}
+
+/// Give memory freed by departed clients back to the system (glibc keeps
+/// it in its arenas otherwise, so RSS would stay at its peak).
+pub fn return_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it has
+    // no preconditions and is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cap_follows_the_descriptor_limit() {
+        let (cap, soft) = fd_cap(usize::MAX, 1);
+        assert_eq!(cap as u64, soft - FD_RESERVE);
+        let (half, _) = fd_cap(usize::MAX, 2);
+        assert_eq!(half as u64, (soft - FD_RESERVE) / 2);
+        assert_eq!(fd_cap(5, 1).0, 5);
+        assert!(fd_cap_note(10, 10, 1024).is_none());
+        let note = fd_cap_note(20000, 992, 1024).unwrap();
+        assert!(note.contains("at most 992 clients, not 20000"), "{note}");
+        assert!(note.contains("ulimit -n"), "{note}");
+    }
+
+    #[test]
+    fn emfile_is_out_of_fds() {
+        assert!(out_of_fds(&std::io::Error::from_raw_os_error(libc::EMFILE)));
+        assert!(!out_of_fds(&std::io::Error::from_raw_os_error(
+            libc::ECONNRESET
+        )));
+    }
+}

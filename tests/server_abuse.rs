@@ -1,0 +1,416 @@
+//! Servers under abuse (issue 13 points 1 and 2), each case bounded in
+//! count and time, on loopback and ephemeral ports: logs are rate-limited
+//! per peer and summarised, `-q` keeps only summaries, chat memory stays
+//! bounded and slow readers are dropped, poll loops stay fair, slow
+//! senders are cut off, the fd cap follows `ulimit -n`, threads are reaped.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream, UdpSocket};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const T: Duration = Duration::from_secs(5);
+
+fn connect(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    s.set_write_timeout(Some(T)).unwrap();
+    s
+}
+
+fn lines(srv: &Server, needle: &str) -> Vec<String> {
+    srv.output()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Sum of N in "... N more bad datagrams from PEER" (or "N bad ..." with -q).
+fn summarised(srv: &Server, peer: &str) -> u64 {
+    lines(srv, &format!("from {peer} in the last second"))
+        .iter()
+        .filter_map(|l| {
+            let t = l.trim_start_matches("... ");
+            t.split_whitespace()
+                .next()?
+                .replace(',', "")
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+fn udp_calc_ask(port: u16) -> String {
+    last_line(&socklab(&[
+        "udp-calc",
+        "ask",
+        "40",
+        "2",
+        "add",
+        "--to",
+        &format!("127.0.0.1:{port}"),
+    ]))
+}
+
+fn flood_bad_datagrams(port: u16, n: u64) -> String {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..n {
+        // A datagram of 5 bytes is never a 12-byte request. Pace a little
+        // so the kernel buffer (not the server) decides nothing is lost.
+        s.send_to(b"junk!", ("127.0.0.1", port)).unwrap();
+        if i % 200 == 199 {
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+    s.local_addr().unwrap().to_string()
+}
+
+/// Stop the server (Ctrl-C) and read its count of bad datagrams.
+fn bad_total(srv: &mut Server) -> u64 {
+    assert_eq!(srv.interrupt(), Some(0));
+    let out = srv.output();
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("udp-calc server stopped:"))
+        .unwrap_or_else(|| panic!("no closing line:\n{out}"));
+    line.rsplit(", ")
+        .next()
+        .and_then(|t| t.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {line:?}"))
+}
+
+#[test]
+fn udp_calc_bad_datagrams_are_rate_limited_per_peer_and_summarised() {
+    let port = udp_port();
+    let mut srv = Server::socklab(&["udp-calc", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let peer = flood_bad_datagrams(port, 3000);
+    assert_eq!(udp_calc_ask(port), "result: 42");
+    srv.wait_for(
+        &format!("more bad datagrams from {peer} in the last second, not shown"),
+        T,
+    );
+    // At most 3 a second were shown one by one; the rest are counted, and
+    // the counts add up to what the server received (the kernel may drop
+    // some datagrams when the machine is busy).
+    let received = bad_total(&mut srv);
+    let shown = lines(&srv, &format!("bad input from {peer}")).len() as u64;
+    let hidden = summarised(&srv, &peer);
+    assert!(received >= 1000, "{received} of 3000 arrived");
+    assert_eq!(shown + hidden, received, "{}", srv.output());
+    assert!(shown <= 3 * 4, "{shown} shown one by one");
+    // The whole log stayed small: far under 1 KB per bad datagram.
+    assert!(
+        srv.output().len() < 20_000,
+        "{} bytes of log",
+        srv.output().len()
+    );
+}
+
+#[test]
+fn quiet_udp_calc_shows_only_summaries() {
+    let port = udp_port();
+    let mut srv = Server::socklab(&[
+        "udp-calc",
+        "serve",
+        "-q",
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    let peer = flood_bad_datagrams(port, 500);
+    assert_eq!(udp_calc_ask(port), "result: 42");
+    srv.wait_for(
+        &format!("bad datagrams from {peer} in the last second (-q"),
+        T,
+    );
+    assert_eq!(srv.count("bad input from"), 0, "{}", srv.output());
+    assert_eq!(srv.count("00000000"), 0, "no hex dump with -q");
+    let received = bad_total(&mut srv);
+    assert!(received >= 100, "{received} of 500 arrived");
+    assert_eq!(summarised(&srv, &peer), received, "{}", srv.output());
+}
+
+#[test]
+fn chat_one_huge_line_keeps_memory_bounded_and_is_cut() {
+    let port = tcp_port();
+    let srv = Server::socklab(&["chat", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let mut reader = connect(port);
+    let mut buf = [0u8; 65536];
+    let _ = reader.read(&mut buf).unwrap(); // welcome
+    let mut big = connect(port);
+    let _ = reader.read(&mut buf).unwrap(); // "is online"
+    let addr = big.local_addr().unwrap();
+    // 50 MB in one line, then a short one.
+    let chunk = vec![b'A'; 1 << 20];
+    for _ in 0..50 {
+        big.write_all(&chunk).unwrap();
+    }
+    big.write_all(b"\nok\n").unwrap();
+    let mut got = Vec::new();
+    let end = Instant::now() + T;
+    while !got.ends_with(b"] ok\n") && Instant::now() < end {
+        let n = reader.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    let want = format!("[{addr}] {}\n[{addr}] ok\n", "A".repeat(4096));
+    assert_eq!(String::from_utf8_lossy(&got), want);
+    let peak_kb = srv.status_field("VmHWM");
+    assert!(
+        peak_kb < 64 * 1024,
+        "peak RSS {peak_kb} kB for one 50 MB line"
+    );
+}
+
+#[test]
+fn chat_binary_garbage_is_not_relayed() {
+    let port = tcp_port();
+    let srv = Server::socklab(&["chat", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let mut a = connect(port);
+    let mut buf = [0u8; 4096];
+    let _ = a.read(&mut buf).unwrap();
+    let mut b = connect(port);
+    let _ = b.read(&mut buf).unwrap();
+    let _ = a.read(&mut buf).unwrap();
+    b.write_all(b"\x00\x01\xff\xfe garbage\nhello\n").unwrap();
+    let n = a.read(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(
+        text.ends_with("] hello\n") && !text.contains("garbage"),
+        "{text}"
+    );
+    srv.wait_for("not text (a control byte or invalid UTF-8 at byte 0)", T);
+}
+
+#[test]
+fn chat_slow_reader_is_dropped_and_others_keep_chatting() {
+    let port = tcp_port();
+    let srv = Server::socklab(&["chat", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    // The slow reader: a tiny receive buffer, and it never reads.
+    let slow = {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        s.set_recv_buffer_size(4096).unwrap();
+        s.connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())
+            .unwrap();
+        TcpStream::from(s)
+    };
+    let slow_addr = slow.local_addr().unwrap();
+    srv.wait_for(&format!("connection from {slow_addr}"), T);
+    // Eight talkers, each within its flood allowance (64 KiB), each
+    // draining what the others say.
+    let line = format!("{}\n", "y".repeat(4000));
+    let talkers: Vec<_> = (0..8)
+        .map(|_| {
+            let mut s = connect(port);
+            let mut r = s.try_clone().unwrap();
+            let drain = thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                let end = Instant::now() + T;
+                while Instant::now() < end && r.read(&mut buf).is_ok_and(|n| n > 0) {}
+            });
+            (s.try_clone().unwrap(), drain, {
+                let line = line.clone();
+                thread::spawn(move || {
+                    for _ in 0..15 {
+                        if s.write_all(line.as_bytes()).is_err() {
+                            break;
+                        }
+                    }
+                })
+            })
+        })
+        .collect();
+    srv.wait_for(
+        &format!("closed connection with {slow_addr} (too slow: more than 65536 bytes waiting to be sent)"),
+        T,
+    );
+    for (s, drain, talk) in talkers {
+        talk.join().unwrap();
+        let _ = s.shutdown(Shutdown::Both);
+        drain.join().unwrap();
+    }
+    drop(slow);
+    // Still chatting afterwards.
+    let mut buf = [0u8; 65536];
+    let mut a = connect(port);
+    let mut b = connect(port);
+    b.write_all(b"still here\n").unwrap();
+    let mut got = Vec::new();
+    let end = Instant::now() + T;
+    while !got.ends_with(b"] still here\n") && Instant::now() < end {
+        let n = a.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        got.ends_with(b"] still here\n"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    let peak_kb = srv.status_field("VmHWM");
+    assert!(peak_kb < 64 * 1024, "peak RSS {peak_kb} kB");
+}
+
+fn record(text: &str) -> Vec<u8> {
+    let mut b = text.as_bytes().to_vec();
+    b.resize(67, b' ');
+    b
+}
+
+#[test]
+fn monitor_poll_loop_is_fair_to_a_valid_client_under_a_flood() {
+    let port = tcp_port();
+    let srv = Server::socklab(&[
+        "monitor",
+        "serve",
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+        "--mode",
+        "poll",
+    ]);
+    // Two flooders send bad records as fast as they can for 3 s.
+    let flooders: Vec<_> = (0..2)
+        .map(|_| {
+            let mut s = connect(port);
+            thread::spawn(move || {
+                let junk = vec![b'#'; 67 * 512];
+                let end = Instant::now() + Duration::from_secs(3);
+                while Instant::now() < end && s.write_all(&junk).is_ok() {}
+            })
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    let mut good = connect(port);
+    let sent = Instant::now();
+    good.write_all(&record(
+        "Hostname:fair Carga de CPU: 1.0% Memória Disponível: 2.0%",
+    ))
+    .unwrap();
+    srv.wait_for("host fair  CPU 1.0%", Duration::from_secs(2));
+    assert!(sent.elapsed() < Duration::from_secs(2));
+    for f in flooders {
+        f.join().unwrap();
+    }
+    // Thousands of bad records, a bounded log.
+    srv.wait_for("more bad records from", T);
+    assert!(
+        srv.output().len() < 40_000,
+        "{} bytes of log",
+        srv.output().len()
+    );
+}
+
+#[test]
+fn monitor_slow_sender_is_cut_off_after_the_idle_time_in_both_modes() {
+    for mode in ["poll", "threads"] {
+        let port = tcp_port();
+        let srv = Server::socklab(&[
+            "monitor",
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--mode",
+            mode,
+            "--idle-timeout",
+            "1",
+        ]);
+        let mut s = connect(port);
+        // One byte every 0.2 s: never idle for 1 s, but a record takes 13 s.
+        let end = Instant::now() + Duration::from_secs(4);
+        let mut closed = false;
+        while Instant::now() < end {
+            if s.write_all(b"H").is_err() {
+                closed = true;
+                break;
+            }
+            if srv.count("too slow:") > 0 {
+                closed = true;
+                break;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+        assert!(closed, "{mode}: {}", srv.output());
+        srv.wait_for("of 67 bytes of a record in 1 s", T);
+    }
+}
+
+#[test]
+fn the_client_cap_follows_ulimit_n_and_the_server_keeps_serving() {
+    let port = tcp_port();
+    let b = bin();
+    let bind = format!("127.0.0.1:{port}");
+    let srv = Server::start(
+        "prlimit",
+        &[
+            "--nofile=64",
+            b.to_str().unwrap(),
+            "monitor",
+            "serve",
+            "--bind",
+            &bind,
+            "--mode",
+            "poll",
+        ],
+        "listening on",
+    );
+    srv.wait_for("note: at most 32 clients, not 20000", T);
+    let held: Vec<TcpStream> = (0..40).map(|_| connect(port)).collect();
+    srv.wait_for("refusing 127.0.0.1:", T);
+    assert!(srv.open_fds() <= 64);
+    drop(held);
+    thread::sleep(Duration::from_millis(500));
+    let mut good = connect(port);
+    good.write_all(&record(
+        "Hostname:after Carga de CPU: 1.0% Memória Disponível: 2.0%",
+    ))
+    .unwrap();
+    srv.wait_for("host after  CPU 1.0%", T);
+}
+
+#[test]
+fn thread_servers_reap_their_threads() {
+    let port = tcp_port();
+    let mut srv = Server::socklab(&[
+        "monitor",
+        "serve",
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+        "--mode",
+        "threads",
+        "--idle-timeout",
+        "1",
+    ]);
+    let base = srv.status_field("Threads");
+    // 30 half-open clients: a partial record, then silence.
+    let held: Vec<TcpStream> = (0..30)
+        .map(|_| {
+            let mut s = connect(port);
+            s.write_all(b"Hostname:").unwrap();
+            s
+        })
+        .collect();
+    let end = Instant::now() + T;
+    while srv.status_field("Threads") < base + 30 && Instant::now() < end {
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(srv.status_field("Threads") >= base + 30);
+    // The idle timeout ends them all; nothing is left behind.
+    let end = Instant::now() + T;
+    while srv.status_field("Threads") > base && Instant::now() < end {
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(srv.status_field("Threads"), base, "{}", srv.output());
+    drop(held);
+    // Ctrl-C with clients connected: every thread joined, exit 0 at once.
+    let _more: Vec<TcpStream> = (0..5).map(|_| connect(port)).collect();
+    srv.wait_for("connection from", T);
+    thread::sleep(Duration::from_millis(200));
+    let began = Instant::now();
+    assert_eq!(srv.interrupt(), Some(0));
+    assert!(began.elapsed() < Duration::from_secs(2));
+    assert_eq!(srv.count("still running"), 0, "{}", srv.output());
+}
