@@ -164,6 +164,7 @@ fn watch(s: SniffOpt, port: u16, binds: bool, course_port: Option<u16>) -> Optio
         hex: s.sniff_hex,
         course_port,
         write: s.write.map(|path| (path, s.nano)),
+        decode: crate::cli::print::table_of(&s.decode),
     })
 }
 

@@ -493,7 +493,8 @@ fn regression_udp_calc_narration_said_4362076160_while_the_server_sent_67108864(
 
 /// Run in a private network namespace: bring `lo` up, start the course's
 /// Python UDP calculator on 10009 (the course port is private to the
-/// namespace), run `lab udp-calc` and `lab split`, print both outputs.
+/// namespace), run `lab udp-calc` and `lab split`, print both outputs, and
+/// save `lab udp-calc -w FILE` (a pcapng).
 const COURSE_SERVER_RUNNING: &str = r#"
 import fcntl, socket, struct, subprocess, sys
 s = socket.socket()
@@ -507,6 +508,9 @@ try:
         print(f"=== {name} {o.returncode}")
         print(o.stdout, end="")
         sys.stderr.write(o.stderr)
+    o = subprocess.run([socklab, "lab", "udp-calc", "-w", sys.argv[3]], capture_output=True, text=True, timeout=30)
+    print(f"=== saved {o.returncode}")
+    sys.stderr.write(o.stderr)
     print("=== server", "alive" if srv.poll() is None else "dead")
 finally:
     srv.kill()
@@ -542,16 +546,30 @@ fn lessons_run_beside_a_course_udp_server_on_10009_without_sharing_its_port() {
     std::fs::write(&script, COURSE_SERVER_RUNNING).expect("write script");
     let peer = peer("udp_calc_server.py");
     let b = bin();
+    let saved = dir.join("udp-calc.pcapng");
     let mut args: Vec<&str> = unshare.to_vec();
     args.extend([
         "python3",
         script.to_str().unwrap(),
         peer.to_str().unwrap(),
         b.to_str().unwrap(),
+        saved.to_str().unwrap(),
     ]);
     let o = run_limited("unshare", &args, Duration::from_secs(90));
-    let _ = std::fs::remove_dir_all(&dir);
     let out = stdout(&o);
+    // The saved lesson (on an ephemeral port) replays with the lesson's decoding.
+    assert!(out.contains("=== saved 0"), "{out}\n{}", stderr(&o));
+    let r = run_limited(
+        bin(),
+        &["replay", saved.to_str().unwrap(), "--color", "never"],
+        Duration::from_secs(30),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let replayed: Vec<String> = stdout(&r)
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix(".. "))
+        .map(str::to_string)
+        .collect();
     assert!(o.status.success(), "{out}\n{}", stderr(&o));
     let part = |name: &str| -> Vec<Value> {
         let start = out
@@ -587,6 +605,14 @@ fn lessons_run_beside_a_course_udp_server_on_10009_without_sharing_its_port() {
         "the lesson shared the course server's port: {ports:?}"
     );
     narrated_results_match_replies(&udp);
+    let live: Vec<String> = of_kind(&udp, "packet")
+        .iter()
+        .filter_map(|p| p["narration"][0].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        replayed, live,
+        "replay of the saved lesson decodes as the lesson did"
+    );
     let split = facts(&part("split"));
     assert!(
         split.contains("needed 3 recv() calls (20 + 30 + 17 bytes) for one 67-byte record"),

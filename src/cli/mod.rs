@@ -145,6 +145,10 @@ pub struct SniffOpt {
     /// With -w: nanosecond timestamps (default: microseconds).
     #[arg(long, requires = "write")]
     pub nano: bool,
+    /// With --sniff: also decode traffic on PORT as PROTO (udp-calc, udp-calc-net,
+    /// tcp-calc, echo, monitor, chat, http); repeatable.
+    #[arg(long = "decode", value_name = "PORT=PROTO", requires = "sniff")]
+    pub decode: Vec<crate::wire::decode_as::DecodeAs>,
 }
 
 /// Client options for the request/response calculators.

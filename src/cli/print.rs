@@ -4,6 +4,7 @@ use clap::Args;
 
 use crate::render::color::{self, ColorWhen};
 use crate::render::packet::PrintOptions;
+use crate::wire::decode_as::{DecodeAs, DecodeTable};
 
 /// How packets are printed.
 #[derive(Debug, Clone, Args)]
@@ -23,6 +24,10 @@ pub struct PrintArgs {
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
+    /// Decode traffic on PORT as PROTO (udp-calc, udp-calc-net, tcp-calc, echo, monitor,
+    /// chat, http), like tshark's -d (-d itself is tcpdump's); repeatable.
+    #[arg(long = "decode", value_name = "PORT=PROTO")]
+    pub decode: Vec<DecodeAs>,
 }
 
 impl PrintArgs {
@@ -36,4 +41,18 @@ impl PrintArgs {
             json: self.json,
         }
     }
+
+    /// The `--decode` rules as a table.
+    pub fn decode_table(&self) -> DecodeTable {
+        table_of(&self.decode)
+    }
+}
+
+/// A decode table from `--decode` rules, in the order given (later ones win).
+pub fn table_of(rules: &[DecodeAs]) -> DecodeTable {
+    let mut t = DecodeTable::new();
+    for r in rules {
+        t.add(*r);
+    }
+    t
 }

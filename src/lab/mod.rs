@@ -13,6 +13,7 @@ pub mod scenario;
 pub mod scenarios;
 pub mod svg;
 
+use crate::wire::decode_as::DecodeTable;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -123,6 +124,8 @@ pub struct Report {
     pub packets: Vec<crate::capture::OwnedPacket>,
     /// The lesson's ports.
     pub ports: Vec<u16>,
+    /// The course protocols the lesson's ports speak (recorded in a `-w` pcapng).
+    pub decode: DecodeTable,
 }
 
 /// Run `scenario` with the capture attached.
@@ -142,7 +145,11 @@ pub fn run_scenario(scenario: &'static Scenario, mode: Mode) -> Result<Report> {
     ctx.release();
     result.with_context(|| format!("the {} lesson failed", scenario.name))?;
     let ports = ctx.ports();
-    let observed = observe::observe(&packets, &rec.take(), &ports, &ctx.course_ports());
+    let mut decode = DecodeTable::new();
+    for (port, course_port) in ctx.course_ports() {
+        decode.speaks(port, course_port);
+    }
+    let observed = observe::observe(&packets, &rec.take(), &ports, &decode);
     Ok(Report {
         scenario,
         mode,
@@ -150,6 +157,7 @@ pub fn run_scenario(scenario: &'static Scenario, mode: Mode) -> Result<Report> {
         facts: ctx.facts(),
         packets,
         ports,
+        decode,
     })
 }
 
@@ -216,11 +224,12 @@ fn replay(r: &Report, write: Option<(&Path, bool)>) -> Result<(String, Option<Sa
     };
     let mut driver = Driver::new(
         Memory::new(&r.packets, crate::capture::LinkType::Ethernet),
-        Pipeline::new(filter, opts),
+        Pipeline::new(filter, opts).decode(&r.decode),
     )
     .summary(Summary::None);
     if let Some((path, nano)) = write {
-        driver = driver.save(path, nano);
+        let comment = (!r.decode.is_empty()).then(|| r.decode.to_comment());
+        driver = driver.save(path, nano).save_comment(comment);
     }
     let mut text = Vec::new();
     let end = driver.run(&mut text);

@@ -5,8 +5,8 @@
 use crate::capture::{OwnedPacket, Timestamp};
 use crate::proto::calls::{Call, Side};
 use crate::render::line::flag_text;
-use crate::render::packet::{recognise_course, recognise_course_as};
 use crate::track::tcp::{fmt_ns, ConnSummary, Event, ResetCause, Tracker};
+use crate::wire::decode_as::{recognise_decoded, DecodeTable};
 use crate::wire::packet::{decode_captured, tcp_flags as fl, Transport};
 
 use super::ladder::{Carries, End, Step};
@@ -90,12 +90,12 @@ fn consumes(text: &str) -> Option<Carries> {
 }
 
 /// Build the facts. Only packets to or from `server_ports` are kept;
-/// traffic on a port of `speaks` is decoded as that course protocol.
+/// traffic is decoded as course protocols by `decode` (then the default ports).
 pub fn observe(
     packets: &[OwnedPacket],
     calls: &[Call],
     server_ports: &[u16],
-    speaks: &[(u16, u16)],
+    decode: &DecodeTable,
 ) -> Observed {
     let mut tracker = Tracker::new();
     let mut events: Vec<Event> = Vec::new();
@@ -146,12 +146,7 @@ pub fn observe(
             note: String::new(),
             carries: Carries::Nothing,
         };
-        let course = recognise_course(&d).or_else(|| {
-            speaks
-                .iter()
-                .find(|(p, _)| *p == sport || *p == dport)
-                .and_then(|(p, cp)| recognise_course_as(&d, *p, *cp))
-        });
+        let course = recognise_decoded(decode, &d);
         if let Some(c) = &course {
             fact.narration.push(c.to_string());
         }

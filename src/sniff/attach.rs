@@ -9,6 +9,7 @@
 //! it prints everything older than a short horizon, so the order is right
 //! even though the capture thread lags behind the program.
 
+use crate::wire::decode_as::DecodeTable;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,6 +49,8 @@ pub struct Watch {
     pub course_port: Option<u16>,
     /// `-w FILE` (and `--nano`): also save the packets shown.
     pub write: Option<(PathBuf, bool)>,
+    /// `--decode` rules.
+    pub decode: DecodeTable,
 }
 
 struct CallsToInbox(Inbox);
@@ -92,10 +95,14 @@ pub fn run<T>(watch: Option<Watch>, f: impl FnOnce() -> Result<T>) -> Result<T> 
         hex: w.hex,
         ..PrintOptions::default()
     };
-    let mut pipe = Pipeline::new(filter, opts);
+    // What this command knows the port speaks, plus --decode: used to
+    // decode and recorded in a -w pcapng so that replay decodes the same.
+    let mut known = DecodeTable::new();
     if let Some(cp) = w.course_port {
-        pipe = pipe.speaks(w.port, cp);
+        known.speaks(w.port, cp);
     }
+    known.extend(&w.decode);
+    let pipe = Pipeline::new(filter, opts).decode(&known);
     // The -w file is created after dropping privileges, so it belongs to the user.
     let mut driver = Driver::new(Background::new(cap), pipe)
         .stop(Stop::Flag(Arc::clone(&done)))
@@ -105,6 +112,7 @@ pub fn run<T>(watch: Option<Watch>, f: impl FnOnce() -> Result<T>) -> Result<T> 
         driver = driver
             .save(path, *nano)
             .save_details(Some("lo".into()), None)
+            .save_comment((!known.is_empty()).then(|| known.to_comment()))
             .create_file()?;
     }
     out::note(&format!(

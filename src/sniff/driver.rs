@@ -149,6 +149,7 @@ struct Save {
     nano: bool,
     iface: Option<String>,
     snaplen: Option<u32>,
+    comment: Option<String>,
     writer: Option<Writer>,
 }
 
@@ -156,6 +157,7 @@ impl Save {
     fn options(&self, link: crate::capture::LinkType) -> WriteOptions {
         let mut o = WriteOptions::new(&self.path, link, self.nano);
         o.iface = self.iface.clone();
+        o.comment = self.comment.clone();
         if let Some(n) = self.snaplen {
             o.snaplen = n;
         }
@@ -323,6 +325,7 @@ impl<S: PacketSource> Driver<S> {
             nano,
             iface: None,
             snaplen: None,
+            comment: None,
             writer: None,
         });
         self
@@ -345,6 +348,15 @@ impl<S: PacketSource> Driver<S> {
         if let Some(s) = &mut self.save {
             s.iface = iface;
             s.snaplen = snaplen;
+        }
+        self
+    }
+
+    /// Record `comment` in the `-w` file's section header (pcapng only),
+    /// e.g. the decode table, so that a replay decodes as this run did.
+    pub fn save_comment(mut self, comment: Option<String>) -> Self {
+        if let Some(s) = &mut self.save {
+            s.comment = comment;
         }
         self
     }

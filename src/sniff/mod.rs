@@ -25,8 +25,9 @@ use crate::capture::Packet;
 use crate::cli::sniff::SniffArgs;
 use crate::filter::Filter;
 use crate::proto::stop;
-use crate::render::packet::{recognise_course_as, PacketPrinter, PacketView, PrintOptions};
+use crate::render::packet::{PacketPrinter, PacketView, PrintOptions};
 use crate::track::tcp::{ConnSummary, Event, Tracker};
+use crate::wire::decode_as::{recognise_decoded, DecodeTable};
 use crate::wire::packet::decode_captured;
 use driver::Driver;
 
@@ -39,8 +40,9 @@ pub struct Pipeline {
     tracker: Tracker,
     printer: PacketPrinter,
     events: Vec<Event>,
-    /// Traffic on `.0` speaks the course protocol of default port `.1`.
-    speaks: Option<(u16, u16)>,
+    /// Ports decoded as course protocols besides the defaults (`--decode`,
+    /// what `--sniff` and the lab know, a saved file's table).
+    decode: DecodeTable,
     /// Counters for `--stats`, when asked for.
     stats: Option<stats::Stats>,
     /// Print each packet (off for `--stats`).
@@ -59,7 +61,7 @@ impl Pipeline {
             tracker: Tracker::new(),
             printer: PacketPrinter::new(opts),
             events: Vec::with_capacity(8),
-            speaks: None,
+            decode: DecodeTable::new(),
             stats: None,
             print: true,
             captured: 0,
@@ -70,8 +72,21 @@ impl Pipeline {
     /// Decode traffic on `port` as the course protocol of its default port
     /// `course_port` (10009, 10000, 5000), e.g. a server started elsewhere.
     pub fn speaks(mut self, port: u16, course_port: u16) -> Self {
-        self.speaks = (port != course_port).then_some((port, course_port));
+        if port != course_port {
+            self.decode.speaks(port, course_port);
+        }
         self
+    }
+
+    /// Also decode by `table` (its rules win over earlier ones for the same port).
+    pub fn decode(mut self, table: &DecodeTable) -> Self {
+        self.decode.extend(table);
+        self
+    }
+
+    /// The decode table in force (what a saved file records).
+    pub fn decode_table(&self) -> &DecodeTable {
+        &self.decode
     }
 
     /// Count packets for [`Pipeline::write_stats`] instead of printing them.
@@ -92,10 +107,8 @@ impl Pipeline {
         self.events.clear();
         let tcp = self.tracker.observe(p.ts, &d, &mut self.events);
         let mut view = PacketView::new(p.ts, self.shown, &d, tcp, &self.events);
-        if let Some((port, as_port)) = self.speaks {
-            if view.course.is_none() {
-                view.course = recognise_course_as(&d, port, as_port);
-            }
+        if !self.decode.is_empty() {
+            view.course = recognise_decoded(&self.decode, &d);
         }
         if let Some(st) = &mut self.stats {
             st.count(p.ts, &d, view.course.as_ref());
@@ -218,7 +231,8 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
         }
     }
     let iface = cap.iface().to_string();
-    let mut driver = Driver::new(Live::new(cap), Pipeline::new(filter, opts))
+    let pipe = Pipeline::new(filter, opts).decode(&args.print.decode_table());
+    let mut driver = Driver::new(Live::new(cap), pipe)
         .count(args.count)
         .live(FLUSH_EVERY)
         .legend();

@@ -9,6 +9,7 @@
 //! SIGTERM stops it with its summary. Memory stays flat: the reader has
 //! one fixed buffer, the pipeline reuses its own.
 
+use crate::wire::decode_as::DecodeTable;
 use std::io;
 use std::process::ExitCode;
 
@@ -39,7 +40,15 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
 
     let mut opts = args.print.options();
     opts.color &= !args.stats;
-    let mut pipe = Pipeline::new(filter, opts);
+    // A file socklab saved says what its ports spoke; --decode wins over it.
+    let mut decode = DecodeTable::new();
+    for c in reader.section_comments() {
+        if let Some(t) = DecodeTable::from_comment(&c) {
+            decode.extend(&t);
+        }
+    }
+    decode.extend(&args.print.decode_table());
+    let mut pipe = Pipeline::new(filter, opts).decode(&decode);
     if args.stats {
         pipe = pipe.stats_only();
     }

@@ -10,7 +10,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::course::{CALC_PORT, ECHO_PORT, MONITOR_PORT};
+use super::course::{self, Course, Proto, CALC_PORT, ECHO_PORT, MONITOR_PORT};
+use super::order::Order;
+use super::packet::{Decoded, Transport};
 
 /// A course protocol a port can be decoded as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -245,9 +247,154 @@ impl DecodeTable {
     }
 }
 
+impl DecodeTable {
+    /// Decode `port` as the protocols of the course's default port
+    /// `course_port` (10009: udp-calc and tcp-calc; 10000: echo; 5000:
+    /// monitor), as `--sniff` and the lab know them.
+    pub fn speaks(&mut self, port: u16, course_port: u16) {
+        for p in ALL {
+            if p.default_port() == Some(course_port) {
+                self.add(DecodeAs { port, proto: p });
+            }
+        }
+    }
+}
+
+/// A port no course protocol uses by default (stands for the client's).
+const CLIENT_PORT: u16 = 0;
+
+/// Recognise `payload` as `proto`; `from_server` when the server's port
+/// sent it. `None` when the bytes are not that protocol's message.
+pub fn recognise_as(
+    proto: CourseProto,
+    udp: bool,
+    from_server: bool,
+    payload: &[u8],
+) -> Option<Course<'_>> {
+    let carrier = if udp { Proto::Udp } else { Proto::Tcp };
+    let ports = |server: u16| {
+        if from_server {
+            (server, CLIENT_PORT)
+        } else {
+            (CLIENT_PORT, server)
+        }
+    };
+    match proto {
+        CourseProto::UdpCalc | CourseProto::TcpCalc | CourseProto::Echo | CourseProto::Monitor => {
+            let (s, d) = ports(proto.default_port()?);
+            course::recognise(carrier, s, d, payload)
+        }
+        CourseProto::UdpCalcNet => {
+            let (s, d) = ports(CALC_PORT);
+            match course::recognise(carrier, s, d, payload)? {
+                // Network order first whenever its op makes sense.
+                Course::UdpCalcRequest {
+                    request,
+                    order,
+                    other,
+                    other_order,
+                } if other_order == Order::Big && other.op <= 1 => Some(Course::UdpCalcRequest {
+                    request: other,
+                    order: other_order,
+                    other: request,
+                    other_order: order,
+                }),
+                c => Some(c),
+            }
+        }
+        CourseProto::Chat | CourseProto::Http => None,
+    }
+}
+
+/// The course message in a decoded packet: by `table` first, then by the
+/// course's default ports.
+pub fn recognise_decoded<'a>(table: &DecodeTable, d: &Decoded<'a>) -> Option<Course<'a>> {
+    let (udp, src, dst) = match d.transport {
+        Transport::Tcp(t) => (false, t.src_port, t.dst_port),
+        Transport::Udp(u) => (true, u.src_port, u.dst_port),
+        _ => return None,
+    };
+    let payload = d.payload_bytes();
+    if payload.is_empty() {
+        return None;
+    }
+    match table.lookup(udp, src, dst) {
+        Some((proto, server)) => recognise_as(proto, udp, src == server, payload),
+        None => course::recognise(if udp { Proto::Udp } else { Proto::Tcp }, src, dst, payload),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::packet::{decode, testframes, LinkType};
+    use crate::wire::udp_calc::Request;
+
+    fn table(rules: &[&str]) -> DecodeTable {
+        let mut t = DecodeTable::new();
+        for r in rules {
+            t.add(r.parse().unwrap());
+        }
+        t
+    }
+
+    #[test]
+    fn a_course_protocol_on_another_port_is_decoded_only_by_a_rule() {
+        let f = testframes::tcp(40000, 21009, 1, 1, 0x18, b"5\x008\x00");
+        let d = decode(LinkType::Ethernet, &f);
+        assert_eq!(recognise_decoded(&DecodeTable::new(), &d), None);
+        let c = recognise_decoded(&table(&["21009=tcp-calc"]), &d).expect("tcp-calc");
+        assert_eq!(c.to_string(), "tcp-calc numbers: 5, 8");
+        let f = testframes::tcp(21009, 40000, 1, 1, 0x18, b"13\0\0");
+        let d = decode(LinkType::Ethernet, &f);
+        let c = recognise_decoded(&table(&["21009=tcp-calc"]), &d).expect("reply");
+        assert_eq!(c.to_string(), "tcp-calc reply: 13");
+        // The wrong protocol recognises nothing rather than nonsense.
+        assert_eq!(recognise_decoded(&table(&["21009=monitor"]), &d), None);
+    }
+
+    #[test]
+    fn udp_calc_net_reads_network_order_first() {
+        let req = Request {
+            a: 10,
+            b: 500,
+            op: 0,
+        }
+        .encode(Order::Big);
+        let f = testframes::udp(40000, 21011, &req);
+        let d = decode(LinkType::Ethernet, &f);
+        let net = recognise_decoded(&table(&["21011=udp-calc-net"]), &d).expect("net");
+        assert!(
+            net.to_string()
+                .starts_with("udp-calc request: a=10 b=500 op=0 (add) = 510"),
+            "{net}"
+        );
+        if cfg!(target_endian = "little") {
+            let plain = recognise_decoded(&table(&["21011=udp-calc"]), &d).expect("plain");
+            assert!(
+                plain
+                    .to_string()
+                    .starts_with("udp-calc request: a=167772160"),
+                "{plain}"
+            );
+        }
+    }
+
+    #[test]
+    fn speaks_maps_a_course_port_to_its_protocols() {
+        let mut t = DecodeTable::new();
+        t.speaks(21009, CALC_PORT);
+        t.speaks(21000, ECHO_PORT);
+        assert_eq!(
+            t.lookup(true, 1, 21009),
+            Some((CourseProto::UdpCalc, 21009))
+        );
+        assert_eq!(
+            t.lookup(false, 1, 21009),
+            Some((CourseProto::TcpCalc, 21009))
+        );
+        assert_eq!(t.lookup(false, 21000, 1), Some((CourseProto::Echo, 21000)));
+    }
 
     #[test]
     fn parse_rules_and_errors() {

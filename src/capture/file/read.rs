@@ -370,6 +370,25 @@ impl<R: Read> Reader<R> {
         self.input.packets
     }
 
+    /// The comments of the current pcapng section header (`opt_comment`),
+    /// e.g. the decode table socklab wrote; none for pcap.
+    pub fn section_comments(&self) -> Vec<String> {
+        use pcap_file::pcapng::blocks::opt_common::CommonOption;
+        use pcap_file::pcapng::blocks::section_header::SectionHeaderOption;
+        match &self.state {
+            State::PcapNg { parser, .. } => parser
+                .section()
+                .options
+                .iter()
+                .filter_map(|o| match o {
+                    SectionHeaderOption::Common(CommonOption::Comment(c)) => Some(c.to_string()),
+                    _ => None,
+                })
+                .collect(),
+            State::Pcap { .. } => Vec::new(),
+        }
+    }
+
     /// pcapng packets skipped because their interface's link type is not
     /// one socklab decodes, per link type.
     pub fn skipped(&self) -> &[Skipped] {
@@ -678,6 +697,7 @@ mod tests {
             nano: true,
             snaplen: MAX_CAPLEN,
             iface: None,
+            comment: None,
         };
         let mut w = Writer::new(Vec::new(), "mem", &opts).expect("header");
         for (ts, d) in pkts {

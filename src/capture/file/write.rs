@@ -53,6 +53,10 @@ pub struct WriteOptions {
     pub snaplen: u32,
     /// Interface name (pcapng `if_name`).
     pub iface: Option<String>,
+    /// A comment on the pcapng section (`opt_comment`): socklab records its
+    /// decode table there ([`crate::wire::decode_as::DecodeTable::to_comment`]).
+    /// pcap has no place for it.
+    pub comment: Option<String>,
 }
 
 impl WriteOptions {
@@ -64,6 +68,7 @@ impl WriteOptions {
             nano,
             snaplen: MAX_CAPLEN,
             iface: None,
+            comment: None,
         }
     }
 }
@@ -207,10 +212,13 @@ impl<W: Write> Writer<W> {
                     major_version: 1,
                     minor_version: 0,
                     section_length: -1,
-                    options: vec![SectionHeaderOption::UserApplication(Cow::Owned(format!(
-                        "socklab {}",
-                        env!("CARGO_PKG_VERSION")
-                    )))],
+                    options: std::iter::once(SectionHeaderOption::UserApplication(Cow::Owned(
+                        format!("socklab {}", env!("CARGO_PKG_VERSION")),
+                    )))
+                    .chain(opts.comment.iter().map(|c| {
+                        SectionHeaderOption::Common(CommonOption::Comment(Cow::Owned(c.clone())))
+                    }))
+                    .collect(),
                 };
                 let mut ng =
                     PcapNgWriter::with_section_header(w, section).map_err(|e| werr(detail(&e)))?;

@@ -1,0 +1,159 @@
+//! Decode as (issue 12, point 1): `--decode PORT=PROTO` on replay, sniff
+//! and `--sniff`; what `--sniff` knows is written into the pcapng it saves
+//! and replay honours it.
+
+#[path = "common/capfiles.rs"]
+#[allow(dead_code)]
+mod capfiles;
+mod common;
+
+use std::time::Duration;
+
+use capfiles::*;
+use common::*;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// The narration lines of a course payload (`    .. ...`), trimmed.
+fn course_lines(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| l.trim_start().strip_prefix(".. "))
+        .map(str::to_string)
+        .collect()
+}
+
+fn ip_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let total = 28 + payload.len();
+    let mut p = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0x40,
+        0,
+        64,
+        17,
+        0,
+        0,
+    ];
+    p.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
+    p.extend_from_slice(&sport.to_be_bytes());
+    p.extend_from_slice(&dport.to_be_bytes());
+    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+#[test]
+fn replay_decodes_course_protocols_on_other_ports_only_when_told() {
+    let mut req = Vec::new();
+    for v in [10u32, 500, 0] {
+        req.extend_from_slice(&v.to_be_bytes());
+    }
+    let frames = [
+        wrap(
+            1,
+            &ip_tcp(40000, 21009, 1, 1, PSH | ACK, b"5\x008\x001\x00"),
+            false,
+        ),
+        wrap(1, &ip_tcp(21009, 40000, 1, 7, PSH | ACK, b"-3\0\0"), false),
+        wrap(1, &ip_udp(40001, 21011, &req), false),
+    ];
+    let dir = temp_dir("decode-as-replay");
+    let file = dir.join("other-ports.pcap");
+    std::fs::write(&file, pcap(false, false, 1, &recs(&frames, false))).expect("write");
+    let f = file.to_str().unwrap();
+    let plain = socklab(&["replay", f, "--color", "never"]);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert_eq!(course_lines(&stdout(&plain)), Vec::<String>::new());
+    let o = socklab(&[
+        "replay",
+        f,
+        "--color",
+        "never",
+        "--decode",
+        "21009=tcp-calc",
+        "--decode",
+        "21011=udp-calc-net",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines = course_lines(&stdout(&o));
+    assert_eq!(lines[0], "tcp-calc numbers: 5, 8, 1");
+    assert_eq!(lines[1], "tcp-calc reply: -3");
+    assert!(
+        lines[2].starts_with("udp-calc request: a=10 b=500 op=0 (add) = 510 [big-endian"),
+        "{lines:?}"
+    );
+    // A bad rule is refused with what was wrong.
+    let o = socklab(&["replay", f, "--decode", "21009=gopher"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("unknown protocol 'gopher'; one of: udp-calc"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn sniff_decode_shows_tcp_calc_on_another_port() {
+    if !can_capture() {
+        return;
+    }
+    let port = tcp_port();
+    let p = port.to_string();
+    let at = format!("127.0.0.1:{port}");
+    let rule = format!("{port}=tcp-calc");
+    let sniffer = Server::start(
+        bin(),
+        &["sniff", "--color", "never", "--decode", &rule, "port", &p],
+        "listening on",
+    );
+    let _server = Server::socklab(&["tcp-calc", "serve", "--bind", &at]);
+    let o = socklab(&["tcp-calc", "ask", "5", "8", "add", "--to", &at]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    sniffer.wait_for(".. tcp-calc reply: 13", LIMIT);
+    assert!(
+        sniffer.output().contains(".. tcp-calc numbers: 5"),
+        "{}",
+        sniffer.output()
+    );
+}
+
+#[test]
+fn a_sniff_w_pcapng_replays_with_the_decoding_shown_live() {
+    if !can_capture() {
+        return;
+    }
+    let port = tcp_port();
+    let at = format!("127.0.0.1:{port}");
+    let _server = Server::socklab(&["tcp-calc", "serve", "--bind", &at]);
+    let dir = temp_dir("decode-as-sniff-w");
+    let file = dir.join("lesson.pcapng");
+    let f = file.to_str().unwrap();
+    let live = run_limited(
+        bin(),
+        &[
+            "tcp-calc", "ask", "5", "8", "sub", "--to", &at, "--sniff", "-w", f,
+        ],
+        LIMIT,
+    );
+    assert!(live.status.success(), "{}", stderr(&live));
+    let shown = course_lines(&stdout(&live));
+    assert!(
+        shown.contains(&"tcp-calc reply: -3".to_string()),
+        "{shown:?}"
+    );
+    let replay = socklab(&["replay", f, "--color", "never"]);
+    assert!(replay.status.success(), "{}", stderr(&replay));
+    assert_eq!(course_lines(&stdout(&replay)), shown);
+    // The record is the file's section comment (Wireshark shows it too).
+    let bytes = std::fs::read(&file).expect("read");
+    let needle = format!("socklab decode-as: {port}=udp-calc {port}=tcp-calc");
+    assert!(
+        bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+        "no decode-as comment in the file"
+    );
+}
