@@ -66,7 +66,7 @@ fn replay_decodes_course_protocols_on_other_ports_only_when_told() {
     let file = dir.join("other-ports.pcap");
     std::fs::write(&file, pcap(false, false, 1, &recs(&frames, false))).expect("write");
     let f = file.to_str().unwrap();
-    let plain = socklab(&["replay", f, "--color", "never"]);
+    let plain = socklab(&["replay", f, "--color", "never", "--no-heuristics"]);
     assert!(plain.status.success(), "{}", stderr(&plain));
     assert_eq!(course_lines(&stdout(&plain)), Vec::<String>::new());
     let o = socklab(&[
@@ -74,6 +74,7 @@ fn replay_decodes_course_protocols_on_other_ports_only_when_told() {
         f,
         "--color",
         "never",
+        "--no-heuristics",
         "--decode",
         "21009=tcp-calc",
         "--decode",

@@ -28,6 +28,11 @@ pub struct PrintArgs {
     /// chat, http), like tshark's -d (-d itself is tcpdump's); repeatable.
     #[arg(long = "decode", value_name = "PORT=PROTO")]
     pub decode: Vec<DecodeAs>,
+    /// Do not recognise course protocols by how a conversation goes (a 12-byte
+    /// datagram answered by a 4-byte result, numbers answered by N\0\0, ...); -v says why
+    /// each port was recognised.
+    #[arg(long)]
+    pub no_heuristics: bool,
 }
 
 impl PrintArgs {

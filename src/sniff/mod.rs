@@ -27,7 +27,8 @@ use crate::filter::Filter;
 use crate::proto::stop;
 use crate::render::packet::{PacketPrinter, PacketView, PrintOptions};
 use crate::track::tcp::{ConnSummary, Event, Tracker};
-use crate::wire::decode_as::{recognise_decoded, DecodeTable};
+use crate::wire::decode_as::{recognise_decoded, DecodeAs, DecodeTable};
+use crate::wire::heuristics::{Heuristics, Recognition};
 use crate::wire::packet::decode_captured;
 use driver::Driver;
 
@@ -43,6 +44,11 @@ pub struct Pipeline {
     /// Ports decoded as course protocols besides the defaults (`--decode`,
     /// what `--sniff` and the lab know, a saved file's table).
     decode: DecodeTable,
+    /// Recognition by conversation (off with `--no-heuristics`).
+    heuristics: Option<Heuristics>,
+    /// What the heuristics learned, with `decode` over it: what is used.
+    effective: DecodeTable,
+    learned: DecodeTable,
     /// Counters for `--stats`, when asked for.
     stats: Option<stats::Stats>,
     /// Print each packet (off for `--stats`).
@@ -62,6 +68,9 @@ impl Pipeline {
             printer: PacketPrinter::new(opts),
             events: Vec::with_capacity(8),
             decode: DecodeTable::new(),
+            heuristics: Some(Heuristics::new()),
+            effective: DecodeTable::new(),
+            learned: DecodeTable::new(),
             stats: None,
             print: true,
             captured: 0,
@@ -74,6 +83,7 @@ impl Pipeline {
     pub fn speaks(mut self, port: u16, course_port: u16) -> Self {
         if port != course_port {
             self.decode.speaks(port, course_port);
+            self.rebuild();
         }
         self
     }
@@ -81,7 +91,40 @@ impl Pipeline {
     /// Also decode by `table` (its rules win over earlier ones for the same port).
     pub fn decode(mut self, table: &DecodeTable) -> Self {
         self.decode.extend(table);
+        self.rebuild();
         self
+    }
+
+    /// Recognise course protocols by conversation (on unless `on` is false).
+    pub fn heuristics(mut self, on: bool) -> Self {
+        self.heuristics = on.then(Heuristics::new);
+        self
+    }
+
+    fn rebuild(&mut self) {
+        self.effective = self.learned.clone();
+        self.effective.extend(&self.decode);
+    }
+
+    /// Feed the heuristics; a recognition the decoding did not already have.
+    fn recognise(&mut self, d: &crate::wire::packet::Decoded<'_>) -> Option<Recognition> {
+        let r = self.heuristics.as_mut()?.observe(d)?;
+        let udp = matches!(d.transport, crate::wire::packet::Transport::Udp(_));
+        let by_default = r.proto.default_port() == Some(r.server_port);
+        if by_default
+            || self
+                .decode
+                .lookup(udp, r.server_port, r.server_port)
+                .is_some()
+        {
+            return None;
+        }
+        self.learned.add(DecodeAs {
+            port: r.server_port,
+            proto: r.proto,
+        });
+        self.rebuild();
+        Some(r)
     }
 
     /// The decode table in force (what a saved file records).
@@ -106,15 +149,20 @@ impl Pipeline {
         self.shown += 1;
         self.events.clear();
         let tcp = self.tracker.observe(p.ts, &d, &mut self.events);
+        let recognised = self.recognise(&d);
         let mut view = PacketView::new(p.ts, self.shown, &d, tcp, &self.events);
-        if !self.decode.is_empty() {
-            view.course = recognise_decoded(&self.decode, &d);
+        if !self.effective.is_empty() {
+            view.course = recognise_decoded(&self.effective, &d);
         }
         if let Some(st) = &mut self.stats {
             st.count(p.ts, &d, view.course.as_ref());
         }
         if self.print {
             self.printer.packet(w, &view)?;
+            let o = self.printer.options();
+            if let (Some(r), true, false) = (recognised, o.verbose, o.json) {
+                writeln!(w, "    -- {r}")?;
+            }
         }
         Ok(true)
     }
@@ -231,7 +279,9 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
         }
     }
     let iface = cap.iface().to_string();
-    let pipe = Pipeline::new(filter, opts).decode(&args.print.decode_table());
+    let pipe = Pipeline::new(filter, opts)
+        .decode(&args.print.decode_table())
+        .heuristics(!args.print.no_heuristics);
     let mut driver = Driver::new(Live::new(cap), pipe)
         .count(args.count)
         .live(FLUSH_EVERY)

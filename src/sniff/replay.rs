@@ -48,7 +48,9 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
         }
     }
     decode.extend(&args.print.decode_table());
-    let mut pipe = Pipeline::new(filter, opts).decode(&decode);
+    let mut pipe = Pipeline::new(filter, opts)
+        .decode(&decode)
+        .heuristics(!args.print.no_heuristics);
     if args.stats {
         pipe = pipe.stats_only();
     }
