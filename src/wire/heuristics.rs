@@ -311,7 +311,10 @@ mod tests {
             (r[0].proto, r[0].server_port),
             (CourseProto::TcpCalc, 21009)
         );
-        assert_eq!(r[0].reason, "3 NUL-terminated numbers answered by N\\x00\\x00");
+        assert_eq!(
+            r[0].reason,
+            "3 NUL-terminated numbers answered by N\\x00\\x00"
+        );
     }
 
     #[test]
