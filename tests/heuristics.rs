@@ -192,3 +192,21 @@ fn sniff_recognises_tcp_calc_on_an_ephemeral_port() {
     );
     sniffer.wait_for(".. tcp-calc reply: 8", limit);
 }
+
+#[test]
+fn the_get_lesson_is_decoded_as_http() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/get-half-close.pcap");
+    // Recognised at the response (the request went before the evidence).
+    assert_eq!(
+        course_lines(&file, &[]),
+        vec!["http response: HTTP/1.0 200 OK (5 headers); Content-Length 237, 0 body bytes here"]
+    );
+    // Told, the request is decoded too.
+    assert_eq!(
+        course_lines(&file, &["--decode", "8000=http"]),
+        vec![
+            "http request: GET /README.md HTTP/1.0 (0 headers)",
+            "http response: HTTP/1.0 200 OK (5 headers); Content-Length 237, 0 body bytes here"
+        ]
+    );
+}

@@ -206,6 +206,7 @@ impl Serialize for CourseJson<'_, '_> {
             Course::MonitorRecord(_) => "monitor_record",
             Course::MonitorPiece { .. } => "monitor_piece",
             Course::Echo { .. } => "echo",
+            Course::Http(_) => "http",
         };
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("kind", kind)?;
@@ -226,6 +227,10 @@ impl Serialize for CourseJson<'_, '_> {
                 m.serialize_entry("host", &r.host)?;
                 m.serialize_entry("cpu", &r.cpu)?;
                 m.serialize_entry("mem", &r.mem)?;
+            }
+            Course::Http(h) => {
+                m.serialize_entry("start", h.start)?;
+                m.serialize_entry("content_length", &h.content_length)?;
             }
             Course::MonitorPiece { .. } | Course::Echo { .. } => {}
         }

@@ -82,6 +82,8 @@ impl Stats {
                 Course::MonitorPiece { .. } => "    monitor record piece",
                 Course::Echo { reply: false, .. } => "    echo message",
                 Course::Echo { reply: true, .. } => "    echo reply",
+                Course::Http(h) if h.response => "    http response",
+                Course::Http(_) => "    http request",
             });
         }
         if d.malformed.is_some() {

@@ -66,6 +66,8 @@ pub enum Course<'a> {
         /// Bytes in this segment.
         len: usize,
     },
+    /// The head of an HTTP request or response.
+    Http(super::http::Head<'a>),
     /// Echo text.
     Echo {
         /// The bytes.
@@ -260,7 +262,10 @@ impl fmt::Display for Course<'_> {
             Course::MonitorPiece { len } => write!(
                 f,
                 "monitor stream: {len} {len_bytes} (a record is {} bytes; TCP may deliver it in pieces)",
-                monitor::RECORD_LEN, len_bytes = crate::plural::noun(*len, "byte")),
+                monitor::RECORD_LEN,
+                len_bytes = crate::plural::noun(*len, "byte")
+            ),
+            Course::Http(h) => write!(f, "{h}"),
             Course::Echo { text, reply } => {
                 f.write_str(if *reply { "echo reply: \"" } else { "echo: \"" })?;
                 const MAX: usize = 60;

@@ -302,7 +302,8 @@ pub fn recognise_as(
                 c => Some(c),
             }
         }
-        CourseProto::Chat | CourseProto::Http => None,
+        CourseProto::Http => super::http::parse_head(payload).map(Course::Http),
+        CourseProto::Chat => None,
     }
 }
 
