@@ -49,7 +49,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     // The lab may have to unshare(CLONE_NEWUSER), which needs a process with
     // one thread: it runs before anything starts a thread.
     if let Command::Lab(args) = &cli.command {
-        return crate::lab::run(args);
+        return crate::lab::run(&args.config());
     }
     // trace too (it may enter a namespace), and it handles signals itself.
     if let Command::Trace(args) = &cli.command {
@@ -85,9 +85,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Hexdump(a) => return crate::workbench::hexdump::run(a),
         Command::Order(a) => return crate::workbench::order::run(a),
         Command::Addr(a) => return crate::workbench::addr::run(a),
-        Command::Sniff(args) => return crate::sniff::run(&args),
-        Command::Lab(args) => return crate::lab::run(&args),
-        Command::Replay(args) => return crate::sniff::replay::run(&args),
+        Command::Sniff(args) => return crate::sniff::run(&args.config()?),
+        Command::Lab(args) => return crate::lab::run(&args.config()),
+        Command::Replay(args) => return crate::sniff::replay::run(&args.config()?),
         Command::Trace(_) => unreachable!("handled above"),
         Command::Completions(a) => {
             let mut script = Vec::new();

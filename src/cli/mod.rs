@@ -422,6 +422,20 @@ pub struct LabArgs {
     pub nano: bool,
 }
 
+impl LabArgs {
+    /// The lab's configuration.
+    pub fn config(&self) -> crate::lab::Config {
+        crate::lab::Config {
+            name: self.name.clone(),
+            verbose: self.verbose,
+            json: self.json,
+            svg: self.svg.clone(),
+            write: self.write.clone(),
+            nano: self.nano,
+        }
+    }
+}
+
 /// `socklab resolve NAME|ADDRESS [SERVICE]`
 #[derive(Debug, Args)]
 pub struct ResolveArgs {

@@ -2,7 +2,8 @@
 
 use clap::Args;
 
-use crate::render::color::{self, ColorWhen};
+use super::values::ColorArg;
+use crate::render::color;
 use crate::render::packet::PrintOptions;
 use crate::wire::decode_as::{DecodeAs, DecodeTable};
 
@@ -22,8 +23,8 @@ pub struct PrintArgs {
     #[arg(long)]
     pub absolute_seq: bool,
     /// When to colour the output.
-    #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
-    pub color: ColorWhen,
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
     /// Decode traffic on PORT as PROTO (udp-calc, udp-calc-net, tcp-calc, echo, monitor,
     /// chat, http), like tshark's -d (-d itself is tcpdump's); repeatable.
     #[arg(long = "decode", value_name = "PORT=PROTO")]
@@ -39,7 +40,7 @@ impl PrintArgs {
     /// The printer's options; colour only for text on a terminal (or when forced).
     pub fn options(&self) -> PrintOptions {
         PrintOptions {
-            color: color::stdout_enabled(self.color) && !self.json,
+            color: color::stdout_enabled(self.color.into()) && !self.json,
             hex: self.hex,
             verbose: self.verbose,
             absolute_seq: self.absolute_seq,

@@ -19,6 +19,11 @@ pub struct ReplayArgs {
     /// with each TCP connection's outcome (handshake, close, reset).
     #[arg(long)]
     pub stats: bool,
+    /// Track at most N TCP connections at once; beyond, the least recently
+    /// active one is summarised as it stood and forgotten (memory stays flat
+    /// on port scans and SYN floods).
+    #[arg(long, value_name = "N", default_value_t = crate::track::tcp::MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
     /// Print the filter compiled to classic BPF and exit: -d as `tcpdump -d`,
     /// -dd as a C array, -ddd as decimal numbers.
     #[arg(short = 'd', action = clap::ArgAction::Count)]
@@ -38,4 +43,24 @@ pub struct ReplayArgs {
     /// parentheses (and/or have equal precedence, as in tcpdump). See docs/sniff.md.
     #[arg(value_name = "FILTER", trailing_var_arg = true)]
     pub filter: Vec<String>,
+}
+
+impl ReplayArgs {
+    /// Validate: parse the filter.
+    pub fn config(&self) -> Result<crate::sniff::replay::Config, crate::filter::FilterError> {
+        Ok(crate::sniff::replay::Config {
+            file: self.file.clone(),
+            filter: crate::filter::Filter::parse_words(&self.filter)?,
+            filter_text: self.filter.join(" "),
+            dump_bpf: self.dump_bpf,
+            print: self.print.options(),
+            decode: self.print.decode_table(),
+            heuristics: !self.print.no_heuristics,
+            stats: self.stats,
+            count: self.count,
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            write: self.write.clone(),
+            nano: self.nano,
+        })
+    }
 }

@@ -63,3 +63,24 @@ pub struct SniffArgs {
     #[arg(value_name = "FILTER", trailing_var_arg = true)]
     pub filter: Vec<String>,
 }
+
+impl SniffArgs {
+    /// Validate: parse the filter (before anything privileged is asked for).
+    pub fn config(&self) -> Result<crate::sniff::Config, crate::filter::FilterError> {
+        Ok(crate::sniff::Config {
+            iface: self.iface.clone(),
+            filter: crate::filter::Filter::parse_words(&self.filter)?,
+            filter_text: self.filter.join(" "),
+            dump_bpf: self.dump_bpf,
+            snaplen: self.snaplen,
+            print: self.print.options(),
+            decode: self.print.decode_table(),
+            heuristics: !self.print.no_heuristics,
+            count: self.count,
+            write: self.write.clone(),
+            nano: self.nano,
+            user: self.user.clone(),
+            buffer_kib: self.buffer_kib,
+        })
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::render::color::ColorWhen;
 use crate::wire::order::Order;
 
 /// Byte order of packed integers, as chosen on the command line.
@@ -22,6 +23,28 @@ impl From<OrderArg> for Order {
             OrderArg::Native => Order::Native,
             OrderArg::Little => Order::Little,
             OrderArg::Big => Order::Big,
+        }
+    }
+}
+
+/// `--color auto|always|never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorArg {
+    /// Colour when writing to a terminal and NO_COLOR is unset.
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl From<ColorArg> for ColorWhen {
+    fn from(c: ColorArg) -> ColorWhen {
+        match c {
+            ColorArg::Auto => ColorWhen::Auto,
+            ColorArg::Always => ColorWhen::Always,
+            ColorArg::Never => ColorWhen::Never,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
 
-use crate::render::color::ColorWhen;
+use super::values::ColorArg;
 
 /// `socklab pack FORMAT VALUE...`
 #[derive(Debug, Args)]
@@ -20,8 +20,8 @@ pub struct PackArgs {
     #[arg(long)]
     pub orders: bool,
     /// Colour the hex dump by byte class.
-    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
-    pub color: ColorWhen,
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
 }
 
 /// `socklab unpack FORMAT HEX...|-`
@@ -36,8 +36,8 @@ pub struct UnpackArgs {
     #[arg(long)]
     pub orders: bool,
     /// Colour the hex dump by byte class.
-    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
-    pub color: ColorWhen,
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
 }
 
 /// `socklab hexdump [FILE|-]`
@@ -71,8 +71,8 @@ pub struct HexdumpArgs {
     #[arg(short = 'g', long = "group", value_name = "GROUP", default_value_t = 8)]
     pub group: u16,
     /// Colour bytes by class: NUL, printable ASCII, whitespace, other.
-    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
-    pub color: ColorWhen,
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
 }
 
 /// `socklab order VALUE [--16|--32|--64]`

@@ -26,7 +26,6 @@ use crate::capture::background::BackgroundCapture;
 use crate::capture::live::LiveConfig;
 use crate::capture::privs;
 use crate::capture::source::Memory;
-use crate::cli::LabArgs;
 use crate::filter::Filter;
 use crate::proto::calls::{self, Recorder};
 use crate::render::color;
@@ -283,8 +282,25 @@ pub fn render_json(r: &Report) -> String {
     s
 }
 
-/// `socklab lab [NAME] [-v] [--json]`.
-pub fn run(args: &LabArgs) -> Result<ExitCode> {
+/// What `socklab lab` runs with.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The lesson (none: list them).
+    pub name: Option<String>,
+    /// Every packet in detail.
+    pub verbose: bool,
+    /// Events as JSON lines.
+    pub json: bool,
+    /// Draw the ladder as SVG into this file.
+    pub svg: Option<std::path::PathBuf>,
+    /// Save the lesson's packets to this file.
+    pub write: Option<std::path::PathBuf>,
+    /// With `write`: nanosecond timestamps.
+    pub nano: bool,
+}
+
+/// `socklab lab [NAME] [-v] [--json] [--svg FILE] [-w FILE]`.
+pub fn run(args: &Config) -> Result<ExitCode> {
     let Some(name) = args.name.as_deref() else {
         out::raw(listing().as_bytes());
         return Ok(ExitCode::SUCCESS);

@@ -62,9 +62,7 @@ fn ns(ts: Timestamp) -> i128 {
 }
 
 fn call_ns(c: &Call) -> i128 {
-    c.at.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i128)
-        .unwrap_or(0)
+    Timestamp::from(c.at).as_nanos()
 }
 
 fn end_of(side: Side) -> End {

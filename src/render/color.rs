@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 /// The user's colour choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ColorWhen {
     /// Colour when writing to a terminal and NO_COLOR is unset.
     #[default]

@@ -9,7 +9,8 @@ use std::net::IpAddr;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use super::packet::{write_rfc3339, PacketView};
+use super::time::write_rfc3339;
+use super::view::PacketView;
 use crate::track::tcp::Event;
 use crate::wire::course::Course;
 use crate::wire::packet::{tcp_flags as fl, Link, Net, TcpOptions, Transport};
@@ -27,11 +28,7 @@ struct Mac([u8; 6]);
 
 impl Serialize for Mac {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let m = self.0;
-        s.collect_str(&format_args!(
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        ))
+        s.collect_str(&super::num::mac(&self.0))
     }
 }
 

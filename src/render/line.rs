@@ -14,7 +14,8 @@ use std::net::IpAddr;
 use anstyle::{AnsiColor, Style};
 
 use super::num::{push_ip, push_u64};
-use super::packet::{write_time, PacketView, PrintOptions};
+use super::time::write_time;
+use super::view::{PacketView, PrintOptions};
 use crate::wire::packet::{field, ipproto, tcp_flags as fl, Link, Net, TcpOptions, Transport};
 
 pub(super) const TIME: Style = Style::new().dimmed();
@@ -55,68 +56,79 @@ pub(super) fn paint_into(out: &mut String, on: bool, style: Style, text: impl Di
     }
 }
 
-/// tcpdump's flag notation: `S`, `S.`, `.`, `P.`, `F.`, `R`, `R.`...
+/// The TCP flags in tcpdump's order (F S R P . U E W): bit, tcpdump's
+/// letter, name. The one table every printer uses.
+pub const TCP_FLAGS: [(u8, char, &str); 8] = [
+    (fl::FIN, 'F', "FIN"),
+    (fl::SYN, 'S', "SYN"),
+    (fl::RST, 'R', "RST"),
+    (fl::PSH, 'P', "PSH"),
+    (fl::ACK, '.', "ACK"),
+    (fl::URG, 'U', "URG"),
+    (fl::ECE, 'E', "ECE"),
+    (fl::CWR, 'W', "CWR"),
+];
+
+/// tcpdump's flag notation: `S`, `S.`, `.`, `P.`, `F.`, `R`, `S.W`, `.U`;
+/// `none` when no flag is set.
 pub fn flag_text(flags: u8, out: &mut String) {
     let none = out.len();
-    for (bit, c) in [
-        (fl::FIN, 'F'),
-        (fl::SYN, 'S'),
-        (fl::RST, 'R'),
-        (fl::PSH, 'P'),
-        (fl::URG, 'U'),
-        (fl::ECE, 'E'),
-        (fl::CWR, 'W'),
-    ] {
+    for (bit, c, _) in TCP_FLAGS {
         if flags & bit != 0 {
             out.push(c);
         }
-    }
-    if flags & fl::ACK != 0 {
-        out.push('.');
     }
     if out.len() == none {
         out.push_str("none");
     }
 }
 
-fn mac(m: &[u8; 6]) -> impl Display + '_ {
-    struct M<'a>(&'a [u8; 6]);
-    impl Display for M<'_> {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            let m = self.0;
-            write!(
-                f,
-                "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-                m[0], m[1], m[2], m[3], m[4], m[5]
-            )
-        }
-    }
-    M(m)
-}
+use super::num::mac;
 
-/// ICMP type name for the common ones.
-pub fn icmp_name(v6: bool, t: u8, code: u8) -> &'static str {
-    match (v6, t, code) {
-        (false, 0, _) => "echo reply",
-        (false, 8, _) => "echo request",
-        (false, 3, 0) => "net unreachable",
-        (false, 3, 1) => "host unreachable",
-        (false, 3, 3) => "port unreachable",
-        (false, 3, 4) => "fragmentation needed",
-        (false, 3, _) => "destination unreachable",
-        (false, 11, _) => "time exceeded",
-        (true, 1, 4) => "port unreachable",
-        (true, 1, _) => "destination unreachable",
-        (true, 2, _) => "packet too big",
-        (true, 3, _) => "time exceeded",
-        (true, 128, _) => "echo request",
-        (true, 129, _) => "echo reply",
-        (true, 133, _) => "router solicitation",
-        (true, 134, _) => "router advertisement",
-        (true, 135, _) => "neighbor solicitation",
-        (true, 136, _) => "neighbor advertisement",
+/// The name of an ICMP (or ICMPv6) type, for the common ones; "" otherwise.
+pub fn icmp_type_name(v6: bool, t: u8) -> &'static str {
+    match (v6, t) {
+        (false, 0) => "echo reply",
+        (false, 8) => "echo request",
+        (false, 3) => "destination unreachable",
+        (false, 11) => "time exceeded",
+        (true, 1) => "destination unreachable",
+        (true, 2) => "packet too big",
+        (true, 3) => "time exceeded",
+        (true, 128) => "echo request",
+        (true, 129) => "echo reply",
+        (true, 133) => "router solicitation",
+        (true, 134) => "router advertisement",
+        (true, 135) => "neighbor solicitation",
+        (true, 136) => "neighbor advertisement",
         _ => "",
     }
+}
+
+/// The name of an ICMP code that says more than its type (`port
+/// unreachable` for type 3 code 3), if it has one.
+pub fn icmp_code_name(v6: bool, t: u8, code: u8) -> Option<&'static str> {
+    Some(match (v6, t, code) {
+        (false, 3, 0) => "net unreachable",
+        (false, 3, 1) => "host unreachable",
+        (false, 3, 2) => "protocol unreachable",
+        (false, 3, 3) => "port unreachable",
+        (false, 3, 4) => "fragmentation needed",
+        (false, 3, 13) => "administratively prohibited",
+        (false, 11, 0) => "TTL exceeded in transit",
+        (false, 11, 1) => "fragment reassembly time exceeded",
+        (true, 1, 0) => "no route",
+        (true, 1, 1) => "administratively prohibited",
+        (true, 1, 3) => "address unreachable",
+        (true, 1, 4) => "port unreachable",
+        (true, 3, 0) => "hop limit exceeded in transit",
+        _ => return None,
+    })
+}
+
+/// The most specific name: the code's if it has one, else the type's.
+pub fn icmp_name(v6: bool, t: u8, code: u8) -> &'static str {
+    icmp_code_name(v6, t, code).unwrap_or_else(|| icmp_type_name(v6, t))
 }
 
 /// Write the summary line (ending with a newline).
@@ -498,6 +510,11 @@ mod tests {
             (fl::RST, "R"),
             (fl::RST | fl::ACK, "R."),
             (0, "none"),
+            // tcpdump's order, F S R P . U E W (from its own output):
+            (fl::SYN | fl::ACK | fl::CWR, "S.W"),
+            (0xff, "FSRP.UEW"),
+            (fl::ACK | fl::URG, ".U"),
+            (fl::SYN | fl::ECE | fl::CWR, "SEW"),
         ];
         for (f, want) in cases {
             let mut s = String::new();

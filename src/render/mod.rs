@@ -4,7 +4,12 @@ pub mod color;
 pub mod hexdump;
 pub mod json;
 pub mod line;
-pub mod num;
 pub mod out;
 pub mod packet;
+pub mod time;
 pub mod tree;
+pub mod view;
+
+/// The fast number, address and MAC writers (they live in `wire`, below
+/// `track`, which names endpoints with them).
+pub use crate::wire::num;

@@ -11,135 +11,11 @@
 use std::io::{self, Write};
 
 use crate::capture::Timestamp;
-use crate::track::tcp::{Event, TcpView};
-use crate::wire::course::{self, Course};
-use crate::wire::packet::{Decoded, Transport};
 
 use super::hexdump::HexDump;
 
-/// How to print packets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PrintOptions {
-    /// ANSI colours.
-    pub color: bool,
-    /// `-X`: hex and ASCII dump of each frame.
-    pub hex: bool,
-    /// `-v`: tree of every header field.
-    pub verbose: bool,
-    /// Raw sequence numbers instead of relative ones.
-    pub absolute_seq: bool,
-    /// One JSON object per packet per line instead of text.
-    pub json: bool,
-}
-
-/// Everything known about one packet, ready to print.
-#[derive(Debug, Clone)]
-pub struct PacketView<'p, 'a> {
-    /// Kernel receive time.
-    pub ts: Timestamp,
-    /// Packet number in the capture, from 1.
-    pub number: u64,
-    /// The decoded frame.
-    pub decoded: &'p Decoded<'a>,
-    /// The tracker's view, for TCP.
-    pub tcp: Option<TcpView>,
-    /// Narration events this packet caused.
-    pub events: &'p [Event],
-    /// A recognised course-protocol payload.
-    pub course: Option<Course<'a>>,
-}
-
-impl<'p, 'a> PacketView<'p, 'a> {
-    /// A view with the course payload recognised from the decoded packet.
-    pub fn new(
-        ts: Timestamp,
-        number: u64,
-        decoded: &'p Decoded<'a>,
-        tcp: Option<TcpView>,
-        events: &'p [Event],
-    ) -> Self {
-        let course = recognise_course(decoded);
-        PacketView {
-            ts,
-            number,
-            decoded,
-            tcp,
-            events,
-            course,
-        }
-    }
-}
-
-/// The course-protocol message in a decoded packet, if any.
-pub fn recognise_course<'a>(d: &Decoded<'a>) -> Option<Course<'a>> {
-    let payload = d.payload_bytes();
-    match d.transport {
-        Transport::Tcp(t) => course::recognise(course::Proto::Tcp, t.src_port, t.dst_port, payload),
-        Transport::Udp(u) => course::recognise(course::Proto::Udp, u.src_port, u.dst_port, payload),
-        _ => None,
-    }
-}
-
-/// The course-protocol message in a decoded packet, reading traffic on
-/// `port` as if it were on the course's default `as_port` (used by
-/// `--sniff`, which knows what protocol a non-default port speaks).
-pub fn recognise_course_as<'a>(d: &Decoded<'a>, port: u16, as_port: u16) -> Option<Course<'a>> {
-    let map = |p: u16| if p == port { as_port } else { p };
-    let payload = d.payload_bytes();
-    match d.transport {
-        Transport::Tcp(t) => course::recognise(
-            course::Proto::Tcp,
-            map(t.src_port),
-            map(t.dst_port),
-            payload,
-        ),
-        Transport::Udp(u) => course::recognise(
-            course::Proto::Udp,
-            map(u.src_port),
-            map(u.dst_port),
-            payload,
-        ),
-        _ => None,
-    }
-}
-
-/// `HH:MM:SS.uuuuuu` (UTC), tcpdump's default time column.
-pub fn write_time(out: &mut String, ts: Timestamp) {
-    use super::num::push_padded;
-    let day = ts.secs.rem_euclid(86_400) as u64;
-    push_padded(out, day / 3600, 2);
-    out.push(':');
-    push_padded(out, day / 60 % 60, 2);
-    out.push(':');
-    push_padded(out, day % 60, 2);
-    out.push('.');
-    push_padded(out, u64::from(ts.nanos / 1000), 6);
-}
-
-/// RFC 3339 UTC time with nanoseconds: `2026-11-21T05:40:27.123456789Z`.
-pub fn write_rfc3339(out: &mut String, ts: Timestamp) {
-    use std::fmt::Write as _;
-    let days = ts.secs.div_euclid(86_400);
-    let day = ts.secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
-        day / 3600,
-        day / 60 % 60,
-        day % 60,
-        ts.nanos
-    );
-}
+pub use super::time::{write_rfc3339, write_time};
+pub use super::view::{PacketView, PrintOptions};
 
 /// Prints packets and socket calls, reusing its buffers.
 #[derive(Debug)]
@@ -291,20 +167,6 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times() {
-        let ts = Timestamp::new(1_763_703_627, 123_456_789);
-        let mut s = String::new();
-        write_time(&mut s, ts);
-        assert_eq!(s, "05:40:27.123456");
-        s.clear();
-        write_rfc3339(&mut s, ts);
-        assert_eq!(s, "2025-11-21T05:40:27.123456789Z");
-        s.clear();
-        write_rfc3339(&mut s, Timestamp::new(951_782_400, 0));
-        assert_eq!(s, "2000-02-29T00:00:00.000000000Z");
-    }
 
     #[test]
     fn timeline_orders_calls_and_packets() {

@@ -11,8 +11,9 @@
 
 use std::fmt::{Display, Write as _};
 
-use super::line::{icmp_name, proto_name};
-use super::packet::{PacketView, PrintOptions};
+use super::line::{icmp_code_name, icmp_type_name, proto_name, TCP_FLAGS};
+use super::num::mac;
+use super::view::{PacketView, PrintOptions};
 use crate::wire::packet::{ethertype, field, Link, Net, TcpOptions, Transport};
 
 /// The legend printed once before the first tree.
@@ -103,12 +104,7 @@ pub fn write_tree(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
             vlans,
         } => {
             header(out, "Ethernet", 0, field::eth::LEN);
-            let m = |a: [u8; 6]| {
-                format!(
-                    "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-                    a[0], a[1], a[2], a[3], a[4], a[5]
-                )
-            };
+            let m = |a: [u8; 6]| mac(&a).to_string();
             f(out, fr, 0, field::eth::DST, "destination MAC", m(dst));
             f(out, fr, 0, field::eth::SRC, "source MAC", m(src));
             f(
@@ -395,16 +391,7 @@ pub fn write_tree(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
                 rel(t.ack, v.tcp.map(|x| x.rel_ack)),
             );
             let mut flags = String::new();
-            for (bit, name) in [
-                (0x80u8, "CWR"),
-                (0x40, "ECE"),
-                (0x20, "URG"),
-                (0x10, "ACK"),
-                (0x08, "PSH"),
-                (0x04, "RST"),
-                (0x02, "SYN"),
-                (0x01, "FIN"),
-            ] {
+            for (bit, _, name) in TCP_FLAGS {
                 if t.flags & bit != 0 {
                     flags.push_str(name);
                     flags.push(' ');
@@ -496,9 +483,20 @@ pub fn write_tree(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
                 b,
                 F::TYPE,
                 "type",
-                format_args!("{} {}", i.icmp_type, icmp_name(v6, i.icmp_type, 0)),
+                format_args!("{} {}", i.icmp_type, icmp_type_name(v6, i.icmp_type)),
             );
-            f(out, fr, b, F::CODE, "code", i.code);
+            f(
+                out,
+                fr,
+                b,
+                F::CODE,
+                "code",
+                format_args!(
+                    "{} {}",
+                    i.code,
+                    icmp_code_name(v6, i.icmp_type, i.code).unwrap_or("")
+                ),
+            );
             f(
                 out,
                 fr,
@@ -517,7 +515,7 @@ pub fn write_tree(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
                     b,
                     F::REST,
                     "rest of header",
-                    format_args!("id {}, seq {}", be16(&i.rest, 0), be16(&i.rest, 2)),
+                    icmp_rest(v6, i.icmp_type, i.code, &i.rest),
                 );
             }
         }
@@ -526,6 +524,26 @@ pub fn write_tree(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
     if !d.payload.is_empty() {
         // Its meaning (course protocol) is already in the narration above.
         header(out, "payload", d.payload.start, d.payload.len());
+    }
+}
+
+/// What the 4 bytes after an ICMP checksum mean for this type: id and
+/// sequence for echo, the next-hop MTU for "fragmentation needed" and
+/// "packet too big", unused otherwise.
+fn icmp_rest(v6: bool, t: u8, code: u8, rest: &[u8]) -> String {
+    match (v6, t, code) {
+        (false, 0 | 8, _) | (true, 128 | 129, _) => {
+            format!("id {}, seq {}", be16(rest, 0), be16(rest, 2))
+        }
+        (false, 3, 4) => format!("unused, next-hop MTU {}", be16(rest, 2)),
+        (true, 2, _) => format!(
+            "MTU {}",
+            (u32::from(be16(rest, 0)) << 16) | u32::from(be16(rest, 2))
+        ),
+        _ => format!(
+            "unused (0x{:08x})",
+            (u32::from(be16(rest, 0)) << 16) | u32::from(be16(rest, 2))
+        ),
     }
 }
 
@@ -576,6 +594,54 @@ mod tests {
       urgent pointer         @52   00 00                    -> 0
 ";
         assert_eq!(got, want);
+    }
+
+    /// Ethernet + IPv4 (127.0.0.1 both ways) + ICMP `t`/`code` with `rest`.
+    fn icmp4(t: u8, code: u8, rest: [u8; 4]) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        let quoted = udp(40000, 9, b"x")[14..].to_vec();
+        let total = (20 + 8 + quoted.len()) as u16;
+        f.extend_from_slice(&[
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            1,
+            0x40,
+            0,
+            64,
+            1,
+            0,
+            0,
+        ]);
+        f.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
+        f.extend_from_slice(&[t, code, 0, 0]);
+        f.extend_from_slice(&rest);
+        f.extend_from_slice(&quoted);
+        f
+    }
+
+    /// Regression: `-v` labelled 3/3 "net unreachable" (it looked up code 0)
+    /// and printed "id 0, seq 0" for messages that have no id or sequence.
+    #[test]
+    fn icmp_labels_follow_type_and_code() {
+        let got = tree(&icmp4(3, 3, [0; 4]));
+        assert!(got.contains("-> 3 destination unreachable\n"), "{got}");
+        assert!(got.contains("-> 3 port unreachable\n"), "{got}");
+        assert!(got.contains("-> unused (0x00000000)\n"), "{got}");
+        assert!(!got.contains("net unreachable"), "{got}");
+        assert!(!got.contains("id 0, seq 0"), "{got}");
+        let got = tree(&icmp4(3, 4, [0, 0, 0x05, 0xdc]));
+        assert!(got.contains("-> 4 fragmentation needed\n"), "{got}");
+        assert!(got.contains("-> unused, next-hop MTU 1500\n"), "{got}");
+        let got = tree(&icmp4(8, 0, [0x12, 0x34, 0, 7]));
+        assert!(got.contains("-> 8 echo request\n"), "{got}");
+        assert!(got.contains("-> id 4660, seq 7\n"), "{got}");
+        let got = tree(&icmp4(11, 0, [0; 4]));
+        assert!(got.contains("-> 11 time exceeded\n"), "{got}");
+        assert!(got.contains("-> 0 TTL exceeded in transit\n"), "{got}");
     }
 
     #[test]

@@ -460,62 +460,49 @@ impl<S: PacketSource> Driver<S> {
                     break;
                 }
             }
-            let p = match self.source.next() {
-                Ok(Next::Packet(p)) => p,
-                Ok(Next::Idle) => {
-                    if let Err(e) = flush(
-                        &mut out,
-                        &mut self.save,
+            // Some(shown) for a packet, None when the source was idle.
+            let shown = match self.source.next() {
+                Ok(Next::Packet(p)) => {
+                    match take(
                         &mut self.pipe,
-                        &self.merge,
+                        &mut self.save,
+                        &mut out,
                         &mut timeline,
+                        &mut links,
+                        &p,
                     ) {
-                        end.error = Some(e);
+                        Ok(shown) => Some(shown),
+                        Err(e) => {
+                            end.error = Some(e);
+                            break;
+                        }
                     }
-                    last_flush = Instant::now();
-                    continue;
                 }
+                Ok(Next::Idle) => None,
                 Ok(Next::End) => break,
                 Err(e) => {
                     end.error = Some(e.into());
                     break;
                 }
             };
-            if !links.contains(&p.link) {
-                if let Err(e) = self.pipe.check_link(p.link) {
-                    end.error = Some(e.into());
-                    break;
+            let due = match (shown, self.flush_every) {
+                (None, _) => true,
+                (Some(shown), Some(every)) => {
+                    (shown && tty && timeline.is_none()) || last_flush.elapsed() >= every
                 }
-                links.push(p.link);
-            }
-            let shown = match handle(&mut self.pipe, &mut out, &mut timeline, &p) {
-                Ok(s) => s,
-                Err(e) => {
-                    end.error = Some(e);
-                    break;
-                }
+                (Some(_), None) => false,
             };
-            if shown {
-                if let Some(s) = &mut self.save {
-                    if let Err(e) = s.writer(p.link).and_then(|w| w.write(&p)) {
-                        end.error = Some(e.into());
-                        break;
-                    }
+            if due {
+                if let Err(e) = flush(
+                    &mut out,
+                    &mut self.save,
+                    &mut self.pipe,
+                    &self.merge,
+                    &mut timeline,
+                ) {
+                    end.error = Some(e);
                 }
-            }
-            if let Some(every) = self.flush_every {
-                if (shown && tty && timeline.is_none()) || last_flush.elapsed() >= every {
-                    if let Err(e) = flush(
-                        &mut out,
-                        &mut self.save,
-                        &mut self.pipe,
-                        &self.merge,
-                        &mut timeline,
-                    ) {
-                        end.error = Some(e);
-                    }
-                    last_flush = Instant::now();
-                }
+                last_flush = Instant::now();
             }
             if self.count.is_some_and(|c| self.pipe.shown >= c) {
                 break;
@@ -596,6 +583,29 @@ impl<S: PacketSource> Driver<S> {
         }
         out.flush()
     }
+}
+
+/// One packet: check the filter applies to its link type (once per type),
+/// print it, save it if shown. Returns whether it was shown.
+fn take<W: Write>(
+    pipe: &mut Pipeline,
+    save: &mut Option<Save>,
+    out: &mut W,
+    timeline: &mut Option<Timeline>,
+    links: &mut Vec<crate::capture::LinkType>,
+    p: &Packet<'_>,
+) -> Result<bool, DriverError> {
+    if !links.contains(&p.link) {
+        pipe.check_link(p.link)?;
+        links.push(p.link);
+    }
+    let shown = handle(pipe, out, timeline, p)?;
+    if shown {
+        if let Some(s) = save {
+            s.writer(p.link)?.write(p)?;
+        }
+    }
+    Ok(shown)
 }
 
 /// Handle one packet: printed straight to `out`, or (merging) into its own

@@ -22,7 +22,6 @@ use crate::capture::live::{LiveCapture, LiveConfig};
 use crate::capture::privs::{self, Dropped};
 use crate::capture::source::Live;
 use crate::capture::Packet;
-use crate::cli::sniff::SniffArgs;
 use crate::filter::Filter;
 use crate::proto::stop;
 use crate::render::packet::{PacketPrinter, PacketView, PrintOptions};
@@ -85,6 +84,12 @@ impl Pipeline {
             self.decode.speaks(port, course_port);
             self.rebuild();
         }
+        self
+    }
+
+    /// Track at most `limit` TCP connections at once (see [`crate::track::tcp::MAX_CONNECTIONS`]).
+    pub fn track_limit(mut self, limit: usize) -> Self {
+        self.tracker = Tracker::with_limit(limit);
         self
     }
 
@@ -218,17 +223,48 @@ impl Pipeline {
 /// How often buffered output is flushed while packets keep coming.
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
 
+/// What `socklab sniff` runs with, validated by `cli` (the filter is parsed
+/// before anything privileged is asked for).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Interface to capture on.
+    pub iface: String,
+    /// The filter.
+    pub filter: Filter,
+    /// The filter as the user wrote it (for the statistics line).
+    pub filter_text: String,
+    /// `-d`, `-dd`, `-ddd`: print the compiled filter and exit.
+    pub dump_bpf: u8,
+    /// Keep at most this many bytes of each packet (0: whole packets).
+    pub snaplen: usize,
+    /// How packets are printed.
+    pub print: PrintOptions,
+    /// Stop after this many packets shown.
+    pub count: Option<u64>,
+    /// `-w FILE`.
+    pub write: Option<std::path::PathBuf>,
+    /// With `-w`: nanosecond timestamps.
+    pub nano: bool,
+    /// Recognise course protocols on other ports by their content.
+    pub heuristics: bool,
+    /// `--decode PORT=PROTO` rules.
+    pub decode: DecodeTable,
+    /// `-Z USER`: who to run as after opening the capture socket.
+    pub user: Option<String>,
+    /// `-B`: the kernel ring's size in KiB.
+    pub buffer_kib: u32,
+}
+
 /// Run `socklab sniff`.
-pub fn run(args: &SniffArgs) -> Result<ExitCode> {
-    // Parse the filter before asking for anything privileged.
-    let filter = Filter::parse_words(&args.filter)?;
+pub fn run(args: &Config) -> Result<ExitCode> {
+    let filter = args.filter.clone();
     if args.dump_bpf > 0 {
         // As `tcpdump -i IFACE -d`: the program for the interface's link type.
         let link = crate::capture::live::link_type_of(&args.iface);
-        print!("{}", filter.dump(link, args.dump_bpf)?);
+        crate::render::out::raw(filter.dump(link, args.dump_bpf)?.as_bytes());
         return Ok(ExitCode::SUCCESS);
     }
-    let expr = args.filter.join(" ");
+    let expr = &args.filter_text;
     let mut cfg = LiveConfig::new(args.iface.clone());
     cfg.snaplen = (args.snaplen > 0).then_some(args.snaplen);
     let buffer = args.buffer_kib as usize * 1024;
@@ -244,7 +280,7 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     // a second one exits at once.
     stop::install();
 
-    let opts = args.print.options();
+    let opts = args.print;
     crate::noteln!(
         "socklab: listening on {} (link type {}), {}{}; {}; Ctrl-C to stop",
         cap.iface(),
@@ -280,8 +316,8 @@ pub fn run(args: &SniffArgs) -> Result<ExitCode> {
     }
     let iface = cap.iface().to_string();
     let pipe = Pipeline::new(filter, opts)
-        .decode(&args.print.decode_table())
-        .heuristics(!args.print.no_heuristics);
+        .decode(&args.decode)
+        .heuristics(args.heuristics);
     let mut driver = Driver::new(Live::new(cap), pipe)
         .count(args.count)
         .live(FLUSH_EVERY)

@@ -11,6 +11,7 @@
 
 use crate::wire::decode_as::DecodeTable;
 use std::io;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -19,26 +20,55 @@ use super::driver::{Driver, DriverError, Summary};
 use super::Pipeline;
 use crate::capture::file::{link_name, Reader};
 use crate::capture::source::File;
-use crate::cli::replay::ReplayArgs;
 use crate::filter::Filter;
+use crate::render::packet::PrintOptions;
+
+/// What `socklab replay` runs with, validated by `cli`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The capture file.
+    pub file: PathBuf,
+    /// The filter.
+    pub filter: Filter,
+    /// The filter as the user wrote it (for the summary line).
+    pub filter_text: String,
+    /// `-d`, `-dd`, `-ddd`: print the compiled filter and exit.
+    pub dump_bpf: u8,
+    /// How packets are printed.
+    pub print: PrintOptions,
+    /// `--stats`: a report instead of the packets.
+    pub stats: bool,
+    /// Stop after this many packets shown.
+    pub count: Option<u64>,
+    /// Most TCP connections tracked at once.
+    pub max_connections: usize,
+    /// Recognise course protocols on other ports by their content.
+    pub heuristics: bool,
+    /// `--decode PORT=PROTO` rules (they win over a saved file's own).
+    pub decode: DecodeTable,
+    /// `-w FILE`.
+    pub write: Option<PathBuf>,
+    /// With `-w`: nanosecond timestamps.
+    pub nano: bool,
+}
 
 /// Run `socklab replay`.
-pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
-    let filter = Filter::parse_words(&args.filter)?;
-    let expr = args.filter.join(" ");
+pub fn run(args: &Config) -> Result<ExitCode> {
+    let filter = args.filter.clone();
+    let expr = &args.filter_text;
     let mut reader = Reader::open(&args.file)?;
     if args.dump_bpf > 0 {
         // As `tcpdump -r FILE -d`: the program for the file's link type.
         let link = reader
             .next_packet()?
             .map_or(crate::wire::packet::LinkType::Ethernet, |p| p.link);
-        print!("{}", filter.dump(link, args.dump_bpf)?);
+        crate::render::out::raw(filter.dump(link, args.dump_bpf)?.as_bytes());
         return Ok(ExitCode::SUCCESS);
     }
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let (path, format) = (reader.path().to_string(), reader.format());
 
-    let mut opts = args.print.options();
+    let mut opts = args.print;
     opts.color &= !args.stats;
     // A file socklab saved says what its ports spoke; --decode wins over it.
     let mut decode = DecodeTable::new();
@@ -47,10 +77,11 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
             decode.extend(&t);
         }
     }
-    decode.extend(&args.print.decode_table());
+    decode.extend(&args.decode);
     let mut pipe = Pipeline::new(filter, opts)
         .decode(&decode)
-        .heuristics(!args.print.no_heuristics);
+        .heuristics(args.heuristics)
+        .track_limit(args.max_connections);
     if args.stats {
         pipe = pipe.stats_only();
     }

@@ -26,42 +26,10 @@ impl fmt::Display for Endpoint {
         match self.ip {
             // Narration names endpoints on most packets: build IPv4 ones by
             // hand (`core::fmt` on Ipv4Addr and u16 costs several times more).
-            IpAddr::V4(a) => {
-                let mut buf = [0u8; 21];
-                let mut n = 0;
-                for (k, o) in a.octets().into_iter().enumerate() {
-                    if k > 0 {
-                        buf[n] = b'.';
-                        n += 1;
-                    }
-                    n += put_decimal(&mut buf[n..], u32::from(o));
-                }
-                buf[n] = b'.';
-                n += 1;
-                n += put_decimal(&mut buf[n..], u32::from(self.port));
-                f.write_str(std::str::from_utf8(&buf[..n]).unwrap_or_default())
-            }
+            IpAddr::V4(a) => f.write_str(crate::wire::num::ipv4_port(&mut [0u8; 21], a, self.port)),
             IpAddr::V6(_) => write!(f, "{}.{}", self.ip, self.port),
         }
     }
-}
-
-/// Write `v` in decimal at the start of `out` (room for 5 digits); returns the length.
-fn put_decimal(out: &mut [u8], v: u32) -> usize {
-    let mut tmp = [0u8; 10];
-    let mut i = tmp.len();
-    let mut v = v;
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    let len = tmp.len() - i;
-    out[..len].copy_from_slice(&tmp[i..]);
-    len
 }
 
 #[cfg(test)]

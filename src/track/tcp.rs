@@ -22,15 +22,21 @@
 //! - data sent by one side after the other side's FIN is a half-close
 //!   (`shutdown(SHUT_WR)`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use hashlink::linked_hash_map::{Entry, LinkedHashMap};
 use std::fmt;
 
 use super::Endpoint;
 use crate::capture::Timestamp;
 use crate::wire::packet::{tcp_flags as fl, Decoded, TcpInfo};
 
-/// Most connections tracked at once; the oldest finished (or, failing
-/// that, oldest) connection is forgotten beyond this.
+/// Most connections tracked at once (the default bound; see
+/// [`Tracker::with_limit`]). Beyond it, a new connection first retires the
+/// oldest finished one, else the least recently active one (a port scan's
+/// unanswered SYNs): its summary is kept as it stood, and a later packet of
+/// it starts a new connection. Eviction is O(1): the table is kept in
+/// order of last activity. About 100,000 connections take some 30 MB.
 pub const MAX_CONNECTIONS: usize = 100_000;
 /// Most per-connection summaries kept for the end of the capture.
 pub const MAX_SUMMARIES: usize = 10_000;
@@ -498,9 +504,11 @@ fn seq_lt(a: u32, b: u32) -> bool {
 }
 
 /// Follows TCP connections. See the module docs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tracker {
-    conns: HashMap<Key, Conn>,
+    /// Least recently active first (every packet moves its connection to the back).
+    conns: LinkedHashMap<Key, Conn>,
+    limit: usize,
     next_id: u32,
     done: Vec<ConnSummary>,
     done_dropped: u64,
@@ -508,10 +516,28 @@ pub struct Tracker {
     finished: VecDeque<(Key, u32)>,
 }
 
+impl Default for Tracker {
+    fn default() -> Self {
+        Self::with_limit(MAX_CONNECTIONS)
+    }
+}
+
 impl Tracker {
-    /// An empty tracker.
+    /// An empty tracker holding at most [`MAX_CONNECTIONS`] connections.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty tracker holding at most `limit` connections (at least 1).
+    pub fn with_limit(limit: usize) -> Self {
+        Tracker {
+            conns: LinkedHashMap::new(),
+            limit: limit.max(1),
+            next_id: 0,
+            done: Vec::new(),
+            done_dropped: 0,
+            finished: VecDeque::new(),
+        }
     }
 
     /// Note one packet. Non-TCP packets return `None` and add no events.
@@ -545,53 +571,49 @@ impl Tracker {
                 self.retire(old);
             }
         }
-        if self.conns.len() >= MAX_CONNECTIONS && !self.conns.contains_key(&k) {
+        if self.conns.len() >= self.limit && !self.conns.contains_key(&k) {
             self.evict();
         }
-        // One hash lookup on the common path.
+        // One hash lookup on the common path; the connection moves to the
+        // back (most recently active).
         let next_id = &mut self.next_id;
-        let c = self.conns.entry(k).or_insert_with(|| {
-            *next_id = next_id.wrapping_add(1);
-            // The client is the SYN's sender; a SYN-ACK's receiver; else the first sender.
-            let ends = if t.has(fl::SYN) && t.has(fl::ACK) {
-                [dst, src]
-            } else {
-                [src, dst]
-            };
-            Conn {
-                id: *next_id,
-                ends,
-                dirs: [Dir::default(); 2],
-                hs: Hs::None,
-                syn_ts: None,
-                handshake_ns: None,
-                first_fin: None,
-                second_fin: false,
-                last_ack_seen: false,
-                half_close_said: false,
-                reset: None,
-                first_ts: ts,
-                last_ts: ts,
+        let c = match self.conns.entry(k) {
+            Entry::Occupied(mut o) => {
+                o.to_back();
+                o.into_mut()
             }
-        });
+            Entry::Vacant(v) => v.insert({
+                *next_id = next_id.wrapping_add(1);
+                // The client is the SYN's sender; a SYN-ACK's receiver; else the first sender.
+                let ends = if t.has(fl::SYN) && t.has(fl::ACK) {
+                    [dst, src]
+                } else {
+                    [src, dst]
+                };
+                Conn {
+                    id: *next_id,
+                    ends,
+                    dirs: [Dir::default(); 2],
+                    hs: Hs::None,
+                    syn_ts: None,
+                    handshake_ns: None,
+                    first_fin: None,
+                    second_fin: false,
+                    last_ack_seen: false,
+                    half_close_said: false,
+                    reset: None,
+                    first_ts: ts,
+                    last_ts: ts,
+                }
+            }),
+        };
         let was_finished = c.finished();
         let view = step(c, ts, t, src, dst, events);
         if !was_finished && c.finished() {
             let id = c.id;
             self.finished.push_back((k, id));
             if self.finished.len() > MAX_FINISHED_KEPT {
-                if let Some((old, old_id)) = self.finished.pop_front() {
-                    // Unless a new connection has taken these addresses since.
-                    if self
-                        .conns
-                        .get(&old)
-                        .is_some_and(|c| c.id == old_id && c.finished())
-                    {
-                        if let Some(c) = self.conns.remove(&old) {
-                            self.retire(c);
-                        }
-                    }
-                }
+                self.retire_oldest_finished();
             }
         }
         Some(view)
@@ -605,18 +627,33 @@ impl Tracker {
         }
     }
 
-    fn evict(&mut self) {
-        let victim = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.finished())
-            .min_by_key(|(_, c)| c.last_ts)
-            .or_else(|| self.conns.iter().min_by_key(|(_, c)| c.last_ts))
-            .map(|(k, _)| *k);
-        if let Some(k) = victim {
-            if let Some(c) = self.conns.remove(&k) {
-                self.retire(c);
+    /// Retire the oldest finished connection still in the table; false if
+    /// there is none. O(1) amortised: each queue entry is looked at once.
+    fn retire_oldest_finished(&mut self) -> bool {
+        while let Some((k, id)) = self.finished.pop_front() {
+            // Skip entries whose addresses a new connection has taken since.
+            if self
+                .conns
+                .get(&k)
+                .is_some_and(|c| c.id == id && c.finished())
+            {
+                if let Some(c) = self.conns.remove(&k) {
+                    self.retire(c);
+                }
+                return true;
             }
+        }
+        false
+    }
+
+    /// Make room for one connection in O(1) (amortised): the oldest
+    /// finished connection if there is one, else the least recently active.
+    fn evict(&mut self) {
+        if self.retire_oldest_finished() {
+            return;
+        }
+        if let Some((_, c)) = self.conns.pop_front() {
+            self.retire(c);
         }
     }
 
@@ -1073,6 +1110,55 @@ mod memory_tests {
         assert_eq!(all.len() as u64 + left_out, u64::from(n));
         // Oldest first: the retired ones are the first connections.
         assert_eq!(all[0].id, 1);
+    }
+
+    fn feed(tr: &mut Tracker, t: i64, frame: &[u8]) -> TcpView {
+        let mut ev = Vec::new();
+        tr.observe(
+            Timestamp::new(t, 0),
+            &decode(LinkType::Ethernet, frame),
+            &mut ev,
+        )
+        .unwrap_or_else(|| panic!("not TCP"))
+    }
+
+    /// The least recently active connection goes, not the oldest created.
+    #[test]
+    fn eviction_takes_the_least_recently_active() {
+        let mut tr = Tracker::with_limit(2);
+        feed(&mut tr, 1, &tcp(30001, 80, 100, 0, fl::SYN, &[]));
+        feed(&mut tr, 2, &tcp(30002, 80, 100, 0, fl::SYN, &[]));
+        // 30001 speaks again: 30002 is now the least recently active.
+        feed(&mut tr, 3, &tcp(30001, 80, 101, 0, fl::ACK, &[]));
+        feed(&mut tr, 4, &tcp(30003, 80, 100, 0, fl::SYN, &[]));
+        let kept: Vec<u16> = tr.conns.values().map(|c| c.ends[0].port).collect();
+        assert_eq!(kept, [30001, 30003]);
+        // The evicted one's summary is kept as it stood.
+        let (all, left_out) = tr.summaries();
+        assert_eq!((all.len(), left_out), (3, 0));
+        assert_eq!(all[1].client.port, 30002);
+        assert_eq!(all[1].outcome, Outcome::Connecting);
+        assert_eq!(all[1].packets, [1, 0]);
+        // A later packet of it starts a new connection.
+        let v = feed(&mut tr, 5, &tcp(30002, 80, 101, 0, fl::ACK, &[]));
+        assert_eq!(v.conn, 4);
+    }
+
+    /// A finished connection goes before any open one, however active.
+    #[test]
+    fn eviction_prefers_finished_connections() {
+        let mut tr = Tracker::with_limit(2);
+        feed(&mut tr, 1, &tcp(30001, 80, 100, 0, fl::SYN, &[]));
+        feed(&mut tr, 2, &tcp(30002, 80, 100, 0, fl::SYN, &[]));
+        feed(
+            &mut tr,
+            3,
+            &tcp(80, 30002, 500, 101, fl::RST | fl::ACK, &[]),
+        );
+        feed(&mut tr, 4, &tcp(30003, 80, 100, 0, fl::SYN, &[]));
+        let kept: Vec<u16> = tr.conns.values().map(|c| c.ends[0].port).collect();
+        assert_eq!(kept, [30001, 30003]);
+        assert_eq!(tr.summaries().0[1].outcome, Outcome::Refused);
     }
 }
 

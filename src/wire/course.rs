@@ -10,6 +10,7 @@ use std::fmt;
 
 use super::monitor;
 use super::order::Order;
+use super::packet::{Decoded, Transport};
 use super::tcp_calc;
 use super::udp_calc::{self, Request};
 
@@ -277,6 +278,16 @@ impl fmt::Display for Course<'_> {
                 Ok(())
             }
         }
+    }
+}
+
+/// The course-protocol message in a decoded packet, if any.
+pub fn in_packet<'a>(d: &Decoded<'a>) -> Option<Course<'a>> {
+    let payload = d.payload_bytes();
+    match d.transport {
+        Transport::Tcp(t) => recognise(Proto::Tcp, t.src_port, t.dst_port, payload),
+        Transport::Udp(u) => recognise(Proto::Udp, u.src_port, u.dst_port, payload),
+        _ => None,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod escape;
 pub mod heuristics;
 pub mod http;
 pub mod monitor;
+pub mod num;
 pub mod order;
 pub mod packet;
 pub mod pystruct;

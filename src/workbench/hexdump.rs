@@ -130,7 +130,7 @@ pub fn run(a: HexdumpArgs) -> Result<ExitCode> {
         .columns(usize::from(a.columns))
         .group(usize::from(a.group))
         .base(usize::try_from(skip).unwrap_or(usize::MAX))
-        .color(color::stdout_enabled(a.color));
+        .color(color::stdout_enabled(a.color.into()));
     let mut w = io::BufWriter::new(out::Stdout(io::stdout().lock()));
     let r = printer
         .write_stream(&mut reader, &mut w, limit)

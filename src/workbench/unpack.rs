@@ -35,7 +35,7 @@ pub fn run(a: UnpackArgs) -> Result<ExitCode> {
     }
     line("");
     if !bytes.is_empty() {
-        crate::render::out::raw(dump(&bytes, color::stdout_enabled(a.color)).as_bytes());
+        crate::render::out::raw(dump(&bytes, color::stdout_enabled(a.color.into())).as_bytes());
         line("");
     }
     for l in field_table(&layout, &bytes, None) {

@@ -1,6 +1,8 @@
-//! Fast text for the per-packet hot path: integers, IPv4 addresses and
-//! zero-padded fields pushed straight into a `String` (`core::fmt` costs
-//! several times more per number, and a capture prints millions).
+//! Fast text for the per-packet hot path: integers, IPv4 addresses (and
+//! `ADDRESS.PORT` endpoints), zero-padded fields and MAC addresses, pushed
+//! straight into a `String` (`core::fmt` costs several times more per
+//! number, and a capture prints millions). The one number writer of the
+//! crate: the tracker's endpoints and every printer use it.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
@@ -61,14 +63,58 @@ pub fn push_padded(out: &mut String, n: u64, width: usize) {
     push_u64(out, n);
 }
 
+/// A MAC address as `aa:bb:cc:dd:ee:ff` (the one MAC formatter).
+pub fn mac(m: &[u8; 6]) -> impl std::fmt::Display + '_ {
+    struct M<'a>(&'a [u8; 6]);
+    impl std::fmt::Display for M<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let m = self.0;
+            write!(
+                f,
+                "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                m[0], m[1], m[2], m[3], m[4], m[5]
+            )
+        }
+    }
+    M(m)
+}
+
 /// Append a dotted-quad IPv4 address.
 pub fn push_ipv4(out: &mut String, a: Ipv4Addr) {
-    for (k, o) in a.octets().iter().enumerate() {
+    let mut buf = [0u8; 21];
+    let n = put_ipv4(&mut buf, a);
+    out.extend(buf[..n].iter().map(|&b| char::from(b)));
+}
+
+/// `a` in dotted-quad form at the start of `buf`; returns the length (at most 15).
+fn put_ipv4(buf: &mut [u8; 21], a: Ipv4Addr) -> usize {
+    let mut n = 0;
+    for (k, o) in a.octets().into_iter().enumerate() {
         if k > 0 {
-            out.push('.');
+            buf[n] = b'.';
+            n += 1;
         }
-        push_u64(out, u64::from(*o));
+        n += put_u64(&mut buf[n..], u64::from(o));
     }
+    n
+}
+
+/// The digits of `n` at the start of `out` (which has room); returns how many.
+fn put_u64(out: &mut [u8], n: u64) -> usize {
+    let mut d = [0u8; 20];
+    let i = digits(&mut d, n);
+    out[..20 - i].copy_from_slice(&d[i..]);
+    20 - i
+}
+
+/// tcpdump's `ADDRESS.PORT` for an IPv4 endpoint, written on the stack:
+/// `127.0.0.1.40000`.
+pub fn ipv4_port(buf: &mut [u8; 21], a: Ipv4Addr, port: u16) -> &str {
+    let mut n = put_ipv4(buf, a);
+    buf[n] = b'.';
+    n += 1;
+    n += put_u64(&mut buf[n..], u64::from(port));
+    std::str::from_utf8(&buf[..n]).unwrap_or_default()
 }
 
 /// Append an IP address (IPv6 in its canonical compressed form).
