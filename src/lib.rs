@@ -34,6 +34,7 @@ pub mod dissector;
 pub mod error;
 pub mod filter;
 pub mod lab;
+pub mod plural;
 pub mod proto;
 pub mod render;
 pub mod sniff;

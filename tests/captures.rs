@@ -68,8 +68,8 @@ const LESSONS: &[(&str, &[&str], &[&str])] = &[
     (
         "echo-nul.pcap",
         &[
-            ".. echo: \"hello, echo\\0\"",
-            ".. echo reply: \"hello, echo\\0\"",
+            ".. echo: \"hello, echo\\x00\"",
+            ".. echo reply: \"hello, echo\\x00\"",
             "closed: the client 127.0.0.1.",
         ],
         &["half-close"],

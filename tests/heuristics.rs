@@ -46,7 +46,7 @@ fn recognitions_on_every_capture_in_the_repository_are_exactly_the_true_ones() {
     // 47010 (tests/fixtures/make.sh); captures/ is on the course ports
     // (decoded by port, so nothing to recognise) apart from the HTTP lesson.
     let fixture = vec![
-        "47009 as tcp-calc: 3 NUL-terminated numbers answered by N\\0\\0".to_string(),
+        "47009 as tcp-calc: 3 NUL-terminated numbers answered by N\\x00\\x00".to_string(),
         "47010 as udp-calc: 12-byte request, 4-byte reply carrying a+b".to_string(),
     ];
     let mut checked = 0;
@@ -139,7 +139,7 @@ fn each_course_protocol_on_another_port_is_recognised_in_replay() {
         recognitions(&file, &[]),
         vec![
             "21011 as udp-calc: 12-byte request, 4-byte reply carrying a+b",
-            "21009 as tcp-calc: 3 NUL-terminated numbers answered by N\\0\\0",
+            "21009 as tcp-calc: 3 NUL-terminated numbers answered by N\\x00\\x00",
             "21500 as monitor: 67-byte Hostname: record",
             "21000 as echo: the answer repeats the 11 bytes sent",
         ]

@@ -226,7 +226,7 @@ fn monitor_python_client_socklab_server_poll_and_threads() {
         );
         assert_eq!(srv.interrupt(), Some(0));
         assert!(
-            srv.output().contains("3 records from 1 clients, 0 bad"),
+            srv.output().contains("3 records from 1 client, 0 bad"),
             "{}",
             srv.output()
         );

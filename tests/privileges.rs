@@ -91,7 +91,7 @@ fn root_without_sudo_switches_to_nobody_with_no_way_back() {
         poke(port);
         std::thread::sleep(Duration::from_millis(50));
     }
-    srv.wait_for("1 packets written to", Duration::from_secs(3));
+    srv.wait_for("1 packet written to", Duration::from_secs(3));
     let meta = std::fs::metadata(&file).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
     let _ = std::fs::remove_dir_all(&d);

@@ -194,3 +194,41 @@ fn man_into_a_missing_directory_says_so() {
         ],
     );
 }
+
+#[test]
+fn help_fits_on_one_screen_with_examples_that_exist() {
+    let out = socklab(&["--help"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let help = stdout(&out);
+    assert!(
+        help.lines().count() <= 40,
+        "socklab --help is {} lines, more than a 40-line screen:\n{help}",
+        help.lines().count()
+    );
+    let examples: Vec<&str> = help
+        .split("Examples:\n")
+        .nth(1)
+        .expect("an Examples section")
+        .lines()
+        .filter_map(|l| l.trim_start().split("  ").next())
+        .filter(|cmd| cmd.starts_with("socklab ") || cmd.starts_with("sudo socklab "))
+        .collect();
+    assert!(examples.len() >= 5, "{examples:?}");
+    // Every example names a real command (its --help works).
+    for ex in examples {
+        let words: Vec<&str> = ex.split_whitespace().collect();
+        let at = words.iter().position(|w| *w == "socklab").expect("socklab") + 1;
+        let mut args = vec![words[at]];
+        if let Some(sub) = words.get(at + 1).filter(|w| matches!(**w, "serve" | "ask")) {
+            args.push(sub);
+        }
+        args.push("--help");
+        let o = socklab(&args);
+        assert!(o.status.success(), "example {ex:?}: {}", stderr(&o));
+    }
+    let lab = stdout(&socklab(&["lab", "--help"]));
+    assert!(
+        lab.contains("Examples:\n  socklab lab ") && lab.contains("  socklab lab handshake "),
+        "{lab}"
+    );
+}

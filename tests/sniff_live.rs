@@ -687,7 +687,7 @@ fn socklab_client_and_server_conversation_each_step_exactly_once() {
     assert_eq!(
         count(&pkts, |p| !to_server(p) && p["tcp"]["payload_len"] == 4),
         1,
-        "one 4-byte reply \"-3\\0\\0\":\n{out}"
+        "one 4-byte reply \"-3\\x00\\x00\":\n{out}"
     );
     assert_eq!(
         count(&pkts, |p| to_server(p) && p["tcp"]["fin"] == true),

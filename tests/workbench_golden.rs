@@ -115,7 +115,43 @@ const CASES: &[Case] = &[
     },
     fails(
         "hexdump_bad_offset",
-        &["hexdump", "-s", "12k", "tests/golden/hexdump_input.bin"],
+        &["hexdump", "-s", "12q", "tests/golden/hexdump_input.bin"],
+    ),
+    // -s from the end (xxd -s -16 starts at 0x1a in this 42-byte file),
+    // sizes with suffixes and 0x.
+    ok(
+        "hexdump_from_end",
+        &[
+            "hexdump",
+            "tests/golden/hexdump_input.bin",
+            "-s",
+            "-16",
+            "--color",
+            "never",
+        ],
+    ),
+    ok(
+        "hexdump_sizes",
+        &[
+            "hexdump",
+            "tests/golden/hexdump_input.bin",
+            "-s",
+            "0x20",
+            "-n",
+            "1k",
+            "--color",
+            "never",
+        ],
+    ),
+    Case {
+        name: "hexdump_from_end_stdin_pipe",
+        args: &["hexdump", "-s", "-0x4", "--color", "never"],
+        stdin: Some(b"0123456789"),
+        ok: false,
+    },
+    fails(
+        "hexdump_negative_length",
+        &["hexdump", "-n", "-1", "tests/golden/hexdump_input.bin"],
     ),
     // order
     ok("order_htonl_10", &["order", "10"]),

@@ -17,7 +17,21 @@ use values::OrderArg;
 
 /// socklab: speak, sniff and explain the socket-course protocols.
 #[derive(Debug, Parser)]
-#[command(name = "socklab", version, about, propagate_version = true)]
+#[command(
+    name = "socklab",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Examples:
+  socklab lab handshake            a lesson: both ends, captured, drawn and explained
+  socklab demo                     both calculators talking in one process, no set-up
+  socklab udp-calc serve           the course's UDP server on 127.0.0.1:10009
+  socklab udp-calc ask 10 500 add  one request, every byte shown (--sniff: its packets too)
+  sudo socklab sniff port 10009    watch the wire, narrated (tcpdump-style filters)
+  socklab replay FILE.pcap --stats what a capture holds, in a table
+  socklab pack '!III' 10 500 0     Python's struct.pack, annotated
+'socklab COMMAND --help' shows a command's options and examples; 'socklab man | man -l -' the manual."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -30,7 +44,7 @@ pub enum Command {
     /// UDP calculator: struct.pack("III", a, b, op) -> struct.pack("I", res).
     #[command(subcommand)]
     UdpCalc(UdpCalc),
-    /// TCP calculator: NUL-terminated decimal numbers, reply "res\0\0".
+    /// TCP calculator: NUL-terminated decimal numbers, reply "res\x00\x00".
     #[command(subcommand)]
     TcpCalc(TcpCalc),
     /// Echo over TCP or UDP.
@@ -383,6 +397,11 @@ pub struct GetArgs {
 
 /// `socklab lab [NAME] [-v] [--json]`
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  socklab lab                       the lessons, one line each
+  socklab lab handshake             connect()/accept() and the 3-way handshake, drawn
+  socklab lab close -v              every packet in detail too
+  socklab lab abort -w abort.pcap   save the packets for replay, tcpdump or Wireshark")]
 pub struct LabArgs {
     /// The lesson (omit to list them).
     pub name: Option<String>,

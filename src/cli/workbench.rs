@@ -45,11 +45,23 @@ pub struct UnpackArgs {
 pub struct HexdumpArgs {
     /// File to dump; - or nothing reads stdin.
     pub file: Option<PathBuf>,
-    /// Start at this offset (decimal or 0x hex).
-    #[arg(short = 's', long = "skip", value_name = "OFFSET", default_value = "0")]
+    /// Start at this offset; negative counts from the end (-s -16: the last 16 bytes).
+    /// Decimal or 0x hex, with k/M/G (1024s) or kB/MB/GB (1000s).
+    #[arg(
+        short = 's',
+        long = "skip",
+        value_name = "OFFSET",
+        default_value = "0",
+        allow_hyphen_values = true
+    )]
     pub skip: String,
-    /// Dump at most this many bytes (decimal or 0x hex).
-    #[arg(short = 'n', long = "length", value_name = "LENGTH")]
+    /// Dump at most this many bytes: decimal or 0x hex, with k/M/G or kB/MB/GB.
+    #[arg(
+        short = 'n',
+        long = "length",
+        value_name = "LENGTH",
+        allow_hyphen_values = true
+    )]
     pub length: Option<String>,
     /// Bytes per line (1 to 256).
     #[arg(short = 'c', long = "columns", value_name = "COLUMNS", default_value_t = 16,

@@ -112,7 +112,9 @@ pub fn connect(to: SocketAddr) -> Result<TcpStream> {
 
 /// `send(N bytes)`.
 pub fn send(side: Side, s: &mut TcpStream, bytes: &[u8]) -> Result<()> {
-    report(side, || format!("send({} bytes)", bytes.len()));
+    report(side, || {
+        format!("send({})", crate::plural::count(bytes.len(), "byte"))
+    });
     s.write_all(bytes).context("send")
 }
 
@@ -120,7 +122,12 @@ pub fn send(side: Side, s: &mut TcpStream, bytes: &[u8]) -> Result<()> {
 pub fn recv(side: Side, s: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
     match s.read(buf) {
         Ok(n) => {
-            report(side, || format!("recv() -> {n} bytes"));
+            report(side, || {
+                format!(
+                    "recv() -> {n} {n_bytes}",
+                    n_bytes = crate::plural::noun(n, "byte")
+                )
+            });
             Ok(n)
         }
         Err(e) => {

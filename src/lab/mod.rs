@@ -321,8 +321,8 @@ pub fn run(args: &Config) -> Result<ExitCode> {
     let (detail, saved) = replay(&report, args.write.as_deref().map(|p| (p, args.nano)))?;
     if let Some(s) = saved {
         out::note(&format!(
-            "socklab lab: {} packets saved in {}",
-            s.packets,
+            "socklab lab: {} saved in {}",
+            crate::plural::count(s.packets, "packet"),
             s.path.display()
         ));
     }

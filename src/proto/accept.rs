@@ -151,7 +151,8 @@ where
             Style::Threads(max) => {
                 if active.load(Ordering::SeqCst) >= max {
                     log.problem(&format!(
-                        "refusing {peer}: {max} clients already connected (--max-clients)"
+                        "refusing {peer}: {max} {max_clients} already connected (--max-clients)",
+                        max_clients = crate::plural::noun(max, "client")
                     ));
                     let mut s = stream;
                     let _ = s.set_write_timeout(Some(Duration::from_millis(100)));

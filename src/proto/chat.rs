@@ -202,8 +202,8 @@ pub fn serve(cfg: &Config) -> Result<(), NetError> {
         srv.close_doomed();
     }
     log.always(&format!(
-        "chat server stopped with {} clients connected",
-        srv.clients.len()
+        "chat server stopped with {} connected",
+        crate::plural::count(srv.clients.len(), "client")
     ));
     Ok(())
 }
@@ -234,7 +234,8 @@ impl Server {
             };
             if self.clients.len() >= max {
                 self.log.problem(&format!(
-                    "refusing {addr}: {max} clients already connected (--max-clients)"
+                    "refusing {addr}: {max} {max_clients} already connected (--max-clients)",
+                    max_clients = crate::plural::noun(max, "client")
                 ));
                 let _ = stream.write(b"busy: too many clients, try again later\n");
                 continue;
@@ -311,7 +312,10 @@ impl Server {
                     taken += n;
                     c.last = Instant::now();
                     let from = c.addr;
-                    self.log.event(&format!("received {n} bytes from {from}"));
+                    self.log.event(&format!(
+                        "received {n} {n_bytes} from {from}",
+                        n_bytes = crate::plural::noun(n, "byte")
+                    ));
                     self.take_lines(id, &buf[..n]);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
@@ -384,8 +388,11 @@ impl Server {
             msg.push(b'\n');
             let len = msg.len();
             let n = self.broadcast(Some(id), msg.into());
-            self.log
-                .event(&format!("relayed {len} bytes from {from} to {n} client(s)"));
+            self.log.event(&format!(
+                "relayed {} from {from} to {}",
+                crate::plural::count(len, "byte"),
+                crate::plural::count(n, "client")
+            ));
         }
     }
 

@@ -54,10 +54,12 @@ fn tcp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError>
         "connected to {peer} from {}",
         s.local_addr().map(|a| a.to_string()).unwrap_or_default()
     ));
-    calls::report(Side::Client, || format!("send({} bytes)", msg.len()));
+    calls::report(Side::Client, || {
+        format!("send({})", crate::plural::count(msg.len(), "byte"))
+    });
     s.write_all(msg)
         .map_err(|e| NetError::os(Stage::Send, peer, e))?;
-    out::note(&format!("sent {} bytes", msg.len()));
+    out::note(&format!("sent {}", crate::plural::count(msg.len(), "byte")));
     if !cfg.nul {
         calls::report(Side::Client, || "shutdown(SHUT_WR)".into());
         s.shutdown(Shutdown::Write)
@@ -71,7 +73,12 @@ fn tcp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError>
     loop {
         let n = match s.read(&mut buf) {
             Ok(n) => {
-                calls::report(Side::Client, || format!("recv() -> {n} bytes"));
+                calls::report(Side::Client, || {
+                    format!(
+                        "recv() -> {n} {n_bytes}",
+                        n_bytes = crate::plural::noun(n, "byte")
+                    )
+                });
                 n
             }
             Err(e) if net::is_timeout(&e) => {
@@ -90,8 +97,8 @@ fn tcp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError>
         };
         if n == 0 {
             out::note(&format!(
-                "received {} bytes; the server closed the connection",
-                reply.len()
+                "received {}; the server closed the connection",
+                crate::plural::count(reply.len(), "byte")
             ));
             calls::report(Side::Client, || "close()".into());
             if cfg.nul && !reply.contains(&0) {
@@ -99,8 +106,8 @@ fn tcp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError>
                     Stage::Protocol,
                     peer,
                     format!(
-                        "the server closed the connection before a NUL ({} bytes came)",
-                        reply.len()
+                        "the server closed the connection before a NUL ({} came)",
+                        crate::plural::count(reply.len(), "byte")
                     ),
                 ));
             }
@@ -110,7 +117,10 @@ fn tcp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError>
         if cfg.nul {
             if let Some(p) = data.iter().position(|&b| b == 0) {
                 reply.extend_from_slice(&data[..p]);
-                out::note(&format!("received {} bytes up to the NUL", reply.len()));
+                out::note(&format!(
+                    "received {} up to the NUL",
+                    crate::plural::count(reply.len(), "byte")
+                ));
                 calls::report(Side::Client, || "close()".into());
                 return Ok(reply);
             }
@@ -129,7 +139,9 @@ fn tcp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError>
 fn udp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError> {
     let s = net::udp_connect(to, cfg.timeout)?;
     let peer = s.peer_addr().unwrap_or(to[0]);
-    calls::report(Side::Client, || format!("send({} bytes)", msg.len()));
+    calls::report(Side::Client, || {
+        format!("send({})", crate::plural::count(msg.len(), "byte"))
+    });
     s.send(msg)
         .map_err(|e| NetError::os(Stage::Send, peer, e))?;
     out::note(&format!("sent a {}-byte datagram to {peer}", msg.len()));
@@ -146,7 +158,12 @@ fn udp(to: &[SocketAddr], msg: &[u8], cfg: &Config) -> Result<Vec<u8>, NetError>
         )),
         Err(e) => return Err(NetError::os(Stage::Receive, peer, e)),
     };
-    calls::report(Side::Client, || format!("recv() -> {n} bytes"));
+    calls::report(Side::Client, || {
+        format!(
+            "recv() -> {n} {n_bytes}",
+            n_bytes = crate::plural::noun(n, "byte")
+        )
+    });
     out::note(&format!("received a {n}-byte datagram"));
     buf.truncate(n);
     Ok(buf)

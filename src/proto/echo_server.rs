@@ -82,7 +82,10 @@ pub fn serve_tcp(cfg: &Config) -> Result<(), NetError> {
         log,
         move |s, p| handle(s, p, reply, idle, log),
     );
-    log.always(&format!("echo server stopped after {n} connections"));
+    log.always(&format!(
+        "echo server stopped after {n} {n_connections}",
+        n_connections = crate::plural::noun(n, "connection")
+    ));
     Ok(())
 }
 
@@ -96,8 +99,8 @@ fn handle(conn: Arc<TcpStream>, peer: SocketAddr, reply: Reply, idle: Duration, 
             return;
         }
         log.event(&format!(
-            "sent {} bytes to {peer} (welcome line)",
-            WELCOME.len()
+            "sent {} to {peer} (welcome line)",
+            crate::plural::count(WELCOME.len(), "byte")
         ));
     }
     let mut buf = [0u8; 4096];
@@ -124,17 +127,31 @@ fn handle(conn: Arc<TcpStream>, peer: SocketAddr, reply: Reply, idle: Duration, 
                 break;
             }
         };
-        calls::report(Side::Server, || format!("recv() -> {n} bytes from {peer}"));
-        log.event(&format!("received {n} bytes from {peer}"));
+        calls::report(Side::Server, || {
+            format!(
+                "recv() -> {n} {n_bytes} from {peer}",
+                n_bytes = crate::plural::noun(n, "byte")
+            )
+        });
+        log.event(&format!(
+            "received {n} {n_bytes} from {peer}",
+            n_bytes = crate::plural::noun(n, "byte")
+        ));
         reply.make(&buf[..n], &mut out);
         calls::report(Side::Server, || {
-            format!("send({} bytes) to {peer}", out.len())
+            format!(
+                "send({}) to {peer}",
+                crate::plural::count(out.len(), "byte")
+            )
         });
         if let Err(e) = s.write_all(&out) {
             log.problem(&format!("send to {peer} failed: {}", describe_io(&e)));
             break;
         }
-        log.event(&format!("sent {} bytes to {peer}", out.len()));
+        log.event(&format!(
+            "sent {} to {peer}",
+            crate::plural::count(out.len(), "byte")
+        ));
     }
     calls::report(Side::Server, || format!("close() {peer}"));
     drop(conn);
@@ -173,18 +190,33 @@ pub fn serve_udp(cfg: &Config) -> Result<(), NetError> {
         };
         count += 1;
         calls::report(Side::Server, || {
-            format!("recvfrom() -> {n} bytes from {peer}")
+            format!(
+                "recvfrom() -> {n} {n_bytes} from {peer}",
+                n_bytes = crate::plural::noun(n, "byte")
+            )
         });
-        log.event(&format!("received {n} bytes from {peer}"));
+        log.event(&format!(
+            "received {n} {n_bytes} from {peer}",
+            n_bytes = crate::plural::noun(n, "byte")
+        ));
         cfg.reply.make(&buf[..n], &mut out);
         calls::report(Side::Server, || {
-            format!("sendto({} bytes, {peer})", out.len())
+            format!(
+                "sendto({}, {peer})",
+                crate::plural::count(out.len(), "byte")
+            )
         });
         match sock.send_to(&out, peer) {
-            Ok(k) => log.event(&format!("sent {k} bytes to {peer}")),
+            Ok(k) => log.event(&format!(
+                "sent {k} {k_bytes} to {peer}",
+                k_bytes = crate::plural::noun(k, "byte")
+            )),
             Err(e) => log.problem(&format!("sendto {peer} failed: {}", describe_io(&e))),
         }
     }
-    log.always(&format!("echo server stopped after {count} datagrams"));
+    log.always(&format!(
+        "echo server stopped after {count} {count_datagrams}",
+        count_datagrams = crate::plural::noun(count, "datagram")
+    ));
     Ok(())
 }

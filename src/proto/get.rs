@@ -53,12 +53,14 @@ pub fn get(host: &str, service: &str, path: &str, timeout: Duration) -> anyhow::
     let mut s = net::tcp_connect(&addrs, timeout)?;
     let peer = s.peer_addr().unwrap_or(addrs[0]);
     out::note(&format!("connected to {peer}"));
-    calls::report(Side::Client, || format!("send({} bytes)", request.len()));
+    calls::report(Side::Client, || {
+        format!("send({})", crate::plural::count(request.len(), "byte"))
+    });
     s.write_all(request.as_bytes())
         .map_err(|e| NetError::os(Stage::Send, peer, e))?;
     out::note(&format!(
-        "sent {} bytes: GET {path} HTTP/1.0",
-        request.len()
+        "sent {}: GET {path} HTTP/1.0",
+        crate::plural::count(request.len(), "byte")
     ));
     calls::report(Side::Client, || "shutdown(SHUT_WR)".into());
     s.shutdown(Shutdown::Write)
@@ -83,12 +85,18 @@ pub fn get(host: &str, service: &str, path: &str, timeout: Duration) -> anyhow::
         if n == 0 {
             break;
         }
-        calls::report(Side::Client, || format!("recv() -> {n} bytes"));
+        calls::report(Side::Client, || {
+            format!(
+                "recv() -> {n} {n_bytes}",
+                n_bytes = crate::plural::noun(n, "byte")
+            )
+        });
         total += n as u64;
         out::raw(&buf[..n]);
     }
     out::note(&format!(
-        "received {total} bytes; the server closed the connection"
+        "received {total} {total_bytes}; the server closed the connection",
+        total_bytes = crate::plural::noun(total, "byte")
     ));
     calls::report(Side::Client, || "close()".into());
     drop(s);

@@ -299,22 +299,9 @@ impl Log {
     }
 }
 
-/// Printable form of a short protocol text: `"-3\0\0"`.
+/// Printable form of a short protocol text: `"-3\x00\x00"` (Python's repr).
 pub fn quoted(bytes: &[u8]) -> String {
-    let mut s = String::from("\"");
-    for &b in bytes {
-        match b {
-            0 => s.push_str("\\0"),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'"' => s.push_str("\\\""),
-            b'\\' => s.push_str("\\\\"),
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s.push('"');
-    s
+    crate::wire::escape::quoted(bytes)
 }
 
 #[cfg(test)]
@@ -327,7 +314,7 @@ mod tests {
 
     #[test]
     fn quoting() {
-        assert_eq!(quoted(b"-3\0\0"), "\"-3\\0\\0\"");
+        assert_eq!(quoted(b"-3\0\0"), "\"-3\\x00\\x00\"");
         assert_eq!(quoted(&[0xff, b'a']), "\"\\xffa\"");
     }
 

@@ -48,8 +48,9 @@ pub fn report(to: &[SocketAddr], cfg: &Config) -> anyhow::Result<u64> {
     let peer = to[0];
     if k > 1 {
         out::line(&format!(
-            "monitor load: {k} connections to {peer} open in {:.2} s",
-            started.elapsed().as_secs_f64()
+            "monitor load: {k} {k_connections} to {peer} open in {:.2} s",
+            started.elapsed().as_secs_f64(),
+            k_connections = crate::plural::noun(k, "connection")
         ));
     } else if let Some(Some(s)) = conns.first() {
         out::line(&format!(
@@ -110,8 +111,7 @@ pub fn report(to: &[SocketAddr], cfg: &Config) -> anyhow::Result<u64> {
     }
     if k > 1 {
         out::line(&format!(
-            "monitor load: sent {sent} records of {RECORD_LEN} bytes on {k} connections ({lost} failed)"
-        ));
+            "monitor load: sent {sent} {sent_records} of {RECORD_LEN} bytes on {k} {k_connections} ({lost} failed)", sent_records = crate::plural::noun(sent, "record"), k_connections = crate::plural::noun(k, "connection")));
     }
     for s in conns.into_iter().flatten() {
         calls::report(Side::Client, || "close()".into());

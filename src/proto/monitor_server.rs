@@ -122,9 +122,9 @@ pub fn serve(cfg: &Config) -> Result<(), NetError> {
         poll_loop(listener, cfg, &totals)?;
     }
     cfg.log.always(&format!(
-        "monitor server stopped: {} records from {} clients, {} bad",
-        totals.records.load(Ordering::Relaxed),
-        totals.clients.load(Ordering::Relaxed),
+        "monitor server stopped: {} from {}, {} bad",
+        crate::plural::count(totals.records.load(Ordering::Relaxed), "record"),
+        crate::plural::count(totals.clients.load(Ordering::Relaxed), "client"),
         totals.bad.load(Ordering::Relaxed)
     ));
     Ok(())
@@ -147,7 +147,12 @@ fn serve_one(
         match s.read(&mut rec[have..]) {
             Ok(0) => return on_close(peer, &rec[..have], "it closed its side", log, totals),
             Ok(n) => {
-                calls::report(Side::Server, || format!("recv() -> {n} bytes from {peer}"));
+                calls::report(Side::Server, || {
+                    format!(
+                        "recv() -> {n} {n_bytes} from {peer}",
+                        n_bytes = crate::plural::noun(n, "byte")
+                    )
+                });
                 have += n;
                 let start = *began.get_or_insert_with(Instant::now);
                 if have == RECORD_LEN {
@@ -217,7 +222,11 @@ fn take_turn(c: &mut Conn, log: Log, totals: &Totals) -> Turn {
                 c.last = Instant::now();
                 c.began.get_or_insert(c.last);
                 calls::report(Side::Server, || {
-                    format!("recv() -> {n} bytes from {}", c.peer)
+                    format!(
+                        "recv() -> {n} {n_bytes} from {}",
+                        c.peer,
+                        n_bytes = crate::plural::noun(n, "byte")
+                    )
                 });
                 c.have += n;
                 if c.have == RECORD_LEN {
@@ -306,8 +315,7 @@ fn poll_loop(
                 };
                 if conns.len() >= max_clients {
                     log.problem(&format!(
-                        "refusing {peer}: {max_clients} clients already connected (--max-clients)"
-                    ));
+                        "refusing {peer}: {max_clients} {max_clients_clients} already connected (--max-clients)", max_clients_clients = crate::plural::noun(max_clients, "client")));
                     continue;
                 }
                 let entry = conns.vacant_entry();

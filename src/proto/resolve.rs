@@ -77,8 +77,8 @@ pub fn resolve(name: &str, service: Option<&str>) -> Result<(), NetError> {
         })
     })?;
     out::line(&format!(
-        "getaddrinfo(\"{name}\", {svc}): {} rows",
-        rows.len()
+        "getaddrinfo(\"{name}\", {svc}): {}",
+        crate::plural::count(rows.len(), "row")
     ));
     out::line(&format!(
         "  {:<9} {:<12} {:<9} {}",

@@ -52,9 +52,9 @@ impl LoadStats {
                 self.sent, self.ok, self.wrong, self.missing, self.late
             ),
             format!(
-                "requests/s: {:.0}  ({} replies in {:.3} s)",
+                "requests/s: {:.0}  ({} in {:.3} s)",
                 self.ok as f64 / secs,
-                self.ok,
+                crate::plural::count(self.ok, "reply"),
                 secs
             ),
             format!(

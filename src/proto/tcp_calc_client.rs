@@ -24,7 +24,7 @@ fn read_reply(
     loop {
         let n = match stream.read(&mut buf) {
             Ok(n) => {
-                calls::report(Side::Client, || format!("recv() -> {n} bytes"));
+                calls::report(Side::Client, || format!("recv() -> {n} {n_bytes}", n_bytes = crate::plural::noun(n, "byte")));
                 n
             }
             Err(e) if net::is_timeout(&e) => {
@@ -87,14 +87,24 @@ pub fn ask(
     out::line(&format!("connected to {peer} from {me}"));
     for v in [a, b, i64::from(op)] {
         let bytes = encode_number(v);
-        calls::report(Side::Client, || format!("send({} bytes)", bytes.len()));
+        calls::report(Side::Client, || {
+            format!("send({})", crate::plural::count(bytes.len(), "byte"))
+        });
         stream
             .write_all(&bytes)
             .map_err(|e| NetError::os(Stage::Send, peer, e))?;
-        out::line(&format!("sent {} bytes: {}", bytes.len(), quoted(&bytes)));
+        out::line(&format!(
+            "sent {}: {}",
+            crate::plural::count(bytes.len(), "byte"),
+            quoted(&bytes)
+        ));
     }
     let got = read_reply(&mut stream, peer, timeout)?;
-    out::line(&format!("received {} bytes: {}", got.len(), quoted(&got)));
+    out::line(&format!(
+        "received {}: {}",
+        crate::plural::count(got.len(), "byte"),
+        quoted(&got)
+    ));
     let res = parse(&got, peer)?;
     let expect = compute(a.into(), b.into(), op.into());
     if res != expect {
@@ -112,8 +122,10 @@ pub fn ask(
 pub fn load(to: &[SocketAddr], count: u64, concurrency: usize, timeout: Duration) -> LoadStats {
     let k = concurrency.max(1);
     out::line(&format!(
-        "tcp-calc load: {count} requests (one connection each) to {} from {k} clients",
-        to[0]
+        "tcp-calc load: {count} {count_requests} (one connection each) to {} from {k} {k_clients}",
+        to[0],
+        count_requests = crate::plural::noun(count, "request"),
+        k_clients = crate::plural::noun(k, "client")
     ));
     let started = Instant::now();
     let handles: Vec<_> = (0..k)

@@ -44,14 +44,17 @@ pub fn serve_on(listener: std::net::TcpListener, cfg: &Config) -> Result<(), Net
         Style::Threads(max) => format!("one thread per connection, at most {max}"),
     };
     log.always(&format!(
-        "tcp-calc server listening on {local} (TCP, {style}, {}); numbers end with NUL, reply is res\\0\\0",
+        "tcp-calc server listening on {local} (TCP, {style}, {}); numbers end with NUL, reply is res\\x00\\x00",
         net::reuse_note(cfg.reuseaddr)
     ));
     let idle = cfg.idle;
     let n = accept::serve(&listener, cfg.style, log, move |s, p| {
         handle(s, p, idle, log)
     });
-    log.always(&format!("tcp-calc server stopped after {n} connections"));
+    log.always(&format!(
+        "tcp-calc server stopped after {n} {n_connections}",
+        n_connections = crate::plural::noun(n, "connection")
+    ));
     Ok(())
 }
 
@@ -99,10 +102,16 @@ fn handle(conn: Arc<TcpStream>, peer: SocketAddr, idle: Duration, log: Log) {
                 return;
             }
         };
-        calls::report(Side::Server, || format!("recv() -> {n} bytes from {peer}"));
+        calls::report(Side::Server, || {
+            format!(
+                "recv() -> {n} {n_bytes} from {peer}",
+                n_bytes = crate::plural::noun(n, "byte")
+            )
+        });
         log.event(&format!(
-            "received {n} bytes from {peer}: {}",
-            quoted(&buf[..n])
+            "received {n} {n_bytes} from {peer}: {}",
+            quoted(&buf[..n]),
+            n_bytes = crate::plural::noun(n, "byte")
         ));
         if let Err((error, text)) = reader.read_into(&buf[..n], &mut nums, 3) {
             log.bad_input(
@@ -122,12 +131,15 @@ fn handle(conn: Arc<TcpStream>, peer: SocketAddr, idle: Duration, log: Log) {
     ));
     let reply = encode_reply(res);
     calls::report(Side::Server, || {
-        format!("send({} bytes) to {peer}", reply.len())
+        format!(
+            "send({}) to {peer}",
+            crate::plural::count(reply.len(), "byte")
+        )
     });
     match stream.write_all(&reply) {
         Ok(()) => log.event(&format!(
-            "sent {} bytes to {peer}: {}",
-            reply.len(),
+            "sent {} to {peer}: {}",
+            crate::plural::count(reply.len(), "byte"),
             quoted(&reply)
         )),
         Err(e) => log.problem(&format!("send to {peer} failed: {}", describe_io(&e))),

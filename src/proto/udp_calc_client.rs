@@ -104,7 +104,12 @@ pub fn ask(
         }
         Err(e) => return Err(NetError::os(Stage::Receive, peer, e)),
     };
-    calls::report(Side::Client, || format!("recv() -> {n} bytes"));
+    calls::report(Side::Client, || {
+        format!(
+            "recv() -> {n} {n_bytes}",
+            n_bytes = crate::plural::noun(n, "byte")
+        )
+    });
     let reply = &buf[..n];
     let res = decode_reply(reply, order).map_err(|e| {
         NetError::msg(
@@ -165,10 +170,11 @@ pub fn load(to: &[SocketAddr], cfg: &Load) -> Result<LoadStats, NetError> {
     let k = cfg.concurrency.max(1);
     let window = cfg.window.clamp(1, 1024);
     crate::render::out::line(&format!(
-        "udp-calc load: {} requests to {} from {k} clients, {window} in flight each, byte order: {}",
-        cfg.count,
+        "udp-calc load: {} to {} from {k} {k_clients}, {window} in flight each, byte order: {}",
+        crate::plural::count(cfg.count, "request"),
         to[0],
-        cfg.order.describe()
+        cfg.order.describe(),
+        k_clients = crate::plural::noun(k, "client")
     ));
     let socks = (0..k)
         .map(|_| net::udp_connect(to, cfg.timeout))

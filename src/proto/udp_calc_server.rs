@@ -78,15 +78,17 @@ pub fn serve_on(sock: std::net::UdpSocket, cfg: &Config) -> Result<(u64, u64), N
             let len = batch.len(i);
             calls::report(Side::Server, || {
                 let from = batch.from(i).map(|a| a.to_string()).unwrap_or_default();
-                format!("recvfrom() -> {len} bytes from {from}")
+                format!(
+                    "recvfrom() -> {len} {len_bytes} from {from}",
+                    len_bytes = crate::plural::noun(len, "byte")
+                )
             });
             let req = match (len <= SLOT).then(|| Request::decode(batch.data(i), cfg.order)) {
                 Some(Ok(r)) => r,
                 _ => {
                     bad += 1;
                     let what = format!(
-                        "datagram of {len} bytes, expected exactly {REQUEST_LEN} (struct.pack(\"III\", a, b, op)); no reply sent"
-                    );
+                        "datagram of {len} {len_bytes}, expected exactly {REQUEST_LEN} (struct.pack(\"III\", a, b, op)); no reply sent", len_bytes = crate::plural::noun(len, "byte"));
                     match batch.from(i) {
                         Some(a) => log.bad_input(a, &what, batch.data(i)),
                         None => log.problem(&what),
@@ -132,7 +134,9 @@ pub fn serve_on(sock: std::net::UdpSocket, cfg: &Config) -> Result<(u64, u64), N
             if calls::active() {
                 for (slot, r) in &replies {
                     let to = batch.from(*slot).map(|a| a.to_string()).unwrap_or_default();
-                    calls::report(Side::Server, || format!("sendto({} bytes, {to})", r.len()));
+                    calls::report(Side::Server, || {
+                        format!("sendto({}, {to})", crate::plural::count(r.len(), "byte"))
+                    });
                 }
             }
             match batch.send_back(&sock, &mut replies) {
@@ -148,7 +152,8 @@ pub fn serve_on(sock: std::net::UdpSocket, cfg: &Config) -> Result<(u64, u64), N
         }
     }
     log.always(&format!(
-        "udp-calc server stopped: {answered} requests answered, {bad} bad datagrams"
+        "udp-calc server stopped: {answered} {answered_requests} answered, {bad} bad datagrams",
+        answered_requests = crate::plural::noun(answered, "request")
     ));
     Ok((answered, bad))
 }

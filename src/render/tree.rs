@@ -28,8 +28,9 @@ const BYTES_W: usize = 24;
 fn header(out: &mut String, name: &str, offset: usize, len: usize) {
     let _ = writeln!(
         out,
-        "    {name:<w$} @{offset:<4} {len} bytes",
-        w = NAME_W + 2
+        "    {name:<w$} @{offset:<4} {len} {len_bytes}",
+        w = NAME_W + 2,
+        len_bytes = crate::plural::noun(len, "byte")
     );
 }
 

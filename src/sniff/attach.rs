@@ -130,7 +130,8 @@ pub fn run<T>(watch: Option<Watch>, f: impl FnOnce() -> Result<T>) -> Result<T> 
         out_inbox.push_at(at, TimelineItem::Rendered(bytes));
     })));
 
-    let printer = std::thread::spawn(move || print(driver));
+    let port = w.port;
+    let printer = std::thread::spawn(move || print(driver, port));
 
     let result = f();
 
@@ -153,7 +154,7 @@ pub fn run<T>(watch: Option<Watch>, f: impl FnOnce() -> Result<T>) -> Result<T> 
 }
 
 /// Run the capture to its end, then say what it saw.
-fn print(driver: Driver<Background>) -> Result<()> {
+fn print(driver: Driver<Background>, port: u16) -> Result<()> {
     // A closed pipe or a full disk also stops the command (out::Stdout
     // records it, and the command's loops look at stop::requested()).
     let end = driver.run(out::Stdout(io::stdout()));
@@ -170,8 +171,8 @@ fn print(driver: Driver<Background>) -> Result<()> {
         let mut o = io::stdout().lock();
         writeln!(
             o,
-            "--sniff: {} packets on port, {} dropped by the kernel{saved}",
-            end.shown,
+            "--sniff: {} on port {port}, {} dropped by the kernel{saved}",
+            crate::plural::count(end.shown, "packet"),
             end.kernel.unwrap_or_default().dropped
         )
         .and_then(|_| o.flush())

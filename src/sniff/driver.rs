@@ -205,8 +205,8 @@ impl Saved {
     /// `N packets written to FILE (pcap, microsecond timestamps)`.
     pub fn describe(&self) -> String {
         format!(
-            "{} packets written to {} ({})",
-            self.packets,
+            "{} written to {} ({})",
+            crate::plural::count(self.packets, "packet"),
             self.path.display(),
             super::describe(&self.options)
         )

@@ -286,7 +286,10 @@ pub fn run(args: &Config) -> Result<ExitCode> {
         cap.iface(),
         cap.link_type().name(),
         match cfg.snaplen {
-            Some(n) => format!("keeping {n} bytes of each packet"),
+            Some(n) => format!(
+                "keeping {n} {n_bytes} of each packet",
+                n_bytes = crate::plural::noun(n, "byte")
+            ),
             None => "capturing whole packets".into(),
         },
         if cap.ignores_outgoing() {
@@ -336,15 +339,15 @@ pub fn run(args: &Config) -> Result<ExitCode> {
         crate::noteln!("{}", saved.describe());
     }
     crate::noteln!(
-        "{} packets captured\n{} packets shown{}\n{} packets dropped by the kernel",
-        end.captured,
-        end.shown,
+        "{} captured\n{} shown{}\n{} dropped by the kernel",
+        crate::plural::count(end.captured, "packet"),
+        crate::plural::count(end.shown, "packet"),
         if expr.trim().is_empty() {
             String::new()
         } else {
             format!(" (filter: {expr})")
         },
-        end.kernel.unwrap_or_default().dropped
+        crate::plural::count(end.kernel.unwrap_or_default().dropped, "packet")
     );
     if opts.verbose && kernel.program().is_some() {
         crate::noteln!(

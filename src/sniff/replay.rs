@@ -104,11 +104,11 @@ pub fn run(args: &Config) -> Result<ExitCode> {
     }
     let damaged = matches!(end.error, Some(DriverError::Source(_)));
     crate::noteln!(
-        "{} packets read from {path} ({format}){}{}\n{} packets shown{}",
-        end.captured,
+        "{} read from {path} ({format}){}{}\n{} shown{}",
+        crate::plural::count(end.captured, "packet"),
         if damaged { " before the damage" } else { "" },
         if end.stopped { " before the stop" } else { "" },
-        end.shown,
+        crate::plural::count(end.shown, "packet"),
         if expr.trim().is_empty() {
             String::new()
         } else {
@@ -118,8 +118,8 @@ pub fn run(args: &Config) -> Result<ExitCode> {
     let skipped = source.reader().skipped();
     for s in skipped {
         crate::noteln!(
-            "socklab: {} packets not shown: their interface's link type {} ({}) is not one socklab decodes",
-            s.packets,
+            "socklab: {} not shown: their interface's link type {} ({}) is not one socklab decodes",
+            crate::plural::count(s.packets, "packet"),
             s.link,
             link_name(s.link)
         );

@@ -136,9 +136,9 @@ impl Stats {
         let span = self.last.nanos_since(t0);
         writeln!(
             w,
-            "{} packets, {} bytes on the wire, over {}",
-            self.packets,
-            self.wire_bytes,
+            "{}, {} on the wire, over {}",
+            crate::plural::count(self.packets, "packet"),
+            crate::plural::count(self.wire_bytes, "byte"),
             fmt_ns(i64::try_from(span).unwrap_or(i64::MAX))
         )?;
         writeln!(w)?;

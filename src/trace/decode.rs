@@ -95,19 +95,8 @@ pub fn preview(b: &[u8], total: usize, snap: usize) -> String {
         .all(|c| c.is_ascii_graphic() || matches!(c, b' ' | b'\n' | b'\r' | b'\t' | 0));
     let mut s = String::new();
     if printable {
-        s.push('"');
-        for c in shown {
-            match c {
-                0 => s.push_str("\\0"),
-                b'\n' => s.push_str("\\n"),
-                b'\r' => s.push_str("\\r"),
-                b'\t' => s.push_str("\\t"),
-                b'"' => s.push_str("\\\""),
-                b'\\' => s.push_str("\\\\"),
-                c => s.push(char::from(*c)),
-            }
-        }
-        s.push('"');
+        // One notation for bytes everywhere: Python's repr (NUL is \x00).
+        s.push_str(&crate::wire::escape::quoted(shown));
     } else {
         s.push_str("x'");
         for c in shown {
@@ -750,7 +739,7 @@ mod tests {
 
     #[test]
     fn previews() {
-        assert_eq!(preview(b"hi\0", 3, 32), "\"hi\\0\"");
+        assert_eq!(preview(b"hi\0", 3, 32), "\"hi\\x00\"");
         assert_eq!(preview(b"hello", 5, 3), "\"hel\"...");
         assert_eq!(preview(&[1, 2, 255], 3, 32), "x'0102ff'");
         assert_eq!(preview(b"abc", 10, 32), "\"abc\"...");

@@ -244,8 +244,7 @@ impl fmt::Display for Event {
             },
             Event::Retransmission { from, rel_seq, len } => write!(
                 f,
-                "retransmission: {from} sends seq {rel_seq} ({len} bytes of sequence space) again: the first copy was not acknowledged in time"
-            ),
+                "retransmission: {from} sends seq {rel_seq} ({len} {len_bytes} of sequence space) again: the first copy was not acknowledged in time", len_bytes = crate::plural::noun(*len, "byte")),
         }
     }
 }
@@ -429,11 +428,19 @@ impl fmt::Display for ConnSummary {
         }
         write!(
             f,
-            ", {} packets / {} payload bytes from the client, {} / {} from the server",
-            self.packets[0], self.bytes[0], self.packets[1], self.bytes[1]
+            ", {} / {} payload {} from the client, {} / {} from the server",
+            crate::plural::count(self.packets[0], "packet"),
+            self.bytes[0],
+            crate::plural::noun(self.bytes[0], "byte"),
+            self.packets[1],
+            self.bytes[1]
         )?;
         if self.retransmissions > 0 {
-            write!(f, ", {} retransmissions", self.retransmissions)?;
+            write!(
+                f,
+                ", {}",
+                crate::plural::count(self.retransmissions, "retransmission")
+            )?;
         }
         let who = |s: Side| match s {
             Side::Client => self.client,

@@ -262,26 +262,18 @@ impl fmt::Display for Course<'_> {
             ),
             Course::MonitorPiece { len } => write!(
                 f,
-                "monitor stream: {len} bytes (a record is {} bytes; TCP may deliver it in pieces)",
-                monitor::RECORD_LEN
+                "monitor stream: {len} {len_bytes} (a record is {} bytes; TCP may deliver it in pieces)",
+                monitor::RECORD_LEN,
+                len_bytes = crate::plural::noun(*len, "byte")
             ),
             Course::Http(h) => write!(f, "{h}"),
             Course::Echo { text, reply } => {
                 f.write_str(if *reply { "echo reply: \"" } else { "echo: \"" })?;
                 const MAX: usize = 60;
-                for &b in text.iter().take(MAX) {
-                    match b {
-                        b'\n' => f.write_str("\\n")?,
-                        b'\r' => f.write_str("\\r")?,
-                        0 => f.write_str("\\0")?,
-                        b'"' => f.write_str("\\\"")?,
-                        0x20..=0x7e => write!(f, "{}", b as char)?,
-                        _ => write!(f, "\\x{b:02x}")?,
-                    }
-                }
+                crate::wire::escape::write_escaped(f, &text[..text.len().min(MAX)], b'"')?;
                 f.write_str("\"")?;
                 if text.len() > MAX {
-                    write!(f, " ... ({} bytes)", text.len())?;
+                    write!(f, " ... ({})", crate::plural::count(text.len(), "byte"))?;
                 }
                 Ok(())
             }
@@ -393,7 +385,7 @@ mod tests {
         let s = recognise(Proto::Tcp, 40000, ECHO_PORT, b"Esto es una cadena \0")
             .expect("echo")
             .to_string();
-        assert_eq!(s, "echo: \"Esto es una cadena \\0\"");
+        assert_eq!(s, "echo: \"Esto es una cadena \\x00\"");
         let s = recognise(Proto::Tcp, ECHO_PORT, 40000, b"hi\n")
             .expect("echo")
             .to_string();

@@ -228,7 +228,7 @@ fn tcp_calc(ask: &[u8], answer: &[u8]) -> Option<(CourseProto, String)> {
     tcp_calc::parse_decimal(reply).ok()?;
     Some((
         CourseProto::TcpCalc,
-        format!("{n} NUL-terminated numbers answered by N\\0\\0"),
+        format!("{n} NUL-terminated numbers answered by N\\x00\\x00"),
     ))
 }
 
@@ -311,7 +311,10 @@ mod tests {
             (r[0].proto, r[0].server_port),
             (CourseProto::TcpCalc, 21009)
         );
-        assert_eq!(r[0].reason, "3 NUL-terminated numbers answered by N\\0\\0");
+        assert_eq!(
+            r[0].reason,
+            "3 NUL-terminated numbers answered by N\\x00\\x00"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod course;
 pub mod decode_as;
+pub mod escape;
 pub mod heuristics;
 pub mod http;
 pub mod monitor;

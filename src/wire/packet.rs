@@ -876,7 +876,7 @@ fn decode_net(d: &mut Decoded<'_>, ethertype: u16, off: usize) {
                 d.fail(
                     "ipv4",
                     off,
-                    format!("total length {total} is smaller than the header ({header_len} bytes)"),
+                    format!("total length {total} is smaller than the header ({header_len} {header_len_bytes})", header_len_bytes = crate::plural::noun(header_len, "byte")),
                 );
                 return;
             }
@@ -996,7 +996,14 @@ fn decode_net(d: &mut Decoded<'_>, ethertype: u16, off: usize) {
             };
             d.net = Net::Arp(info);
             if rest.len() < need {
-                let r = short(d, &format!("ARP needs {need} bytes, {} left", rest.len()));
+                let r = short(
+                    d,
+                    &format!(
+                        "ARP needs {need} {need_bytes}, {} left",
+                        rest.len(),
+                        need_bytes = crate::plural::noun(need, "byte")
+                    ),
+                );
                 d.fail("arp", off, r);
             }
         }
@@ -1158,10 +1165,9 @@ fn decode_transport(
                         "udp",
                         start,
                         format!(
-                            "bad length {} > {}: the UDP length {length} goes past the end of the IP payload ({declared} bytes)",
+                            "bad length {} > {}: the UDP length {length} goes past the end of the IP payload ({declared} {declared_bytes})",
                             length - field::udp::LEN,
-                            declared.saturating_sub(field::udp::LEN)
-                        ),
+                            declared.saturating_sub(field::udp::LEN), declared_bytes = crate::plural::noun(declared, "byte")),
                     );
                     return;
                 }

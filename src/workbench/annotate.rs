@@ -38,7 +38,10 @@ pub fn header(layout: &Layout) -> Vec<String> {
             py_str(&layout.format),
             layout.prefix.describe()
         ),
-        format!("size    {} bytes (struct.calcsize)", layout.size),
+        format!(
+            "size    {} (struct.calcsize)",
+            crate::plural::count(layout.size, "byte")
+        ),
     ]
 }
 
@@ -303,7 +306,12 @@ pub fn struct_error(e: &StructError, layout_format: &str, given: &[String]) -> a
             );
         }
         Some(At::Buffer { got }) => {
-            let _ = write!(msg, "\n  got {got} bytes for {}", py_str(layout_format));
+            let _ = write!(
+                msg,
+                "\n  got {got} {got_bytes} for {}",
+                py_str(layout_format),
+                got_bytes = crate::plural::noun(got, "byte")
+            );
         }
         None => {}
     }

@@ -13,11 +13,28 @@ use crate::render::color;
 use crate::render::hexdump::HexDump;
 use crate::render::out;
 
-use super::input::parse_number;
+use super::input::parse_size;
 
 fn non_negative(text: &str, what: &str) -> Result<u64> {
-    let v = parse_number(text, what)?;
+    let v = parse_size(text, what)?;
     u64::try_from(v).map_err(|_| anyhow::anyhow!("{what} {text}: must be between 0 and 2^64-1"))
+}
+
+/// Where to start: `-s N` from the start, `-s -N` from the end (as xxd
+/// and hexyl do; before the start means the start, as `tail -c` does).
+enum Start {
+    At(u64),
+    FromEnd(u64),
+}
+
+fn start(text: &str) -> Result<Start> {
+    let v = parse_size(text, "offset (-s)")?;
+    let big = || anyhow::anyhow!("offset (-s) {text}: must be within -(2^64-1) and 2^64-1");
+    if v < 0 {
+        Ok(Start::FromEnd(u64::try_from(-v).map_err(|_| big())?))
+    } else {
+        Ok(Start::At(u64::try_from(v).map_err(|_| big())?))
+    }
 }
 
 /// Skip `n` bytes of a stream that cannot seek.
@@ -27,7 +44,11 @@ fn skip_by_reading(r: &mut dyn Read, n: u64) -> io::Result<()> {
 
 /// Run `socklab hexdump`.
 pub fn run(a: HexdumpArgs) -> Result<ExitCode> {
-    let skip = non_negative(&a.skip, "offset (-s)")?;
+    let start = start(&a.skip)?;
+    let mut skip = match start {
+        Start::At(n) => n,
+        Start::FromEnd(_) => 0,
+    };
     let limit = a
         .length
         .as_deref()
@@ -48,17 +69,61 @@ pub fn run(a: HexdumpArgs) -> Result<ExitCode> {
                     p.display()
                 );
             }
+            if let Start::FromEnd(back) = start {
+                let size = f.seek(SeekFrom::End(0)).map_err(|e| {
+                    anyhow::anyhow!(
+                        "hexdump {}: a negative offset counts from the end, but the size cannot be known: {}",
+                        p.display(),
+                        crate::error::describe_io(&e)
+                    )
+                })?;
+                skip = size.saturating_sub(back);
+                f.seek(SeekFrom::Start(0)).map_err(|e| {
+                    anyhow::anyhow!("hexdump {}: {}", p.display(), crate::error::describe_io(&e))
+                })?;
+            }
             // Files seek; pipes and terminals are read and thrown away.
             if skip > 0 && f.seek(SeekFrom::Start(skip)).is_err() {
-                skip_by_reading(&mut f, skip)
-                    .with_context(|| format!("skipping {skip} bytes of {}", p.display()))?;
+                skip_by_reading(&mut f, skip).with_context(|| {
+                    format!(
+                        "skipping {skip} {skip_bytes} of {}",
+                        p.display(),
+                        skip_bytes = crate::plural::noun(skip, "byte")
+                    )
+                })?;
             }
             Box::new(f)
         }
         _ => {
-            let mut stdin = io::stdin().lock();
-            skip_by_reading(&mut stdin, skip).context("skipping bytes of stdin")?;
-            Box::new(stdin)
+            if let Start::FromEnd(back) = start {
+                // Stdin redirected from a file can seek (xxd -s -N < FILE).
+                use std::os::fd::AsFd;
+                let seekable = io::stdin()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map(File::from)
+                    .ok()
+                    .and_then(|mut f| {
+                        let size = f.seek(SeekFrom::End(0)).ok()?;
+                        f.seek(SeekFrom::Start(size.saturating_sub(back))).ok()?;
+                        Some((f, size.saturating_sub(back)))
+                    });
+                if let Some((f, at)) = seekable {
+                    skip = at;
+                    Box::new(f) as Box<dyn Read>
+                } else {
+                    anyhow::bail!(
+                    "offset (-s) {}: a negative offset counts from the end, and stdin is a pipe, whose end is not known in advance\n  \
+                     hint: give the file name instead of -, or `tail -c {} FILE | socklab hexdump`",
+                    a.skip,
+                    a.skip.trim_start_matches('-')
+                );
+                }
+            } else {
+                let mut stdin = io::stdin().lock();
+                skip_by_reading(&mut stdin, skip).context("skipping bytes of stdin")?;
+                Box::new(stdin)
+            }
         }
     };
     let printer = HexDump::new()

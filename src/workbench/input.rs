@@ -98,6 +98,48 @@ pub fn parse_number(text: &str, what: &str) -> Result<i128, InputError> {
     })
 }
 
+/// Multiplier suffixes for sizes, as GNU head/dd read them (`K` = 1024,
+/// `kB` = 1000, `KiB` = 1024, ...); longest first so `KiB` wins over `B`.
+const SIZE_SUFFIXES: [(&str, i128); 15] = [
+    ("KiB", 1 << 10),
+    ("MiB", 1 << 20),
+    ("GiB", 1 << 30),
+    ("kB", 1000),
+    ("KB", 1000),
+    ("MB", 1_000_000),
+    ("GB", 1_000_000_000),
+    ("k", 1 << 10),
+    ("K", 1 << 10),
+    ("m", 1 << 20),
+    ("M", 1 << 20),
+    ("g", 1 << 30),
+    ("G", 1 << 30),
+    ("Ki", 1 << 10),
+    ("Mi", 1 << 20),
+];
+
+/// A size or offset: an integer (decimal, 0x, 0o, 0b) with an optional
+/// multiplier suffix (`1k` = 1024, `1kB` = 1000, `2M`, `1GiB`, `0x10k`).
+pub fn parse_size(text: &str, what: &str) -> Result<i128, InputError> {
+    let t = text.trim();
+    let (digits, mult) = SIZE_SUFFIXES
+        .iter()
+        .find_map(|(suf, m)| {
+            let d = t.strip_suffix(suf)?;
+            // `0x1b`... is hex, not a suffix: only strip when digits remain.
+            parse_int(d).map(|_| (d, *m))
+        })
+        .unwrap_or((t, 1));
+    let bad = || InputError {
+        what: format!("{what}: not a size (examples: 100, 0x1f, 4k = 4096, 1kB = 1000, 2M, 1GiB)"),
+        text: text.to_string(),
+        pos: first_bad_digit(text),
+    };
+    parse_int(digits)
+        .and_then(|v| v.checked_mul(mult))
+        .ok_or_else(bad)
+}
+
 /// Where an integer's text stops being digits of its base.
 fn first_bad_digit(text: &str) -> usize {
     let b = text.as_bytes();
@@ -125,6 +167,27 @@ fn first_bad_digit(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_take_suffixes_and_bases() {
+        let p = |t| parse_size(t, "x").unwrap();
+        assert_eq!(p("100"), 100);
+        assert_eq!(p("0x10"), 16);
+        assert_eq!(p("1k"), 1024);
+        assert_eq!(p("1K"), 1024);
+        assert_eq!(p("1kB"), 1000);
+        assert_eq!(p("2M"), 2 << 20);
+        assert_eq!(p("1GiB"), 1 << 30);
+        assert_eq!(p("0x10k"), 16 * 1024);
+        assert_eq!(p("-16"), -16);
+        assert_eq!(p("-1k"), -1024);
+        // Hex digits are not suffixes.
+        assert_eq!(p("0x1b"), 0x1b);
+        assert_eq!(p("0x1B"), 0x1b);
+        let e = parse_size("12q", "offset (-s)").unwrap_err();
+        assert!(e.what.contains("not a size"), "{e}");
+        assert_eq!(e.pos, 2);
+    }
 
     #[test]
     fn hex_forms() {

@@ -100,12 +100,15 @@ pub fn udp_port() -> u16 {
 pub struct Server {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    is_socklab: bool,
 }
 
 impl Server {
     /// Start `program args`, wait until a line contains `ready` (max 10 s).
     pub fn start(program: impl Into<PathBuf>, args: &[&str], ready: &str) -> Server {
-        let mut child = Command::new(program.into())
+        let program = program.into();
+        let is_socklab = program == bin();
+        let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -125,7 +128,11 @@ impl Server {
                 }
             });
         }
-        let s = Server { child, lines };
+        let s = Server {
+            child,
+            lines,
+            is_socklab,
+        };
         s.wait_for(ready, Duration::from_secs(10));
         s
     }
@@ -231,13 +238,18 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if self.is_socklab {
+            keep_output(&["(server)"], self.output().as_bytes(), b"\n");
+        }
     }
 }
 
 /// Run a program with a time limit (killed after it); returns its output.
 /// stdout and stderr are drained while it runs, so any amount fits.
 pub fn run_limited(program: impl Into<PathBuf>, args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(program.into())
+    let program = program.into();
+    let is_socklab = program == bin();
+    let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -276,10 +288,48 @@ pub fn run_limited(program: impl Into<PathBuf>, args: &[&str], limit: Duration) 
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    Output {
+    let output = Output {
         status,
         stdout: out.join().expect("stdout reader"),
         stderr: err.join().expect("stderr reader"),
+    };
+    if is_socklab {
+        keep_output(args, &output.stdout, &output.stderr);
+    }
+    output
+}
+
+/// Where the outputs of this test binary's runs are kept, for tests that
+/// check wording across the whole suite (tests/wording.rs): one file per
+/// test binary, started afresh by each run of it.
+pub fn outputs_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("socklab-outputs")
+}
+
+/// Append one run's command line and output to this binary's file.
+pub fn keep_output(args: &[&str], stdout: &[u8], stderr: &[u8]) {
+    use std::io::Write;
+    static FILE: std::sync::OnceLock<Option<Mutex<std::fs::File>>> = std::sync::OnceLock::new();
+    let file = FILE.get_or_init(|| {
+        let dir = outputs_dir();
+        std::fs::create_dir_all(&dir).ok()?;
+        let exe = std::env::current_exe().ok()?;
+        // Test binaries are named NAME-HASH: one file per NAME.
+        let stem = exe.file_stem()?.to_string_lossy().into_owned();
+        let name = stem
+            .rsplit_once('-')
+            .map_or(stem.as_str(), |(n, _)| n)
+            .to_string();
+        std::fs::File::create(dir.join(format!("{name}.log")))
+            .ok()
+            .map(Mutex::new)
+    });
+    if let Some(f) = file {
+        if let Ok(mut f) = f.lock() {
+            let _ = writeln!(f, "$ socklab {}", args.join(" "));
+            let _ = f.write_all(stdout);
+            let _ = f.write_all(stderr);
+        }
     }
 }
 

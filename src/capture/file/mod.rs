@@ -133,7 +133,10 @@ fn packet_note(packets: u64) -> String {
     match packets {
         0 => " (before the first packet)".into(),
         1 => " (after 1 packet)".into(),
-        n => format!(" (after {n} packets)"),
+        n => format!(
+            " (after {n} {n_packets})",
+            n_packets = crate::plural::noun(n, "packet")
+        ),
     }
 }
 

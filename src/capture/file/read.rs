@@ -206,17 +206,15 @@ impl<R: Read> Input<R> {
         }
         if len < 12 || len % 4 != 0 || len as usize > MAX_RECORD {
             let what = format!(
-                "block of type 0x{ty:08x} says it is {len} bytes long; a block is a multiple of 4 \
-                 bytes, at least 12 and at most {MAX_RECORD} (a {MAX_CAPLEN}-byte packet with its headers)"
-            );
+                "block of type 0x{ty:08x} says it is {len} {len_bytes} long; a block is a multiple of 4 \
+                 bytes, at least 12 and at most {MAX_RECORD} (a {MAX_CAPLEN}-byte packet with its headers)", len_bytes = crate::plural::noun(len, "byte"));
             return Err(self.damage(at + 4, Damage::AbsurdLength, what));
         }
         let len = len as usize;
         if !self.fill(len)? {
             let what = format!(
-                "block of type 0x{ty:08x} says it is {len} bytes long, only {} are left in the file",
-                self.avail()
-            );
+                "block of type 0x{ty:08x} says it is {len} {len_bytes} long, only {} are left in the file",
+                self.avail(), len_bytes = crate::plural::noun(len, "byte"));
             let kind = if first {
                 Damage::HeaderCut
             } else {
@@ -339,8 +337,7 @@ impl<R: Read> Reader<R> {
         } else {
             let what = if have < 4 {
                 format!(
-                    "the file has only {have} bytes; a capture file starts with a 4-byte magic number"
-                )
+                    "the file has only {have} {have_bytes}; a capture file starts with a 4-byte magic number", have_bytes = crate::plural::noun(have, "byte"))
             } else {
                 format!(
                     "the file starts with {}, which is neither a pcap magic number (a1 b2 c3 d4 or \
@@ -504,20 +501,19 @@ fn next_pcap<'a, R: Read>(
         u32::from_le_bytes(incl_bytes)
     };
     if incl > MAX_CAPLEN {
-        let what = format!(
-            "packet {}: the record header says {incl} bytes were captured (0x{incl:08x}); \
+        let what =
+            format!(
+            "packet {}: the record header says {incl} {incl_bytes} were captured (0x{incl:08x}); \
              the most any capture holds is {MAX_CAPLEN}",
-            input.packets + 1
-        );
+            input.packets + 1, incl_bytes = crate::plural::noun(incl, "byte"));
         return Err(input.damage(at + 8, Damage::AbsurdLength, what));
     }
     let total = 16 + incl as usize;
     if !input.fill(total)? {
         let what = format!(
-            "packet {}: the record says {incl} bytes were captured, only {} of them are in the file",
+            "packet {}: the record says {incl} {incl_bytes} were captured, only {} of them are in the file",
             input.packets + 1,
-            input.avail().saturating_sub(16)
-        );
+            input.avail().saturating_sub(16), incl_bytes = crate::plural::noun(incl, "byte"));
         return Err(input.damage(at, Damage::RecordCut, what));
     }
     let rec = &input.buf[input.pos..input.pos + total];

@@ -41,7 +41,10 @@ fn udp_calc(ctx: &Ctx) -> Result<()> {
             for _ in 0..2 {
                 let (n, from) = srv.recv_from(&mut buf)?;
                 report(Side::Server, || {
-                    format!("recvfrom() -> {n} bytes from {from}")
+                    format!(
+                        "recvfrom() -> {n} {n_bytes} from {from}",
+                        n_bytes = crate::plural::noun(n, "byte")
+                    )
                 });
                 let req = Request::decode(&buf[..n], Order::Native)
                     .map_err(|e| anyhow!("bad request: {e}"))?;
@@ -77,7 +80,12 @@ fn udp_calc(ctx: &Ctx) -> Result<()> {
             c.send(&req.encode(order))?;
             let mut buf = [0u8; 64];
             let n = c.recv(&mut buf)?;
-            report(Side::Client, || format!("recv() -> {n} bytes"));
+            report(Side::Client, || {
+                format!(
+                    "recv() -> {n} {n_bytes}",
+                    n_bytes = crate::plural::noun(n, "byte")
+                )
+            });
             let res = decode_reply(&buf[..n], order).map_err(|e| anyhow!("bad reply: {e}"))?;
             ctx.fact(format!(
                 "request 10 + 250 packed in {name} order: the client read the result {res}"
@@ -96,7 +104,7 @@ pub const SPLIT: Scenario = Scenario {
     title: "NUL-terminated numbers in separate segments and a 67-byte record in pieces: why recv() must loop",
     run: split,
     explain: "TCP delivers a stream of bytes, not messages: one send() is not one recv(). The client \
-sent the number 123 as \"12\" and then \"3\\0\", each in its own segment, so the server's first \
+sent the number 123 as \"12\" and then \"3\\x00\", each in its own segment, so the server's first \
 recv() returned only \"12\" - a reader that stopped there would compute with 12. The tcp-calc \
 server keeps reading until the NUL. Then a 67-byte monitor record was sent in three pieces; the \
 server asked for the 67 - len(buf) bytes still missing each time, exactly like the course's select \
@@ -138,8 +146,9 @@ fn split(ctx: &Ctx) -> Result<()> {
                     .map_err(|(error, _)| anyhow!("bad number: {error}"))?;
             }
             ctx.fact(format!(
-                "the tcp-calc server needed {} recv() calls ({} bytes) for three numbers: {:?}",
+                "the tcp-calc server needed {} recv() {} ({} bytes) for three numbers: {:?}",
                 sizes.len(),
+                crate::plural::noun(sizes.len(), "call"),
                 sizes
                     .iter()
                     .map(|n| n.to_string())
@@ -183,8 +192,9 @@ fn split(ctx: &Ctx) -> Result<()> {
             }
             let r = monitor::decode(&rec).map_err(|e| anyhow!("bad record: {e}"))?;
             ctx.fact(format!(
-                "the monitor server needed {} recv() calls ({} bytes) for one {RECORD_LEN}-byte record from {}",
+                "the monitor server needed {} recv() {} ({} bytes) for one {RECORD_LEN}-byte record from {}",
                 sizes.len(),
+                crate::plural::noun(sizes.len(), "call"),
                 sizes.join(" + "),
                 r.host
             ));
@@ -195,7 +205,9 @@ fn split(ctx: &Ctx) -> Result<()> {
         let mut c = nodelay_connect(mon_addr)?;
         let rec = monitor::encode("pc-home", 0.5, 50.4);
         for piece in [&rec[..20], &rec[20..50], &rec[50..]] {
-            report(Side::Client, || format!("send({} bytes)", piece.len()));
+            report(Side::Client, || {
+                format!("send({})", crate::plural::count(piece.len(), "byte"))
+            });
             c.write_all(piece)?;
             std::thread::sleep(pause);
         }

@@ -115,7 +115,8 @@ fn abort(ctx: &Ctx) -> Result<()> {
         let mut buf = [0u8; 64];
         match act::recv(Side::Client, &mut c, &mut buf) {
             Ok(n) => ctx.fact(format!(
-                "after the server's close, the client's recv() returned {n} bytes"
+                "after the server's close, the client's recv() returned {n} {n_bytes}",
+                n_bytes = crate::plural::noun(n, "byte")
             )),
             Err(e) => ctx.fact(format!(
                 "server closed with unread data; the client's recv() failed: {}",
@@ -131,7 +132,8 @@ fn abort(ctx: &Ctx) -> Result<()> {
             let mut buf = [0u8; 64];
             match act::recv(Side::Server, &mut s, &mut buf) {
                 Ok(n) => ctx.fact(format!(
-                    "after SO_LINGER 0, the server's recv() returned {n} bytes"
+                    "after SO_LINGER 0, the server's recv() returned {n} {n_bytes}",
+                    n_bytes = crate::plural::noun(n, "byte")
                 )),
                 Err(e) => ctx.fact(format!(
                     "client closed with SO_LINGER 0; the server's recv() failed: {}",
@@ -185,8 +187,8 @@ fn half_close(ctx: &Ctx) -> Result<()> {
         act::shutdown_write(Side::Client, &c)?;
         let reply = act::recv_to_end(Side::Client, &mut c)?;
         ctx.fact(format!(
-            "after its shutdown(SHUT_WR) the client still received {} bytes",
-            reply.len()
+            "after its shutdown(SHUT_WR) the client still received {}",
+            crate::plural::count(reply.len(), "byte")
         ));
         act::close(Side::Client, c);
         server.join().map_err(|_| anyhow!("server thread failed"))?

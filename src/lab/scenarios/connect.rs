@@ -111,7 +111,10 @@ fn timeout(ctx: &Ctx) -> Result<()> {
         let t = Instant::now();
         let mut buf = [0u8; 64];
         match act::recv(Side::Client, &mut c, &mut buf) {
-            Ok(n) => ctx.fact(format!("recv() unexpectedly returned {n} bytes")),
+            Ok(n) => ctx.fact(format!(
+                "recv() unexpectedly returned {n} {n_bytes}",
+                n_bytes = crate::plural::noun(n, "byte")
+            )),
             Err(e) if net::is_timeout(&e) => ctx.fact(format!(
                 "recv() timed out after {:.1} s: {}",
                 t.elapsed().as_secs_f64(),

@@ -115,20 +115,8 @@ pub fn bytes_repr(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len() + 3);
     s.push('b');
     s.push(char::from(quote));
-    for &c in b {
-        match c {
-            b'\\' => s.push_str("\\\\"),
-            b'\t' => s.push_str("\\t"),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            _ if c == quote => {
-                s.push('\\');
-                s.push(char::from(c));
-            }
-            0x20..=0x7e => s.push(char::from(c)),
-            _ => s.push_str(&format!("\\x{c:02x}")),
-        }
-    }
+    // Writing to a String cannot fail.
+    let _ = crate::wire::escape::write_escaped(&mut s, b, quote);
     s.push(char::from(quote));
     s
 }
