@@ -80,11 +80,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             crate::render::out::raw(crate::dissector::script(&table).as_bytes());
         }
         Command::Resolve(r) => resolve::resolve(&r.name, r.service.as_deref())?,
-        Command::Pack(a) => return crate::workbench::pack::run(a),
-        Command::Unpack(a) => return crate::workbench::unpack::run(a),
-        Command::Hexdump(a) => return crate::workbench::hexdump::run(a),
-        Command::Order(a) => return crate::workbench::order::run(a),
-        Command::Addr(a) => return crate::workbench::addr::run(a),
+        Command::Pack(a) => return crate::workbench::pack::run(&a.config()),
+        Command::Unpack(a) => return crate::workbench::unpack::run(&a.config()),
+        Command::Hexdump(a) => return crate::workbench::hexdump::run(&a.config()?),
+        Command::Order(a) => return crate::workbench::order::run(&a.config()?),
+        Command::Addr(a) => return crate::workbench::addr::run(&a.config()),
         Command::Sniff(args) => return crate::sniff::run(&args.config()?),
         Command::Lab(args) => return crate::lab::run(&args.config()),
         Command::Replay(args) => return crate::sniff::replay::run(&args.config()?),

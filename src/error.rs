@@ -3,6 +3,7 @@
 //!
 //! Nothing here panics; `Display` is the only formatting users ever see.
 
+use crate::duration::fmt_secs;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -176,16 +177,6 @@ pub fn errno_name(code: i32) -> String {
     }
 }
 
-/// Seconds as a person writes them: `5 s`, `0.2 s`.
-pub fn fmt_secs(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s.fract() == 0.0 {
-        format!("{} s", s as u64)
-    } else {
-        format!("{} s", (s * 1000.0).round() / 1000.0)
-    }
-}
-
 /// A refused connection to a port where a socket of the other protocol is
 /// waiting: the user picked the wrong one. A TCP listener there means the
 /// refusal came from UDP (ICMP port unreachable), and the other way round.
@@ -264,12 +255,6 @@ mod tests {
         let s = e.to_string();
         assert!(s.starts_with("connect 127.0.0.1:9: Connection refused (ECONNREFUSED)"));
         assert!(s.contains("hint: nothing is listening on 127.0.0.1:9"));
-    }
-
-    #[test]
-    fn secs_are_human() {
-        assert_eq!(fmt_secs(Duration::from_secs(5)), "5 s");
-        assert_eq!(fmt_secs(Duration::from_millis(200)), "0.2 s");
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub mod capture;
 pub mod cli;
 pub mod demo;
 pub mod dissector;
+pub mod duration;
 pub mod error;
 pub mod filter;
 pub mod lab;

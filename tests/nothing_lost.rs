@@ -250,6 +250,29 @@ fn replay_to_dev_full_fails_with_errno_and_leaves_the_w_file_whole() {
 }
 
 #[test]
+fn a_full_disk_under_the_w_file_fails_with_the_file_name_and_errno() {
+    // The -w file itself cannot be written: status 1, the message names the
+    // file and the errno, and stdout (a pipe here) got the packets shown.
+    let dir = temp_dir("w-full");
+    let cap = big_capture(&dir, 200);
+    let o = Command::new(BIN)
+        .args([
+            "replay",
+            cap.to_str().unwrap_or_default(),
+            "-w",
+            "/dev/full",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run socklab");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("/dev/full"), "the file is named: {err}");
+    assert!(err.contains("(ENOSPC)"), "the errno is named: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
 fn replay_into_a_closed_pipe_is_quiet_success_and_leaves_the_w_file_whole() {
     let dir = temp_dir("replay-pipe");
     let cap = big_capture(&dir, 20_000);

@@ -108,3 +108,66 @@ pub struct AddrArgs {
     /// An IPv4 or IPv6 address: 176.58.10.138, 127.1, 0x7f.1, ::1, 2001:db8::1.
     pub address: String,
 }
+
+/// Colour on stdout for a `--color` choice.
+fn stdout_color(c: ColorArg) -> bool {
+    crate::render::color::stdout_enabled(c.into())
+}
+
+impl PackArgs {
+    /// The validated configuration `workbench::pack` runs with.
+    pub fn config(&self) -> crate::workbench::pack::Config {
+        crate::workbench::pack::Config {
+            format: self.format.clone(),
+            values: self.values.clone(),
+            orders: self.orders,
+            color: stdout_color(self.color),
+        }
+    }
+}
+
+impl UnpackArgs {
+    /// The validated configuration `workbench::unpack` runs with.
+    pub fn config(&self) -> crate::workbench::unpack::Config {
+        crate::workbench::unpack::Config {
+            format: self.format.clone(),
+            bytes: self.bytes.clone(),
+            orders: self.orders,
+            color: stdout_color(self.color),
+        }
+    }
+}
+
+impl HexdumpArgs {
+    /// The validated configuration `workbench::hexdump` runs with: offsets
+    /// and lengths read, colour decided.
+    pub fn config(&self) -> anyhow::Result<crate::workbench::hexdump::Config> {
+        let (start, length) =
+            crate::workbench::hexdump::Config::offsets(&self.skip, self.length.as_deref())?;
+        Ok(crate::workbench::hexdump::Config {
+            file: self.file.clone(),
+            start,
+            skip_text: self.skip.clone(),
+            length,
+            columns: usize::from(self.columns),
+            group: usize::from(self.group),
+            color: stdout_color(self.color),
+        })
+    }
+}
+
+impl OrderArgs {
+    /// The validated configuration `workbench::order` runs with.
+    pub fn config(&self) -> anyhow::Result<crate::workbench::order::Config> {
+        crate::workbench::order::Config::new(&self.value, self.bits())
+    }
+}
+
+impl AddrArgs {
+    /// The configuration `workbench::addr` runs with.
+    pub fn config(&self) -> crate::workbench::addr::Config {
+        crate::workbench::addr::Config {
+            address: self.address.clone(),
+        }
+    }
+}

@@ -3,9 +3,10 @@
 //! numbers and narration, and the time-ordered steps of the ladder.
 
 use crate::capture::{OwnedPacket, Timestamp};
+use crate::duration::fmt_ns;
 use crate::proto::calls::{Call, Side};
 use crate::render::line::flag_text;
-use crate::track::tcp::{fmt_ns, ConnSummary, Event, ResetCause, Tracker};
+use crate::track::tcp::{ConnSummary, Event, ResetCause, Tracker};
 use crate::wire::decode_as::{recognise_decoded, DecodeTable};
 use crate::wire::packet::{decode_captured, tcp_flags as fl, Transport};
 

@@ -144,7 +144,7 @@ where
                 if held >= Duration::from_millis(100) && waiting(listener) {
                     log.problem(&format!(
                         "iterative server: {peer} held the only server thread for {} while other clients waited in the backlog; that is the lesson of an iterative server (one slow or silent client blocks everyone); --mode threads serves them at once",
-                        crate::error::fmt_secs(held)
+                        crate::duration::fmt_secs(held)
                     ));
                 }
             }
@@ -187,7 +187,7 @@ where
     if left > 0 {
         log.problem(&format!(
             "{left} connection thread(s) still running {} after Ctrl-C",
-            crate::error::fmt_secs(REAP_LIMIT)
+            crate::duration::fmt_secs(REAP_LIMIT)
         ));
     }
     accepted

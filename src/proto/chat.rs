@@ -24,7 +24,8 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
-use crate::error::{describe_io, fmt_secs, NetError, Stage};
+use crate::duration::fmt_secs;
+use crate::error::{describe_io, NetError, Stage};
 use crate::proto::limits::{emfile_lesson, fd_cap, fd_cap_note, out_of_fds, return_memory, Spare};
 use crate::proto::log::Log;
 use crate::proto::{net, stop};

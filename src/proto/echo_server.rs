@@ -6,7 +6,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::{describe_io, fmt_secs, NetError, Stage};
+use crate::duration::fmt_secs;
+use crate::error::{describe_io, NetError, Stage};
 use crate::proto::accept::{self, Style};
 use crate::proto::calls::{self, Side};
 use crate::proto::log::Log;

@@ -7,7 +7,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::{describe_io, fmt_secs, NetError};
+use crate::duration::fmt_secs;
+use crate::error::{describe_io, NetError};
 use crate::proto::accept::{self, Style};
 use crate::proto::calls::{self, Side};
 use crate::proto::log::{quoted, Log};

@@ -83,7 +83,7 @@ pub fn ask(
     let bytes = req.encode(order);
     crate::render::out::line(&format!(
         "sending 12 bytes to {peer}, then waiting up to {} for the reply",
-        crate::error::fmt_secs(timeout)
+        crate::duration::fmt_secs(timeout)
     ));
     calls::report(Side::Client, || "send(12 bytes)".into());
     sock.send(&bytes)

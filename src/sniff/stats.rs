@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use crate::capture::Timestamp;
-use crate::track::tcp::{fmt_ns, ConnSummary, Outcome};
+use crate::duration::fmt_ns;
+use crate::track::tcp::{ConnSummary, Outcome};
 use crate::track::Endpoint;
 use crate::wire::course::Course;
 use crate::wire::packet::{Decoded, Net, Transport};

@@ -22,6 +22,7 @@
 //! - data sent by one side after the other side's FIN is a half-close
 //!   (`shutdown(SHUT_WR)`).
 
+use crate::duration::fmt_ns;
 use std::collections::VecDeque;
 
 use hashlink::linked_hash_map::{Entry, LinkedHashMap};
@@ -246,30 +247,6 @@ impl fmt::Display for Event {
                 f,
                 "retransmission: {from} sends seq {rel_seq} ({len} {len_bytes} of sequence space) again: the first copy was not acknowledged in time", len_bytes = crate::plural::noun(*len, "byte")),
         }
-    }
-}
-
-/// `1.234 ms`, `56 µs`, `2.5 s`.
-pub fn fmt_ns(ns: i64) -> String {
-    let ns = ns.max(0);
-    // Integer rounding, half to even (as float formatting does), without
-    // the cost of float formatting on the per-packet path.
-    let round = |v: i64, unit: i64| {
-        let (q, r) = (v / unit, v % unit);
-        if r * 2 > unit || (r * 2 == unit && q % 2 == 1) {
-            q + 1
-        } else {
-            q
-        }
-    };
-    if ns < 1_000_000 {
-        format!("{} µs", round(ns, 1_000))
-    } else if ns < 1_000_000_000 {
-        let us = round(ns, 1_000);
-        format!("{}.{:03} ms", us / 1_000, us % 1_000)
-    } else {
-        let ms = round(ns, 1_000_000);
-        format!("{}.{:03} s", ms / 1_000, ms % 1_000)
     }
 }
 
@@ -1164,7 +1141,7 @@ mod memory_tests {
 
 #[cfg(test)]
 mod fmt_ns_tests {
-    use super::fmt_ns;
+    use crate::duration::fmt_ns;
 
     /// The integer version prints what float formatting printed.
     #[test]

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::workbench::AddrArgs;
 use crate::outln;
 use crate::wire::pystruct::value::bytes_repr;
 
@@ -86,8 +85,15 @@ fn show_v6(text: &str, a: Ipv6Addr) {
     );
 }
 
+/// What `socklab addr` was asked about.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The address as typed.
+    pub address: String,
+}
+
 /// Run `socklab addr`.
-pub fn run(a: AddrArgs) -> Result<ExitCode> {
+pub fn run(a: &Config) -> Result<ExitCode> {
     let text = a.address.as_str();
     let hint = if text
         .chars()

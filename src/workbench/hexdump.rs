@@ -8,8 +8,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::cli::workbench::HexdumpArgs;
-use crate::render::color;
 use crate::render::hexdump::HexDump;
 use crate::render::out;
 
@@ -22,8 +20,11 @@ fn non_negative(text: &str, what: &str) -> Result<u64> {
 
 /// Where to start: `-s N` from the start, `-s -N` from the end (as xxd
 /// and hexyl do; before the start means the start, as `tail -c` does).
-enum Start {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// `-s N`: N bytes from the start.
     At(u64),
+    /// `-s -N`: the last N bytes.
     FromEnd(u64),
 }
 
@@ -37,23 +38,47 @@ fn start(text: &str) -> Result<Start> {
     }
 }
 
+/// What `socklab hexdump` was asked to do, validated by `cli`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// File to dump; `None` or `-` reads stdin.
+    pub file: Option<std::path::PathBuf>,
+    /// Where to start.
+    pub start: Start,
+    /// `-s` as typed (for hints).
+    pub skip_text: String,
+    /// Dump at most this many bytes.
+    pub length: Option<u64>,
+    /// Bytes per line.
+    pub columns: usize,
+    /// Bytes per group.
+    pub group: usize,
+    /// Colour bytes by class.
+    pub color: bool,
+}
+
+impl Config {
+    /// Read `-s` and `-n` as typed (k/M/G suffixes, 0x, negative `-s`).
+    pub fn offsets(skip: &str, length: Option<&str>) -> Result<(Start, Option<u64>)> {
+        let start = start(skip)?;
+        let length = length.map(|t| non_negative(t, "length (-n)")).transpose()?;
+        Ok((start, length))
+    }
+}
+
 /// Skip `n` bytes of a stream that cannot seek.
 fn skip_by_reading(r: &mut dyn Read, n: u64) -> io::Result<()> {
     io::copy(&mut r.take(n), &mut io::sink()).map(|_| ())
 }
 
 /// Run `socklab hexdump`.
-pub fn run(a: HexdumpArgs) -> Result<ExitCode> {
-    let start = start(&a.skip)?;
+pub fn run(a: &Config) -> Result<ExitCode> {
+    let start = a.start;
     let mut skip = match start {
         Start::At(n) => n,
         Start::FromEnd(_) => 0,
     };
-    let limit = a
-        .length
-        .as_deref()
-        .map(|t| non_negative(t, "length (-n)"))
-        .transpose()?;
+    let limit = a.length;
     let mut reader: Box<dyn Read> = match a.file.as_deref() {
         Some(p) if p.as_os_str() != "-" => {
             let mut f = File::open(p).map_err(|e| {
@@ -115,8 +140,8 @@ pub fn run(a: HexdumpArgs) -> Result<ExitCode> {
                     anyhow::bail!(
                     "offset (-s) {}: a negative offset counts from the end, and stdin is a pipe, whose end is not known in advance\n  \
                      hint: give the file name instead of -, or `tail -c {} FILE | socklab hexdump`",
-                    a.skip,
-                    a.skip.trim_start_matches('-')
+                    a.skip_text,
+                    a.skip_text.trim_start_matches('-')
                 );
                 }
             } else {
@@ -127,10 +152,10 @@ pub fn run(a: HexdumpArgs) -> Result<ExitCode> {
         }
     };
     let printer = HexDump::new()
-        .columns(usize::from(a.columns))
-        .group(usize::from(a.group))
+        .columns(a.columns)
+        .group(a.group)
         .base(usize::try_from(skip).unwrap_or(usize::MAX))
-        .color(color::stdout_enabled(a.color.into()));
+        .color(a.color);
     let mut w = io::BufWriter::new(out::Stdout(io::stdout().lock()));
     let r = printer
         .write_stream(&mut reader, &mut w, limit)

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::workbench::OrderArgs;
 use crate::outln;
 use crate::render::hexdump::spaced;
 use crate::wire::pystruct::format::Endian;
@@ -45,11 +44,34 @@ fn names(bits: u32) -> Names {
     }
 }
 
+/// What `socklab order` was asked to do, validated by `cli`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The value as typed (for the caret of an error).
+    pub text: String,
+    /// The value, parsed.
+    pub value: i128,
+    /// The width asked for, in bits (16, 32 or 64), if any.
+    pub bits: Option<u32>,
+}
+
+impl Config {
+    /// Parse VALUE as `socklab order` reads it: decimal, 0x, 0o, 0b, negative.
+    pub fn new(text: &str, bits: Option<u32>) -> Result<Config> {
+        let value = parse_number(text, "value")?;
+        Ok(Config {
+            text: text.to_string(),
+            value,
+            bits,
+        })
+    }
+}
+
 /// Run `socklab order`.
-pub fn run(a: OrderArgs) -> Result<ExitCode> {
-    let v = parse_number(&a.value, "value")?;
+pub fn run(a: &Config) -> Result<ExitCode> {
+    let v = a.value;
     let bits = a
-        .bits()
+        .bits
         .unwrap_or(if (-(1i128 << 31)..1i128 << 32).contains(&v) {
             32
         } else {
@@ -60,7 +82,7 @@ pub fn run(a: OrderArgs) -> Result<ExitCode> {
         anyhow::bail!(
             "{v} does not fit in {bits} bits: use 0..{hi} (or {lo}..-1, stored as two's complement){}\n{}",
             if bits < 64 { ", or a wider --16/--32/--64" } else { "" },
-            caret(&a.value, 0)
+            caret(&a.text, 0)
         );
     }
     let n = (bits / 8) as usize;

@@ -5,9 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::workbench::PackArgs;
 use crate::outln;
-use crate::render::color;
 use crate::render::out::line;
 use crate::wire::pystruct::pack::{check_count, pack};
 use crate::wire::pystruct::value::bytes_repr;
@@ -39,8 +37,21 @@ fn read_values(layout: &Layout, texts: &[String]) -> Result<Vec<Value>> {
     Ok(values)
 }
 
+/// What `socklab pack` was asked to do, validated by `cli`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Python struct format, e.g. `!III`.
+    pub format: String,
+    /// One value per field, as typed.
+    pub values: Vec<String>,
+    /// Also pack in native, little and big order.
+    pub orders: bool,
+    /// Colour the hex dump.
+    pub color: bool,
+}
+
 /// Run `socklab pack`.
-pub fn run(a: PackArgs) -> Result<ExitCode> {
+pub fn run(a: &Config) -> Result<ExitCode> {
     let layout = Layout::parse(&a.format).map_err(|e| struct_error(&e, &a.format, &a.values))?;
     check_struct(&layout)?;
     let values = read_values(&layout, &a.values)?;
@@ -61,7 +72,7 @@ pub fn run(a: PackArgs) -> Result<ExitCode> {
     }
     line("");
     if !bytes.is_empty() {
-        crate::render::out::raw(dump(&bytes, color::stdout_enabled(a.color.into())).as_bytes());
+        crate::render::out::raw(dump(&bytes, a.color).as_bytes());
         line("");
     }
     for l in field_table(&layout, &bytes, Some(&values)) {

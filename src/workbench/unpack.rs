@@ -5,9 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::workbench::UnpackArgs;
 use crate::outln;
-use crate::render::color;
 use crate::render::out::line;
 use crate::wire::pystruct::unpack::unpack;
 use crate::wire::pystruct::value::tuple_repr;
@@ -17,8 +15,21 @@ use super::annotate::{dump, field_table, header, py_str, struct_error, unpack_or
 use super::input::read_bytes_args;
 use super::limits::check_struct;
 
+/// What `socklab unpack` was asked to do, validated by `cli`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Python struct format, e.g. `!III`.
+    pub format: String,
+    /// The bytes as typed: hex, a Python bytes literal, or `-` for stdin.
+    pub bytes: Vec<String>,
+    /// Also read the bytes in native, little and big order.
+    pub orders: bool,
+    /// Colour the hex dump.
+    pub color: bool,
+}
+
 /// Run `socklab unpack`.
-pub fn run(a: UnpackArgs) -> Result<ExitCode> {
+pub fn run(a: &Config) -> Result<ExitCode> {
     let layout = Layout::parse(&a.format).map_err(|e| struct_error(&e, &a.format, &[]))?;
     check_struct(&layout)?;
     let bytes = read_bytes_args(&a.bytes)?;
@@ -35,7 +46,7 @@ pub fn run(a: UnpackArgs) -> Result<ExitCode> {
     }
     line("");
     if !bytes.is_empty() {
-        crate::render::out::raw(dump(&bytes, color::stdout_enabled(a.color.into())).as_bytes());
+        crate::render::out::raw(dump(&bytes, a.color).as_bytes());
         line("");
     }
     for l in field_table(&layout, &bytes, None) {
