@@ -368,6 +368,37 @@ fn replay_stopped_by(sig: libc::c_int, name: &str) {
 }
 
 #[test]
+fn a_second_sigint_exits_at_once_with_130() {
+    // Stdout is a pipe nobody reads: the replay blocks in write(), so the
+    // first Ctrl-C cannot finish the run; the second must end it at once.
+    let dir = temp_dir("second-sigint");
+    let cap = big_capture(&dir, 20_000);
+    let mut child = Command::new(BIN)
+        .args(["replay", cap.to_str().unwrap_or_default(), "-v"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run socklab");
+    let out = child.stdout.take();
+    thread::sleep(Duration::from_millis(800));
+    signal(&child, libc::SIGINT);
+    thread::sleep(Duration::from_millis(400));
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "blocked in a write, the first Ctrl-C cannot end the run"
+    );
+    signal(&child, libc::SIGINT);
+    let st = wait_within(
+        &mut child,
+        Duration::from_secs(3),
+        "replay after a second SIGINT",
+    );
+    drop(out);
+    assert_eq!(st.code(), Some(130), "{st:?}");
+}
+
+#[test]
 fn replay_stops_at_the_first_sigint_with_its_summary() {
     replay_stopped_by(libc::SIGINT, "replay-sigint");
 }
@@ -393,6 +424,9 @@ fn every_printing_command_reports_a_full_disk_with_status_1() {
         &["addr", "127.0.0.1"],
         &["resolve", "localhost"],
         &["lab"],
+        &["demo"],
+        &["dissector"],
+        &["completions", "bash"],
     ] {
         let o = to_dev_full(args);
         let err = String::from_utf8_lossy(&o.stderr);
