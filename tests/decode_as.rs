@@ -22,31 +22,6 @@ fn course_lines(out: &str) -> Vec<String> {
         .collect()
 }
 
-fn ip_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let total = 28 + payload.len();
-    let mut p = vec![
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        1,
-        0x40,
-        0,
-        64,
-        17,
-        0,
-        0,
-    ];
-    p.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
-    p.extend_from_slice(&sport.to_be_bytes());
-    p.extend_from_slice(&dport.to_be_bytes());
-    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    p.extend_from_slice(&[0, 0]);
-    p.extend_from_slice(payload);
-    p
-}
-
 #[test]
 fn replay_decodes_course_protocols_on_other_ports_only_when_told() {
     let mut req = Vec::new();

@@ -156,31 +156,6 @@ fn tshark_with_the_script_extracts_tcp_calc_numbers_and_monitor_records() {
     );
 }
 
-fn ip_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let total = 28 + payload.len();
-    let mut p = vec![
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        1,
-        0x40,
-        0,
-        64,
-        17,
-        0,
-        0,
-    ];
-    p.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
-    p.extend_from_slice(&sport.to_be_bytes());
-    p.extend_from_slice(&dport.to_be_bytes());
-    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    p.extend_from_slice(&[0, 0]);
-    p.extend_from_slice(payload);
-    p
-}
-
 #[test]
 fn decode_rules_are_registered_in_the_script() {
     if !have_tshark() {

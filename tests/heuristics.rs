@@ -76,31 +76,6 @@ fn recognitions_on_every_capture_in_the_repository_are_exactly_the_true_ones() {
     assert!(checked >= 15, "only {checked} files checked");
 }
 
-fn ip_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let total = 28 + payload.len();
-    let mut p = vec![
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        1,
-        0x40,
-        0,
-        64,
-        17,
-        0,
-        0,
-    ];
-    p.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
-    p.extend_from_slice(&sport.to_be_bytes());
-    p.extend_from_slice(&dport.to_be_bytes());
-    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    p.extend_from_slice(&[0, 0]);
-    p.extend_from_slice(payload);
-    p
-}
-
 fn udp_calc_request(a: u32, b: u32, op: u32) -> Vec<u8> {
     [a, b, op].iter().flat_map(|v| v.to_ne_bytes()).collect()
 }

@@ -198,65 +198,9 @@ impl LiveCapture {
         }
 
         let promiscuous = cfg.promiscuous && !is_loopback;
-        let mut ring_fallback = None;
-        if let Some(bytes) = cfg.ring.filter(|_| !promiscuous) {
-            match super::ring::Ring::new(&sock, bytes) {
-                Ok(ring) => {
-                    sys::bind_all(&sock, ni.index).map_err(|e| {
-                        CaptureError::os("bind the capture socket to the interface", &e)
-                    })?;
-                    let fd = sock.as_raw_fd();
-                    return Ok(LiveCapture {
-                        rx: Rx::Ring { ring, _sock: sock },
-                        poll: cfg.poll,
-                        ring_fallback: None,
-                        fd,
-                        snaplen: cfg.snaplen.unwrap_or(usize::MAX).max(1),
-                        link: link_type_of(&cfg.iface),
-                        iface: cfg.iface.clone(),
-                        stats: KernelStats::default(),
-                        ignores_outgoing,
-                    });
-                }
-                Err(e) => {
-                    ring_fallback = Some(format!(
-                        "no memory-mapped ring ({}): reading one packet per recvfrom",
-                        crate::error::describe_io(&e)
-                    ));
-                    // The failed request may have set TPACKET_V3; a fresh
-                    // socket is simplest, but the version only matters to
-                    // rings, so the recvfrom path below is unaffected.
-                }
-            }
-        }
-        let fd = sock.into_raw_fd();
-        let config = datalink::Config {
-            read_buffer_size: MAX_FRAME,
-            write_buffer_size: 64,
-            read_timeout: Some(cfg.poll),
-            promiscuous,
-            socket_fd: Some(fd),
-            ..Default::default()
-        };
-        // pnet binds the socket to the interface with ETH_P_ALL and from here
-        // on owns the descriptor (it closes it on error and on drop).
-        let rx = match datalink::channel(ni, config) {
-            Ok(Channel::Ethernet(_tx, rx)) => rx,
-            Ok(_) => {
-                return Err(CaptureError::Os {
-                    what: "open datalink channel",
-                    detail: "pnet returned an unknown channel type".into(),
-                })
-            }
-            Err(e) => {
-                return Err(CaptureError::os(
-                    "bind the capture socket to the interface",
-                    &e,
-                ))
-            }
-        };
+        let (rx, fd, ring_fallback) = open_rx(sock, ni, cfg, promiscuous)?;
         Ok(LiveCapture {
-            rx: Rx::Recv(rx),
+            rx,
             poll: cfg.poll,
             ring_fallback,
             fd,
@@ -343,6 +287,65 @@ impl LiveCapture {
     pub fn ignores_outgoing(&self) -> bool {
         self.ignores_outgoing
     }
+}
+
+/// The receive path: a memory-mapped ring where one can be set up (bound to
+/// the interface here), else pnet's recvfrom channel (which binds it), with
+/// the one line that says why the ring is missing.
+fn open_rx(
+    sock: std::os::fd::OwnedFd,
+    ni: &datalink::NetworkInterface,
+    cfg: &LiveConfig,
+    promiscuous: bool,
+) -> Result<(Rx, RawFd, Option<String>), CaptureError> {
+    let mut ring_fallback = None;
+    if let Some(bytes) = cfg.ring.filter(|_| !promiscuous) {
+        match super::ring::Ring::new(&sock, bytes) {
+            Ok(ring) => {
+                sys::bind_all(&sock, ni.index).map_err(|e| {
+                    CaptureError::os("bind the capture socket to the interface", &e)
+                })?;
+                let fd = sock.as_raw_fd();
+                return Ok((Rx::Ring { ring, _sock: sock }, fd, None));
+            }
+            Err(e) => {
+                ring_fallback = Some(format!(
+                    "no memory-mapped ring ({}): reading one packet per recvfrom",
+                    crate::error::describe_io(&e)
+                ));
+                // The failed request may have set TPACKET_V3; a fresh
+                // socket is simplest, but the version only matters to
+                // rings, so the recvfrom path below is unaffected.
+            }
+        }
+    }
+    let fd = sock.into_raw_fd();
+    let config = datalink::Config {
+        read_buffer_size: MAX_FRAME,
+        write_buffer_size: 64,
+        read_timeout: Some(cfg.poll),
+        promiscuous,
+        socket_fd: Some(fd),
+        ..Default::default()
+    };
+    // pnet binds the socket to the interface with ETH_P_ALL and from here
+    // on owns the descriptor (it closes it on error and on drop).
+    let rx = match datalink::channel(ni, config) {
+        Ok(Channel::Ethernet(_tx, rx)) => rx,
+        Ok(_) => {
+            return Err(CaptureError::Os {
+                what: "open datalink channel",
+                detail: "pnet returned an unknown channel type".into(),
+            })
+        }
+        Err(e) => {
+            return Err(CaptureError::os(
+                "bind the capture socket to the interface",
+                &e,
+            ))
+        }
+    };
+    Ok((Rx::Recv(rx), fd, ring_fallback))
 }
 
 /// The socket descriptor (valid while the capture lives), e.g. to poll it.

@@ -45,9 +45,10 @@ pub fn temp_dir(name: &str) -> TempDir {
     TempDir(d)
 }
 
-/// An IPv4 + TCP packet between 127.0.0.1 ports (no link header).
-pub fn ip_tcp(sport: u16, dport: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-    let total = 40 + payload.len();
+/// An IPv4 header from 127.0.0.1 to 127.0.0.1 (DF, TTL 64, no checksum)
+/// for `payload_len` bytes of protocol `proto` after it.
+fn ipv4_loopback(proto: u8, payload_len: usize) -> Vec<u8> {
+    let total = 20 + payload_len;
     let mut p = vec![
         0x45,
         0,
@@ -58,11 +59,28 @@ pub fn ip_tcp(sport: u16, dport: u16, seq: u32, ack: u32, flags: u8, payload: &[
         0x40,
         0,
         64,
-        6,
+        proto,
         0,
         0,
     ];
     p.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
+    p
+}
+
+/// An IPv4 + UDP datagram between 127.0.0.1 ports (no link header).
+pub fn ip_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut p = ipv4_loopback(17, 8 + payload.len());
+    p.extend_from_slice(&sport.to_be_bytes());
+    p.extend_from_slice(&dport.to_be_bytes());
+    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// An IPv4 + TCP packet between 127.0.0.1 ports (no link header).
+pub fn ip_tcp(sport: u16, dport: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = ipv4_loopback(6, 20 + payload.len());
     p.extend_from_slice(&sport.to_be_bytes());
     p.extend_from_slice(&dport.to_be_bytes());
     p.extend_from_slice(&seq.to_be_bytes());
