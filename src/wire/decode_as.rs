@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use super::course::{self, Course, Proto, CALC_PORT, ECHO_PORT, MONITOR_PORT};
 use super::order::Order;
-use super::packet::{Decoded, Transport};
+use super::packet::Decoded;
 
 /// A course protocol a port can be decoded as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -310,11 +310,8 @@ pub fn recognise_as(
 /// The course message in a decoded packet: by `table` first, then by the
 /// course's default ports.
 pub fn recognise_decoded<'a>(table: &DecodeTable, d: &Decoded<'a>) -> Option<Course<'a>> {
-    let (udp, src, dst) = match d.transport {
-        Transport::Tcp(t) => (false, t.src_port, t.dst_port),
-        Transport::Udp(u) => (true, u.src_port, u.dst_port),
-        _ => return None,
-    };
+    let (src, dst) = d.ports()?;
+    let udp = d.udp().is_some();
     let payload = d.payload_bytes();
     if payload.is_empty() {
         return None;

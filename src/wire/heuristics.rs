@@ -20,7 +20,7 @@ use std::net::IpAddr;
 use super::decode_as::CourseProto;
 use super::monitor;
 use super::order::Order;
-use super::packet::{Decoded, Transport};
+use super::packet::Decoded;
 use super::tcp_calc;
 use super::udp_calc::{self, Request};
 
@@ -80,11 +80,8 @@ impl Heuristics {
     /// protocol becomes clear.
     pub fn observe(&mut self, d: &Decoded<'_>) -> Option<Recognition> {
         let (src_ip, dst_ip) = d.ips()?;
-        let (udp, sp, dp) = match d.transport {
-            Transport::Tcp(t) => (false, t.src_port, t.dst_port),
-            Transport::Udp(u) => (true, u.src_port, u.dst_port),
-            _ => return None,
-        };
+        let (sp, dp) = d.ports()?;
+        let udp = d.udp().is_some();
         let payload = d.payload_bytes();
         if payload.is_empty() {
             return None;
