@@ -124,8 +124,9 @@ fn timeout_zero_is_refused_with_what_zero_means_elsewhere() {
 #[test]
 fn a_url_given_for_host_and_port() {
     // get understands it.
-    let port = common::tcp_port();
-    let l = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind");
+    // Bound on port 0 and kept: no window for another test to take the port.
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
+    let port = l.local_addr().expect("local addr").port();
     let t = std::thread::spawn(move || {
         use std::io::{Read, Write};
         let mut s = common::accept_within(&l, Duration::from_secs(10));
