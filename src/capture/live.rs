@@ -17,6 +17,12 @@
 //!
 //! Per packet this costs pnet's `poll` + `recvfrom` and one `ioctl`; the
 //! receive buffer is allocated once.
+//!
+//! `any` ([`ANY`]) captures on every interface as `tcpdump -i any` does: a
+//! cooked (`SOCK_DGRAM`) socket bound to no interface, each packet behind
+//! an SLL2 header built from what the kernel says ([`super::cooked`]),
+//! both directions kept on every interface but `lo`, whose outgoing copies
+//! the attached filter drops (each loopback packet is seen once, `In`).
 
 use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +43,9 @@ const TIMESTAMP_SETTLE: Duration = Duration::from_millis(50);
 
 /// Default time a read waits before giving the caller a chance to stop.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(100);
+
+/// The pseudo-interface that captures on every interface (cooked, SLL2).
+pub const ANY: &str = "any";
 
 /// What to capture.
 #[derive(Debug, Clone)]
@@ -86,6 +95,12 @@ enum Rx {
         ring: super::ring::Ring,
         _sock: std::os::fd::OwnedFd,
     },
+    /// `recvfrom` on a cooked socket (`any` without a ring): each packet
+    /// is read behind room for the SLL2 header, which is filled in.
+    Cooked {
+        buf: Vec<u8>,
+        _sock: std::os::fd::OwnedFd,
+    },
 }
 
 /// A running capture. `Send`: it can be moved to a background thread.
@@ -133,6 +148,9 @@ impl StopFlag {
 /// The link type the kernel gives an interface (`/sys/class/net/IF/type`,
 /// the ARPHRD_* number).
 pub fn link_type_of(iface: &str) -> LinkType {
+    if iface == ANY {
+        return LinkType::LinuxSll2;
+    }
     let path = format!("/sys/class/net/{iface}/type");
     match std::fs::read_to_string(path)
         .ok()
@@ -149,19 +167,27 @@ impl LiveCapture {
     /// Open a capture on `cfg.iface`. Needs CAP_NET_RAW; without it the
     /// error says how to get it.
     pub fn open(cfg: &LiveConfig) -> Result<LiveCapture, CaptureError> {
+        let any = cfg.iface == ANY;
         let interfaces = datalink::interfaces();
-        let Some(ni) = interfaces.iter().find(|i| i.name == cfg.iface) else {
+        let ni = interfaces.iter().find(|i| i.name == cfg.iface);
+        if ni.is_none() && !any {
             let available = interfaces
                 .iter()
                 .map(|i| i.name.as_str())
+                .chain(std::iter::once(ANY))
                 .collect::<Vec<_>>()
                 .join(", ");
             return Err(CaptureError::NoSuchInterface {
                 name: cfg.iface.clone(),
                 available,
             });
-        };
-        let sock = sys::open_packet_socket().map_err(|e| match e.raw_os_error() {
+        }
+        let sock = if any {
+            sys::open_cooked_socket()
+        } else {
+            sys::open_packet_socket()
+        }
+        .map_err(|e| match e.raw_os_error() {
             Some(libc::EPERM | libc::EACCES) => CaptureError::no_permission(&e),
             _ => CaptureError::os("open AF_PACKET socket", &e),
         })?;
@@ -170,7 +196,7 @@ impl LiveCapture {
         // stamped when they are read instead (see the wait below).
         sys::enable_timestamps(sock.as_raw_fd());
         let timestamps_asked = Instant::now();
-        let is_loopback = ni.is_loopback();
+        let is_loopback = ni.is_some_and(|n| n.is_loopback());
         let ignores_outgoing = if is_loopback {
             sys::ignore_outgoing(&sock)
                 .map_err(|e| CaptureError::Os {
@@ -183,7 +209,17 @@ impl LiveCapture {
             false
         };
         sys::set_rcvbuf(&sock, cfg.rcvbuf);
-        if let Some(prog) = &cfg.kernel_filter {
+        let program = match (any, sys::if_index("lo")) {
+            // On `any`, drop what lo sends (it comes back in as well).
+            (true, Some(lo)) => Some(crate::filter::bpf::drop_outgoing_on(
+                lo,
+                cfg.kernel_filter
+                    .as_deref()
+                    .unwrap_or(&[crate::filter::bpf::accept_all()]),
+            )),
+            _ => cfg.kernel_filter.clone(),
+        };
+        if let Some(prog) = &program {
             sys::attach_filter(&sock, prog).map_err(|e| CaptureError::Os {
                 what: "attach the compiled filter to the capture socket (SO_ATTACH_FILTER)",
                 detail: crate::error::describe_io(&e),
@@ -197,8 +233,10 @@ impl LiveCapture {
             std::thread::sleep(rest);
         }
 
-        let promiscuous = cfg.promiscuous && !is_loopback;
-        let (rx, fd, ring_fallback) = open_rx(sock, ni, cfg, promiscuous)?;
+        let (rx, fd, ring_fallback) = match ni {
+            Some(ni) if !any => open_rx(sock, ni, cfg, cfg.promiscuous && !is_loopback)?,
+            _ => open_cooked_rx(sock, cfg)?,
+        };
         Ok(LiveCapture {
             rx,
             poll: cfg.poll,
@@ -229,6 +267,25 @@ impl LiveCapture {
                     })),
                     Ok(None) => Ok(None),
                     Err(e) => Err(CaptureError::os("read the capture ring", &e)),
+                };
+            }
+            Rx::Cooked { buf, .. } => {
+                let hdr = crate::wire::sll2::LEN;
+                return match sys::recv_cooked(fd, &mut buf[hdr..], self.poll) {
+                    Ok(Some((len, sa))) => {
+                        buf[..hdr].copy_from_slice(&super::cooked::sll2_of(&sa).to_bytes());
+                        let ts =
+                            sys::last_timestamp(fd).unwrap_or_else(|_| super::Timestamp::now());
+                        let got = hdr + len.min(buf.len() - hdr);
+                        Ok(Some(Packet {
+                            ts,
+                            data: &buf[..got.min(snaplen)],
+                            orig_len: hdr + len,
+                            link,
+                        }))
+                    }
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(CaptureError::os("receive a packet", &e)),
                 };
             }
             Rx::Recv(rx) => rx,
@@ -264,7 +321,7 @@ impl LiveCapture {
     pub fn ring_bytes(&self) -> Option<usize> {
         match &self.rx {
             Rx::Ring { ring, .. } => Some(ring.bytes()),
-            Rx::Recv(_) => None,
+            Rx::Recv(_) | Rx::Cooked { .. } => None,
         }
     }
 
@@ -287,6 +344,17 @@ impl LiveCapture {
     pub fn ignores_outgoing(&self) -> bool {
         self.ignores_outgoing
     }
+
+    /// Which packets of which direction are kept, in words.
+    pub fn directions(&self) -> &'static str {
+        if self.ignores_outgoing {
+            "each loopback packet once (outgoing copies ignored)"
+        } else if self.iface == ANY {
+            "both directions on every interface, loopback packets once (as they come in)"
+        } else {
+            "both directions"
+        }
+    }
 }
 
 /// The receive path: a memory-mapped ring where one can be set up (bound to
@@ -300,7 +368,7 @@ fn open_rx(
 ) -> Result<(Rx, RawFd, Option<String>), CaptureError> {
     let mut ring_fallback = None;
     if let Some(bytes) = cfg.ring.filter(|_| !promiscuous) {
-        match super::ring::Ring::new(&sock, bytes) {
+        match super::ring::Ring::new(&sock, bytes, false) {
             Ok(ring) => {
                 sys::bind_all(&sock, ni.index).map_err(|e| {
                     CaptureError::os("bind the capture socket to the interface", &e)
@@ -346,6 +414,37 @@ fn open_rx(
         }
     };
     Ok((Rx::Recv(rx), fd, ring_fallback))
+}
+
+/// The receive path of a cooked socket (`any`), bound to every interface:
+/// a ring where one can be set up, else `recvfrom`.
+fn open_cooked_rx(
+    sock: std::os::fd::OwnedFd,
+    cfg: &LiveConfig,
+) -> Result<(Rx, RawFd, Option<String>), CaptureError> {
+    let bind = |sock: &std::os::fd::OwnedFd| {
+        sys::bind_all(sock, 0)
+            .map_err(|e| CaptureError::os("bind the capture socket to every interface", &e))
+    };
+    let fd = sock.as_raw_fd();
+    let mut ring_fallback = None;
+    if let Some(bytes) = cfg.ring {
+        match super::ring::Ring::new(&sock, bytes, true) {
+            Ok(ring) => {
+                bind(&sock)?;
+                return Ok((Rx::Ring { ring, _sock: sock }, fd, None));
+            }
+            Err(e) => {
+                ring_fallback = Some(format!(
+                    "no memory-mapped ring ({}): reading one packet per recvfrom",
+                    crate::error::describe_io(&e)
+                ))
+            }
+        }
+    }
+    bind(&sock)?;
+    let buf = vec![0u8; crate::wire::sll2::LEN + MAX_FRAME];
+    Ok((Rx::Cooked { buf, _sock: sock }, fd, ring_fallback))
 }
 
 /// The socket descriptor (valid while the capture lives), e.g. to poll it.

@@ -11,7 +11,9 @@
 //! buffer, so a [`Packet`] borrows it until the next call.
 
 pub mod background;
+pub mod cooked;
 pub mod file;
+pub mod ifname;
 pub mod live;
 pub mod privs;
 pub mod ring;

@@ -18,6 +18,7 @@ use super::Timestamp;
 
 const PACKET_RX_RING: libc::c_int = 5;
 const PACKET_VERSION: libc::c_int = 10;
+const PACKET_RESERVE: libc::c_int = 12;
 const TPACKET_V3: libc::c_int = 2;
 const TP_STATUS_KERNEL: u32 = 0;
 const TP_STATUS_USER: u32 = 1;
@@ -61,6 +62,9 @@ mod pkt {
     pub const SNAPLEN: usize = 12;
     pub const LEN: usize = 16;
     pub const MAC: usize = 24;
+    /// The `struct sockaddr_ll` the kernel puts after the header
+    /// (`TPACKET_ALIGN(sizeof(struct tpacket3_hdr))`).
+    pub const SLL: usize = 48;
 }
 
 /// One packet read from the ring.
@@ -86,6 +90,9 @@ pub struct Ring {
     next: usize,
     /// The current block is ours (to give back when done).
     holding: bool,
+    /// A cooked (`SOCK_DGRAM`) socket: each packet is handed out behind an
+    /// SLL2 header built in the room the kernel reserved before it.
+    cooked: bool,
 }
 
 // SAFETY: the mapping is owned by the Ring alone and only touched through
@@ -112,10 +119,16 @@ fn setsockopt<T>(fd: RawFd, name: libc::c_int, v: &T) -> io::Result<()> {
 
 impl Ring {
     /// Set up a ring of about `bytes` (whole blocks, at least two) on the
-    /// packet socket `fd`, before it is bound.
-    pub fn new(fd: &OwnedFd, bytes: usize) -> io::Result<Ring> {
+    /// packet socket `fd`, before it is bound. `cooked`: `fd` is a
+    /// `SOCK_DGRAM` packet socket, and packets come out with an SLL2
+    /// header (as libpcap's `-i any`: the kernel leaves room for it).
+    pub fn new(fd: &OwnedFd, bytes: usize, cooked: bool) -> io::Result<Ring> {
         let raw = fd.as_raw_fd();
         setsockopt(raw, PACKET_VERSION, &TPACKET_V3)?;
+        if cooked {
+            let reserve = crate::wire::sll2::LEN as libc::c_uint;
+            setsockopt(raw, PACKET_RESERVE, &reserve)?;
+        }
         let blocks = (bytes / BLOCK_SIZE).clamp(2, 4096);
         let req = TpacketReq3 {
             tp_block_size: BLOCK_SIZE as u32,
@@ -150,6 +163,7 @@ impl Ring {
             left: 0,
             next: 0,
             holding: false,
+            cooked,
         })
     }
 
@@ -166,6 +180,25 @@ impl Ring {
         // handed over and return its packets borrowing &mut self, so the
         // block is not given back (or unmapped) while they are in use.
         unsafe { std::slice::from_raw_parts(self.map.add(i * BLOCK_SIZE), BLOCK_SIZE) }
+    }
+
+    /// Write `bytes` at offset `at` of block `i` (a block the kernel handed
+    /// over, so it is ours until given back).
+    fn write(&mut self, i: usize, at: usize, bytes: &[u8]) {
+        if at + bytes.len() > BLOCK_SIZE || i >= self.blocks {
+            return;
+        }
+        // SAFETY: the range lies inside block i of the mapping (checked
+        // above); the block belongs to user space (TP_STATUS_USER) while
+        // `holding`, and no packet of it is borrowed during this call
+        // (&mut self).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.map.add(i * BLOCK_SIZE + at),
+                bytes.len(),
+            );
+        }
     }
 
     fn status(&self, i: usize) -> &AtomicU32 {
@@ -207,13 +240,31 @@ impl Ring {
                 } else {
                     at + next as usize
                 };
-                let start = at + mac;
-                let Some(data) = b.get(start..start + snap as usize) else {
+                let mut start = at + mac;
+                let mut extra = 0;
+                if self.cooked {
+                    // The SLL2 header goes in the reserved room before the
+                    // packet, after the sockaddr_ll (never over it).
+                    let Some(h) = b
+                        .get(at + pkt::SLL..at + pkt::SLL + super::cooked::SOCKADDR_LL_LEN)
+                        .map(super::cooked::sll2_of)
+                    else {
+                        continue;
+                    };
+                    extra = crate::wire::sll2::LEN;
+                    if mac < pkt::SLL + super::cooked::SOCKADDR_LL_LEN + extra {
+                        continue;
+                    }
+                    start -= extra;
+                    self.write(self.cur, start, &h.to_bytes());
+                }
+                let b = self.block(self.cur);
+                let Some(data) = b.get(start..start + snap as usize + extra) else {
                     continue;
                 };
                 return Ok(Some(RingPacket {
                     data,
-                    wire_len: len as usize,
+                    wire_len: len as usize + extra,
                     ts: Timestamp::new(i64::from(sec), nsec.min(999_999_999)),
                 }));
             }

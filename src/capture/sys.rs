@@ -28,8 +28,19 @@ struct TpacketStats {
 /// the socket is bound with a protocol and an interface, so no packet of
 /// another interface slips in before the bind.
 pub(super) fn open_packet_socket() -> io::Result<OwnedFd> {
+    packet_socket(libc::SOCK_RAW)
+}
+
+/// Open a cooked `socket(AF_PACKET, SOCK_DGRAM, 0)` (for `-i any`: the
+/// kernel removes each interface's own link header and says in a
+/// `sockaddr_ll` what it was).
+pub(super) fn open_cooked_socket() -> io::Result<OwnedFd> {
+    packet_socket(libc::SOCK_DGRAM)
+}
+
+fn packet_socket(kind: libc::c_int) -> io::Result<OwnedFd> {
     // SAFETY: socket() takes plain integers and returns a new descriptor or -1.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+    let fd = unsafe { libc::socket(libc::AF_PACKET, kind | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -141,6 +152,66 @@ pub(super) fn bind_all(fd: &OwnedFd, ifindex: u32) -> io::Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// The index of interface `name`, if there is one.
+pub(super) fn if_index(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: c is a live NUL-terminated string for the call.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (i != 0).then_some(i)
+}
+
+/// Wait up to `timeout` for a packet on the cooked socket `fd` and read it
+/// into `buf`: its length on the wire (more than `buf` holds when it was
+/// cut) and the kernel's `sockaddr_ll` bytes; `None` when nothing came.
+pub(super) fn recv_cooked(
+    fd: RawFd,
+    buf: &mut [u8],
+    timeout: std::time::Duration,
+) -> io::Result<Option<(usize, [u8; mem::size_of::<libc::sockaddr_ll>()])>> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: one live pollfd on our stack, count 1.
+    if unsafe { libc::poll(&mut pfd, 1, ms) } <= 0 {
+        return Ok(None);
+    }
+    // SAFETY: sockaddr_ll is plain data; all zeroes is a valid value.
+    let mut sa: libc::sockaddr_ll = unsafe { mem::zeroed() };
+    let mut len = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    // SAFETY: buf and sa are live for the call with the lengths given;
+    // MSG_TRUNC makes the kernel return the packet's whole length.
+    let n = unsafe {
+        libc::recvfrom(
+            fd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+            (&mut sa as *mut libc::sockaddr_ll).cast(),
+            &mut len,
+        )
+    };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(None),
+            _ => Err(e),
+        };
+    }
+    // SAFETY: viewing the live sockaddr_ll as its bytes, for its size.
+    let bytes = unsafe {
+        std::slice::from_raw_parts(
+            (&sa as *const libc::sockaddr_ll).cast::<u8>(),
+            mem::size_of::<libc::sockaddr_ll>(),
+        )
+    };
+    let mut out = [0u8; mem::size_of::<libc::sockaddr_ll>()];
+    out.copy_from_slice(bytes);
+    Ok(Some((n as usize, out)))
 }
 
 /// `struct sock_fprog` from `<linux/filter.h>`.

@@ -9,7 +9,8 @@ use super::print::PrintArgs;
 /// `socklab sniff [-i IFACE] [FILTER...] [-c COUNT] [-X] [-v] [--json] [--absolute-seq]`
 #[derive(Debug, Clone, Args)]
 pub struct SniffArgs {
-    /// Interface to capture on.
+    /// Interface to capture on; `any` captures on every interface (Linux
+    /// cooked v2, with each packet's interface and direction, as tcpdump -i any).
     #[arg(
         short = 'i',
         long = "interface",

@@ -85,6 +85,11 @@ pub enum BpfError {
     TooDeep,
     /// More than [`MAX_INSNS`] instructions.
     TooLong(usize),
+    /// A load from the cooked header that a cooked socket's filter cannot
+    /// see (it sees the packet from the network header on; of the header
+    /// only the protocol, interface, hardware type and packet type exist,
+    /// as ancillary data): the byte offset in the SLL2 header.
+    CookedHeader(u32),
 }
 
 impl fmt::Display for BpfError {
@@ -94,6 +99,12 @@ impl fmt::Display for BpfError {
             BpfError::TooLong(n) => {
                 write!(f, "{n} instructions, more than the kernel's {MAX_INSNS}")
             }
+            BpfError::CookedHeader(k) => write!(
+                f,
+                "it reads byte {k} of the cooked (SLL2) header, which libpcap builds in user \
+                 space: the kernel shows a cooked socket's filter only the protocol, interface, \
+                 hardware type and packet type"
+            ),
         }
     }
 }
@@ -301,6 +312,113 @@ pub fn compile(c: &Cond, snap: u32) -> Result<Vec<Insn>, BpfError> {
         drop_reloads(g.rev.into_iter().rev().collect())
     };
     Ok(prog)
+}
+
+/// `SKF_AD_OFF` and the ancillary loads a cooked socket's filter uses
+/// for the SLL2 header's fields (`<linux/filter.h>`).
+mod skf {
+    pub const AD_OFF: u32 = 0u32.wrapping_sub(0x1000);
+    pub const PROTOCOL: u32 = AD_OFF;
+    pub const PKTTYPE: u32 = AD_OFF + 4;
+    pub const IFINDEX: u32 = AD_OFF + 8;
+    pub const HATYPE: u32 = AD_OFF + 28;
+}
+
+/// Compile `c`, laid onto the SLL2 link type, for a cooked (`SOCK_DGRAM`)
+/// packet socket, which is what `-i any` opens: the kernel runs the filter
+/// on the packet from its network header on, without the 20-byte SLL2
+/// header libpcap (and socklab) build in user space. As libpcap's
+/// `fix_program` does, loads past the header move 20 bytes back and loads
+/// of the header's protocol, interface index, hardware type and packet
+/// type become ancillary loads; the length the filter sees is 20 bytes
+/// shorter, so `len` gets 20 added. Any other load of the header does not
+/// compile ([`BpfError::CookedHeader`]).
+pub fn compile_cooked(c: &Cond, snap: u32) -> Result<Vec<Insn>, BpfError> {
+    const HDR: u32 = crate::wire::sll2::LEN as u32;
+    let prog = compile(&cond_len_plus(c, HDR), snap)?;
+    prog.into_iter()
+        .map(|mut i| {
+            let class = i.code & 0x07;
+            let mode = i.code & 0xe0;
+            let loads = matches!(class, LD | LDX) && matches!(mode, ABS | IND | MSH);
+            if !loads || (class == LDX && mode != MSH) {
+                return Ok(i);
+            }
+            if i.k >= HDR {
+                i.k -= HDR;
+                return Ok(i);
+            }
+            let size = i.code & 0x18;
+            i.k = match (class, mode, i.k, size) {
+                (LD, ABS, 0, H) => skf::PROTOCOL,
+                (LD, ABS, 4, W) => skf::IFINDEX,
+                (LD, ABS, 8, H) => skf::HATYPE,
+                (LD, ABS, 10, B) => skf::PKTTYPE,
+                (_, _, k, _) => return Err(BpfError::CookedHeader(k)),
+            };
+            Ok(i)
+        })
+        .collect()
+}
+
+/// `c` with every `len` read as `len + n`.
+fn cond_len_plus(c: &Cond, n: u32) -> Cond {
+    let b = |x: &Cond| Box::new(cond_len_plus(x, n));
+    match c {
+        Cond::True => Cond::True,
+        Cond::False => Cond::False,
+        Cond::Not(x) => Cond::Not(b(x)),
+        Cond::And(x, y) => Cond::And(b(x), b(y)),
+        Cond::Or(x, y) => Cond::Or(b(x), b(y)),
+        Cond::Cmp(x, j, y) => Cond::Cmp(val_len_plus(x, n), *j, val_len_plus(y, n)),
+    }
+}
+
+fn val_len_plus(v: &Val, n: u32) -> Val {
+    let b = |x: &Val| Box::new(val_len_plus(x, n));
+    match v {
+        Val::Len => Val::Bin(Op::Add, Box::new(Val::Len), Box::new(Val::K(n))),
+        Val::K(k) => Val::K(*k),
+        Val::Load { base, off, k, size } => Val::Load {
+            base: *base,
+            off: off.as_ref().map(|o| b(o)),
+            k: *k,
+            size: *size,
+        },
+        Val::Bin(op, x, y) => Val::Bin(*op, b(x), b(y)),
+        Val::Neg(x) => Val::Neg(b(x)),
+    }
+}
+
+/// The program that accepts every packet whole.
+pub fn accept_all() -> Insn {
+    stmt(RET | K, u32::MAX)
+}
+
+/// `prog` behind a check that rejects what interface `ifindex` sends
+/// (for `-i any`: each loopback packet is then seen once, as it comes in,
+/// as libpcap shows it; other interfaces keep both directions). For a
+/// cooked socket: it reads the packet type and interface as ancillary data.
+pub fn drop_outgoing_on(ifindex: u32, prog: &[Insn]) -> Vec<Insn> {
+    let mut out = vec![
+        stmt(LD | B | ABS, skf::PKTTYPE),
+        Insn {
+            code: JMP | JEQ | K,
+            jt: 0,
+            jf: 3,
+            k: u32::from(crate::wire::sll2::pkttype::OUTGOING),
+        },
+        stmt(LD | W | ABS, skf::IFINDEX),
+        Insn {
+            code: JMP | JEQ | K,
+            jt: 0,
+            jf: 1,
+            k: ifindex,
+        },
+        stmt(RET | K, 0),
+    ];
+    out.extend_from_slice(prog);
+    out
 }
 
 /// What a register is known to hold at an instruction.

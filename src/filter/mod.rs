@@ -177,14 +177,20 @@ impl Filter {
         if self.is_all() {
             return Ok(KernelFilter::Everything);
         }
+        // A live capture of link type SLL2 (`-i any`) reads a cooked
+        // socket, whose filter sees the packet without the SLL2 header.
+        let compile = |c: &Cond| match link {
+            LinkType::LinuxSll2 => bpf::compile_cooked(c, u32::MAX),
+            _ => bpf::compile(c, u32::MAX),
+        };
         let c = self.lowered(link)?;
-        let err = match bpf::compile(c, u32::MAX) {
+        let err = match compile(c) {
             Ok(p) => return Ok(KernelFilter::Whole(p)),
             Err(e) => e,
         };
         let fits: Vec<&Cond> = conjuncts(c)
             .into_iter()
-            .filter(|part| bpf::compile(part, u32::MAX).is_ok())
+            .filter(|part| compile(part).is_ok())
             .collect();
         let Some(first) = fits.first() else {
             return Ok(KernelFilter::None(err.to_string()));
@@ -192,7 +198,7 @@ impl Filter {
         let part = fits[1..].iter().fold((*first).clone(), |acc, p| {
             Cond::And(Box::new(acc), Box::new((*p).clone()))
         });
-        Ok(match bpf::compile(&part, u32::MAX) {
+        Ok(match compile(&part) {
             Ok(p) => KernelFilter::Part(p, err.to_string()),
             Err(_) => KernelFilter::None(err.to_string()),
         })

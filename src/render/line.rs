@@ -139,6 +139,22 @@ pub fn write_line(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
     write_time(out, v.ts);
     style_off(out, c, TIME);
     out.push(' ');
+    if let Link::Sll {
+        version: 2,
+        ifindex,
+        pkttype,
+        ..
+    } = d.link
+    {
+        // `tcpdump -i any`'s interface and direction columns.
+        crate::capture::ifname::with_name(ifindex, |name| {
+            let _ = write!(
+                out,
+                "{name:<5} {:<3} ",
+                crate::wire::sll2::direction(pkttype)
+            );
+        });
+    }
     let ports = d.ports();
     let addr = |out: &mut String, ip: IpAddr, port: Option<u16>| {
         style_on(out, c, ADDR);

@@ -282,7 +282,7 @@ pub fn run(args: &Config) -> Result<ExitCode> {
 
     let opts = args.print;
     crate::noteln!(
-        "socklab: listening on {} (link type {}), {}{}; {}; Ctrl-C to stop",
+        "socklab: listening on {} (link type {}), {}, {}; {}; Ctrl-C to stop",
         cap.iface(),
         cap.link_type().name(),
         match cfg.snaplen {
@@ -292,11 +292,7 @@ pub fn run(args: &Config) -> Result<ExitCode> {
             ),
             None => "capturing whole packets".into(),
         },
-        if cap.ignores_outgoing() {
-            ", each loopback packet once (outgoing copies ignored)"
-        } else {
-            ", both directions"
-        },
+        cap.directions(),
         match &dropped {
             Dropped::ToUser(name, uid, _) => format!("privileges dropped to {name} (uid {uid})"),
             Dropped::Capabilities => "capabilities cleared".into(),

@@ -11,5 +11,6 @@ pub mod num;
 pub mod order;
 pub mod packet;
 pub mod pystruct;
+pub mod sll2;
 pub mod tcp_calc;
 pub mod udp_calc;
