@@ -113,7 +113,20 @@ fn every_link_type_tells_the_same_story() {
         );
         let o = replay(&f, &[]);
         assert!(o.status.success(), "link {link}: {}", err(&o));
-        assert_eq!(out(&o), GOLDEN, "link type {link} (big-endian NULL: {big})");
+        // A cooked v2 line names the interface (ifindex 1: lo on Linux) and
+        // the direction after the time, as tcpdump does.
+        let want = if link == 276 {
+            GOLDEN
+                .lines()
+                .map(|l| match l.split_at_checked(16) {
+                    Some((t, rest)) if l.starts_with('0') => format!("{t}lo    In  {rest}\n"),
+                    _ => format!("{l}\n"),
+                })
+                .collect()
+        } else {
+            GOLDEN.to_string()
+        };
+        assert_eq!(out(&o), want, "link type {link} (big-endian NULL: {big})");
         let j = json(&replay(&f, &["--json"]));
         assert_eq!(j.len(), 8);
         assert_eq!(j[0]["link"]["type"], name, "link type {link}");
