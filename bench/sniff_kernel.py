@@ -4,15 +4,18 @@
 `iperf3 -u -b 0 -l 64` flood on lo, in one run, for:
 
   (a)  a filter matching the flood, printing to /dev/null
-  (a') a filter matching the flood, writing a pcap (-w)
+  (a') a filter matching the flood, writing a pcap (-w), stdout to /dev/null
   (b)  a filter matching none of the flood (udp port 9)
+  (c)  as (a'), for 15 s (W_SECONDS): -w at the flood's top rate, drops
 
-usage: sudo python3 bench/sniff_kernel.py [SECONDS] [KiB]   (default 8, 8192)
+usage: sudo python3 bench/sniff_kernel.py [SECONDS] [KiB] [W_SECONDS]
+       (default 8, 8192, 15)
 
 For each: datagrams the flood sent, packets each sniffer captured and the
 kernel dropped, and CPU seconds each spent (user + system, from wait4),
-with socklab's CPU per million packets and the ratio to tcpdump's. Needs
-root, tcpdump and iperf3; loopback only; stops by itself.
+with the CPU per packet of each and socklab's over tcpdump's (the ratio;
+the target is at most 1.00), or socklab's CPU per million packets not
+matched. Needs root, tcpdump and iperf3; loopback only; stops by itself.
 """
 import os, re, shutil, signal, socket, subprocess, sys, tempfile, time
 
@@ -20,6 +23,7 @@ from socklab_bin import need, release_binary
 
 SECS = float(sys.argv[1]) if len(sys.argv) > 1 else 8.0
 KIB = int(sys.argv[2]) if len(sys.argv) > 2 else 8192
+W_SECS = float(sys.argv[3]) if len(sys.argv) > 3 else 15.0
 
 
 def free_port():
@@ -48,7 +52,7 @@ def stop(p):
     return err, ru.ru_utime + ru.ru_stime
 
 
-def run_case(binary, name, filt, save_dir):
+def run_case(binary, name, filt, save_dir, secs=SECS):
     port = free_port()
     flt = filt.format(port=port).split()
     ours_cmd = [binary, "sniff", "-i", "lo", "-B", str(KIB)]
@@ -64,7 +68,7 @@ def run_case(binary, name, filt, save_dir):
                               stdout=out, stderr=out)
     time.sleep(0.5)
     r = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-u", "-b", "0",
-                        "-l", "64", "-t", f"{SECS:g}"], capture_output=True, text=True)
+                        "-l", "64", "-t", f"{secs:g}"], capture_output=True, text=True)
     m = re.findall(r"(\d+)/(\d+) \([\d.e+-]+%\)\s+sender", r.stdout)
     sent = int(m[-1][1]) if m and r.returncode == 0 else None
     time.sleep(1.0)
@@ -78,13 +82,16 @@ def run_case(binary, name, filt, save_dir):
     od = int(need(r"(\d+) packets? dropped by the kernel", err_ours, "socklab sniff's summary").group(1))
     tc = int(need(r"(\d+) packets? captured", err_theirs, "tcpdump's summary").group(1))
     td = int(need(r"(\d+) packets? dropped by kernel", err_theirs, "tcpdump's summary").group(1))
-    print(f"{name}: filter '{' '.join(flt)}', {sent:,} datagrams in {SECS:g} s")
+    print(f"{name}: filter '{' '.join(flt)}', {sent:,} datagrams in {secs:g} s "
+          f"({sent / secs:,.0f}/s)")
     print(f"  socklab sniff -B {KIB}: {oc:>10,} captured {od:>9,} dropped  {cpu_ours:6.2f} CPU-s")
     print(f"  tcpdump -B {KIB}     : {tc:>10,} captured {td:>9,} dropped  {cpu_theirs:6.2f} CPU-s")
     per_m = cpu_ours / (sent / 1e6)
     if oc:
-        print(f"  CPU per packet captured: socklab {cpu_ours / oc * 1e6:.2f} us, "
-              f"tcpdump {cpu_theirs / max(tc, 1) * 1e6:.2f} us")
+        ours_us, theirs_us = cpu_ours / oc * 1e6, cpu_theirs / max(tc, 1) * 1e6
+        print(f"  CPU per packet captured: socklab {ours_us:.2f} us, "
+              f"tcpdump {theirs_us:.2f} us, ratio {ours_us / max(theirs_us, 1e-9):.2f} "
+              f"(target <= 1.00)")
     else:
         print(f"  socklab CPU per million packets not matched: {per_m:.3f} s (target <= 0.05)")
     return sent, oc, od, cpu_ours, tc, td, cpu_theirs
@@ -104,6 +111,9 @@ def main():
         run_case(binary, "(a) matching, printing to /dev/null", "udp port {port}", None)
         run_case(binary, "(a') matching, -w", "udp port {port}", d)
         run_case(binary, "(b) matching nothing", "udp port 9", None)
+        _, _, od, _, _, td, _ = run_case(binary, f"(c) -w for {W_SECS:g} s", "udp port {port}",
+                                         d, W_SECS)
+        print(f"  (c) drops: socklab {od:,}, tcpdump {td:,} (target: socklab 0)")
 
 
 if __name__ == "__main__":

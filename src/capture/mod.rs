@@ -13,7 +13,6 @@
 pub mod background;
 pub mod cooked;
 pub mod file;
-pub mod ifname;
 pub mod live;
 pub mod privs;
 pub mod ring;
