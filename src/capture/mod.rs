@@ -13,6 +13,7 @@
 pub mod background;
 pub mod cooked;
 pub mod file;
+pub mod ifaces;
 pub mod live;
 pub mod privs;
 pub mod ring;
