@@ -150,3 +150,72 @@ fn what_bpf_cannot_hold_is_filtered_in_user_space_and_said_with_v() {
         KernelFilter::None(_)
     ));
 }
+
+/// `sniff -w FILE > /dev/null` (issue 14 point 5, the `-w` CPU target):
+/// the lines would be thrown away, so socklab only filters and saves, as
+/// `tcpdump -w` does (and says so with -v); the part of the filter the
+/// kernel cannot run is still applied in user space, so the file holds
+/// exactly the matching packets.
+#[test]
+fn saving_with_output_discarded_still_filters_what_the_kernel_cannot() {
+    use std::process::{Command, Stdio};
+    if !can_capture() {
+        return;
+    }
+    let rx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = rx.local_addr().expect("addr").port();
+    // The kernel runs `udp dst port`; the deep sum over the payload's first
+    // byte ('A' x 20) does not fit BPF's scratch slots: user space.
+    let mut deep = "udp[8]".to_string();
+    for _ in 1..20 {
+        deep = format!("({deep}) + udp[8]");
+    }
+    let expr = format!("udp dst port {port} and {deep} = {}", 20 * 0x41);
+    let dir = std::env::temp_dir().join(format!("socklab-discard-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let _ = Command::new("chmod").arg("1777").arg(&dir).status();
+    let file = dir.join("kept.pcap");
+    let err_path = dir.join("stderr");
+    let mut child = Command::new(common::bin())
+        .args(["sniff", "-v", "-w"])
+        .arg(&file)
+        .arg(&expr)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .expect("spawn socklab");
+    let stderr = || std::fs::read_to_string(&err_path).unwrap_or_default();
+    let end = Instant::now() + Duration::from_secs(10);
+    while !stderr().contains("listening on") && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    for i in 0..30 {
+        let first = if i % 3 == 0 { b'A' } else { b'B' };
+        tx.send_to(&[first, b'x', b'y'], ("127.0.0.1", port))
+            .expect("send");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signalling our own child by pid.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let end = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().ok().flatten().is_none() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let err = stderr();
+    assert!(
+        err.contains("standard output is /dev/null: packets are saved, not decoded or printed"),
+        "{err}"
+    );
+    assert!(err.contains("the rest is checked in user space"), "{err}");
+    assert!(err.contains("10 packets written to"), "{err}");
+    assert!(err.contains("30 packets passed the kernel filter"), "{err}");
+    let saved = std::fs::read(&file).expect("the -w file");
+    // 24-byte header, then 16-byte record headers and 14 + 20 + 8 + 3 bytes.
+    assert_eq!(saved.len(), 24 + 10 * (16 + 45));
+    let _ = std::fs::remove_dir_all(&dir);
+    drop(rx);
+}

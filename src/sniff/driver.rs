@@ -515,7 +515,9 @@ impl<S: PacketSource> Driver<S> {
                 (None, _) => true,
                 (Some(true), _) if self.flush_each => true,
                 (Some(shown), Some(every)) => {
-                    (shown && tty && timeline.is_none()) || last_flush.elapsed() >= every
+                    (shown && tty && timeline.is_none())
+                        // The clock is read every 64 packets, not each.
+                        || (self.pipe.captured % 64 == 0 && last_flush.elapsed() >= every)
                 }
                 (Some(_), None) => false,
             };

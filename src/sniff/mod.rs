@@ -53,6 +53,9 @@ pub struct Pipeline {
     stats: Option<stats::Stats>,
     /// Print each packet (off for `--stats`).
     print: bool,
+    /// The kernel ran the whole filter already (a live capture whose
+    /// filter compiled to BPF whole): it is not evaluated again.
+    kernel_filtered: bool,
     /// Packets handed to [`Pipeline::handle`].
     pub captured: u64,
     /// Packets that passed the filter and were printed.
@@ -73,6 +76,7 @@ impl Pipeline {
             learned: DecodeTable::new(),
             stats: None,
             print: true,
+            kernel_filtered: false,
             captured: 0,
             shown: 0,
         }
@@ -144,6 +148,13 @@ impl Pipeline {
         self
     }
 
+    /// The kernel already ran the whole filter on every packet (the BPF
+    /// program is exact, see `filter::bpf`): do not run it again.
+    pub fn filtered_by_kernel(mut self, yes: bool) -> Self {
+        self.kernel_filtered = yes;
+        self
+    }
+
     /// Count packets for [`Pipeline::write_stats`] instead of printing them.
     pub fn stats_only(mut self) -> Self {
         self.stats = Some(stats::Stats::new());
@@ -154,8 +165,17 @@ impl Pipeline {
     /// Handle one packet; returns true when it matched the filter and was printed.
     pub fn handle<W: Write>(&mut self, w: &mut W, p: &Packet<'_>) -> io::Result<bool> {
         self.captured += 1;
+        if !self.print && self.stats.is_none() {
+            // Nothing is printed or counted from the decoded packet (`-w`
+            // with standard output discarded, `-w -`): as `tcpdump -w`,
+            // only the filter decides; no decoding, tracking or rendering.
+            let pass =
+                self.kernel_filtered || self.filter.matches_frame(p.link, p.data, p.orig_len);
+            self.shown += u64::from(pass);
+            return Ok(pass);
+        }
         let d = decode_captured(p.link, p.data, p.orig_len);
-        if !self.filter.matches(&d) {
+        if !self.kernel_filtered && !self.filter.matches(&d) {
             return Ok(false);
         }
         self.shown += 1;
@@ -269,6 +289,18 @@ pub fn is_stdio(path: &std::path::Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// True when standard output is `/dev/null` (the same character device).
+fn stdout_is_dev_null() -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    match (
+        std::fs::metadata("/proc/self/fd/1"),
+        std::fs::metadata("/dev/null"),
+    ) {
+        (Ok(out), Ok(null)) => out.file_type().is_char_device() && out.rdev() == null.rdev(),
+        _ => false,
+    }
+}
+
 /// Run `socklab sniff`.
 pub fn run(args: &Config) -> Result<ExitCode> {
     let filter = args.filter.clone();
@@ -326,10 +358,20 @@ pub fn run(args: &Config) -> Result<ExitCode> {
     }
     let iface = cap.iface().to_string();
     let to_stdout = args.write.as_deref().is_some_and(is_stdio);
+    let kernel_whole = matches!(kernel, crate::filter::KernelFilter::Whole(_));
     let mut pipe = Pipeline::new(filter, opts)
         .decode(&args.decode)
-        .heuristics(args.heuristics);
-    if to_stdout {
+        .heuristics(args.heuristics)
+        .filtered_by_kernel(kernel_whole);
+    // `-w FILE > /dev/null`: the lines would be thrown away; do only what
+    // `tcpdump -w` does (filter, save), as -v says.
+    let discarded = args.write.is_some() && stdout_is_dev_null();
+    if discarded && opts.verbose {
+        crate::noteln!(
+            "socklab: standard output is /dev/null: packets are saved, not decoded or printed"
+        );
+    }
+    if to_stdout || discarded {
         pipe = pipe.silent();
     }
     let mut driver = Driver::new(Live::new(cap), pipe)
