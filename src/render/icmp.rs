@@ -316,7 +316,7 @@ fn icmp6_text(out: &mut String, m: &[u8]) -> Option<bool> {
             let _ = write!(out, "neighbor advertisement, tgt is {}", v6(m, 8)?);
         }
         // Multicast listener discovery (MLDv1: 24 bytes; a longer query is v2).
-        130 | 131 | 132 => {
+        130..=132 => {
             out.push_str(match t {
                 130 => "multicast listener query",
                 131 => "multicast listener report",
