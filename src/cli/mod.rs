@@ -11,9 +11,9 @@ pub mod workbench;
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use values::OrderArg;
+use values::{ColorArg, OrderArg};
 
 /// socklab: speak, sniff and explain the socket-course protocols.
 #[derive(Debug, Parser)]
@@ -36,6 +36,41 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parse the command line (exits with clap's message and status 2 on a
+    /// bad one, 0 after `--help`).
+    pub fn parse_args() -> Cli {
+        let m = command().get_matches();
+        Cli::from_arg_matches(&m).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// The command tree as socklab uses it: `-h` and `--help` print the short
+/// page (one screen: the common options and examples), `--help-all` every
+/// option in detail (what the man pages hold); help is wrapped to the
+/// terminal, at most 100 columns.
+pub fn command() -> clap::Command {
+    fn short_help(c: clap::Command) -> clap::Command {
+        c.disable_help_flag(true)
+            .arg(
+                clap::Arg::new("help")
+                    .short('h')
+                    .long("help")
+                    .action(clap::ArgAction::HelpShort)
+                    .help("Print help (--help-all: every option, in detail)"),
+            )
+            .arg(
+                clap::Arg::new("help_all")
+                    .long("help-all")
+                    .action(clap::ArgAction::HelpLong)
+                    .help("Print help with every option, in detail")
+                    .hide_short_help(true),
+            )
+            .mut_subcommands(short_help)
+    }
+    short_help(Cli::command().max_term_width(100))
 }
 
 /// Every socklab command.
@@ -149,6 +184,9 @@ pub struct SniffOpt {
     /// tcp-calc, echo, monitor, chat, http); repeatable.
     #[arg(long = "decode", value_name = "PORT=PROTO", requires = "sniff")]
     pub decode: Vec<crate::wire::decode_as::DecodeAs>,
+    /// When to colour the --sniff timeline: auto (a terminal, NO_COLOR unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
 }
 
 /// Client options for the request/response calculators.
@@ -420,6 +458,9 @@ pub struct LabArgs {
     /// With -w: nanosecond timestamps in a pcap file.
     #[arg(long, requires = "write")]
     pub nano: bool,
+    /// When to colour the output (-v packets): auto (a terminal, NO_COLOR unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
 }
 
 impl LabArgs {
@@ -432,6 +473,7 @@ impl LabArgs {
             svg: self.svg.clone(),
             write: self.write.clone(),
             nano: self.nano,
+            color: self.color.into(),
         }
     }
 }

@@ -22,8 +22,8 @@ pub struct PrintArgs {
     /// Raw sequence and acknowledgement numbers instead of relative ones.
     #[arg(long)]
     pub absolute_seq: bool,
-    /// When to colour the output.
-    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    /// When to colour the output: auto (a terminal, NO_COLOR unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
     pub color: ColorArg,
     /// Decode traffic on PORT as PROTO (udp-calc, udp-calc-net, tcp-calc, echo, monitor,
     /// chat, http), like tshark's -d (-d itself is tcpdump's); repeatable.

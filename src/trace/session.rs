@@ -360,8 +360,7 @@ impl Session {
                             self.emit_call(w, &c, false)?;
                         }
                     } else if self.show.json {
-                        let v = serde_json::json!({"type": "enter", "ts_ns": slot.ts.as_nanos() as i64,
-                            "pid": pid, "tid": tid, "call": text});
+                        let v = render::enter_json(slot.ts, *pid, *tid, text);
                         self.line(w, &v.to_string())?;
                     } else {
                         let mut s = String::new();
@@ -533,9 +532,6 @@ impl Session {
             if self.show.summary {
                 self.summary.packet(&f);
             }
-        }
-        if self.show.json && buf.first() == Some(&b'{') {
-            buf.splice(1..1, b"\"type\":\"packet\",".iter().copied());
         }
         if let Some((_, tag)) = link {
             self.packets_linked += 1;
