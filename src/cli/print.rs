@@ -14,37 +14,50 @@ pub struct PrintArgs {
     /// Hex and ASCII dump of each frame.
     #[arg(short = 'X')]
     pub hex: bool,
-    /// Tree of every header field: offset, bytes as on the wire, value on this host.
+    /// Every header field: offset, bytes, host value.
+    ///
+    /// A tree of every header field: its offset, its bytes as on the wire,
+    /// its value on this host.
     #[arg(short = 'v', long)]
     pub verbose: bool,
-    /// One JSON object per packet per line (summaries go to stderr).
+    /// One JSON object per line (docs/json.md).
+    ///
+    /// Summaries for people go to stderr.
     #[arg(long)]
     pub json: bool,
-    /// Raw sequence and acknowledgement numbers instead of relative ones, as
-    /// tcpdump -S (with -S each line equals `tcpdump -nn -S`'s). Without it,
+    /// Raw sequence and acknowledgement numbers, as tcpdump -S.
+    ///
+    /// With -S each line equals `tcpdump -nn -S`'s. Without it,
     /// socklab numbers each side from its first sequence number, the SYN
     /// included (seq 0, as Wireshark does), where tcpdump prints the SYN's raw
     /// number and relative numbers only after it.
-    #[arg(short = 'S', long)]
+    #[arg(short = 'S', long, hide_short_help = true)]
     pub absolute_seq: bool,
     /// Time column as tcpdump: -t none, -tt seconds since 1970, -ttt since the
     /// previous packet, -tttt with the date, -ttttt since the first packet.
-    #[arg(short = 't', action = clap::ArgAction::Count)]
+    #[arg(short = 't', action = clap::ArgAction::Count, hide_short_help = true)]
     pub time: u8,
     /// Print times in UTC (default: the local time zone, from TZ, as tcpdump).
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub utc: bool,
-    /// When to colour the output: auto (a terminal, NO_COLOR unset), always, never.
-    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    /// Colour: auto (a terminal), always, never.
+    ///
+    /// auto colours on a terminal unless NO_COLOR is set (or TERM=dumb).
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN",
+          hide_possible_values = true, hide_default_value = true)]
     pub color: ColorArg,
-    /// Decode traffic on PORT as PROTO (udp-calc, udp-calc-net, tcp-calc, echo, monitor,
-    /// chat, http), like tshark's -d (-d itself is tcpdump's); repeatable.
+    /// Decode PORT as PROTO, as tshark -d; repeatable.
+    ///
+    /// PROTO: udp-calc, udp-calc-net, tcp-calc, echo, monitor, chat, http
+    /// (-d itself is tcpdump's).
     #[arg(long = "decode", value_name = "PORT=PROTO")]
     pub decode: Vec<DecodeAs>,
-    /// Do not recognise course protocols by how a conversation goes (a 12-byte
-    /// datagram answered by a 4-byte result, numbers answered by N\0\0, ...); -v says why
+    /// Do not recognise course protocols by how a conversation goes.
+    ///
+    /// By default a 12-byte datagram answered by a 4-byte result, numbers
+    /// answered by N\0\0, ... teach socklab what a port speaks; -v says why
     /// each port was recognised.
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub no_heuristics: bool,
 }
 

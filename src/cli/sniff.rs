@@ -8,6 +8,9 @@ use super::print::PrintArgs;
 
 /// `socklab sniff [-i IFACE] [FILTER...] [-c COUNT] [-X] [-v] [--json] [--absolute-seq]`
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  sudo socklab sniff port 10009\n  sudo socklab sniff -v -c 3 tcp port 10009\n  sudo socklab sniff -w run.pcapng udp"
+)]
 pub struct SniffArgs {
     /// Interface to capture on.
     #[arg(
@@ -17,31 +20,43 @@ pub struct SniffArgs {
         default_value = "lo"
     )]
     pub iface: String,
-    /// Stop after showing this many packets (after the filter).
+    /// Stop after this many packets (after the filter).
     #[arg(short = 'c', long, value_name = "COUNT")]
     pub count: Option<u64>,
-    /// Keep at most this many bytes of each packet (0 = whole packets); cut packets are marked.
+    /// Keep at most this many bytes of each packet (0 = whole packets).
+    ///
+    /// Cut packets are marked.
     #[arg(
+        hide_short_help = true,
         short = 's',
         long = "snaplen",
         value_name = "BYTES",
         default_value_t = 0
     )]
     pub snaplen: usize,
-    /// Also save the packets shown to FILE: pcap, or pcapng if FILE ends in .pcapng.
+    /// Also save the packets shown: pcap, or .pcapng.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
-    /// After opening the capture socket as root, run as USER (like tcpdump -Z):
-    /// default nobody, or the invoking user under sudo; -Z root keeps uid 0 with
+    /// After opening the capture socket as root, run as USER (tcpdump -Z).
+    ///
+    /// Default: nobody, or the invoking user under sudo; -Z root keeps uid 0 with
     /// every capability cleared. -w files are created after the switch.
-    #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
+    #[arg(
+        short = 'Z',
+        long = "relinquish-privileges",
+        value_name = "USER",
+        hide_short_help = true
+    )]
     pub user: Option<String>,
     /// With -w: nanosecond timestamps (default: microseconds, what every tool reads).
-    #[arg(long, requires = "write")]
+    #[arg(long, requires = "write", hide_short_help = true)]
     pub nano: bool,
-    /// Kernel buffer in KiB (tcpdump's -B): the memory-mapped ring packets
-    /// are read from (default 32 MiB, about 250,000 small packets of burst).
+    /// Kernel buffer in KiB (tcpdump's -B).
+    ///
+    /// The memory-mapped ring packets are read from (default 32 MiB, about
+    /// 250,000 small packets of burst).
     #[arg(
+        hide_short_help = true,
         short = 'B',
         long = "buffer-size",
         value_name = "KiB",
@@ -49,17 +64,20 @@ pub struct SniffArgs {
         value_parser = clap::value_parser!(u32).range(1024..=4_194_304)
     )]
     pub buffer_kib: u32,
-    /// Print the filter compiled to classic BPF and exit: -d as `tcpdump -d`,
-    /// -dd as a C array, -ddd as decimal numbers.
-    #[arg(short = 'd', action = clap::ArgAction::Count)]
+    /// Print the filter compiled to classic BPF and exit (tcpdump's -d).
+    ///
+    /// -d as `tcpdump -d`, -dd as a C array, -ddd as decimal numbers.
+    #[arg(short = 'd', action = clap::ArgAction::Count, hide_short_help = true)]
     pub dump_bpf: u8,
     /// How packets are printed.
     #[command(flatten)]
     pub print: PrintArgs,
-    /// Filter in tcpdump's language: tcp, udp, icmp, arp, ip6, [src|dst] host A,
+    /// Filter in tcpdump's language, e.g. tcp port 10009 (docs/sniff.md).
+    ///
+    /// Primitives: tcp, udp, icmp, arp, ip6, [src|dst] host A,
     /// net 10.0.0.0/8, port N, portrange A-B, less/greater N, vlan [ID], ether host MAC,
     /// ip proto N, tcp[tcpflags] & tcp-syn != 0, ... combined with and/or/not and
-    /// parentheses (and/or have equal precedence, as in tcpdump). See docs/sniff.md.
+    /// parentheses (and/or have equal precedence, as in tcpdump).
     #[arg(value_name = "FILTER", trailing_var_arg = true)]
     pub filter: Vec<String>,
 }
