@@ -267,7 +267,8 @@ fn trace_json_follows_the_schema() {
     let (port, peer) = echo_once();
     let to = format!("127.0.0.1:{port}");
     let b = bin();
-    let mut args = vec!["trace", "--json", "--inline-output"];
+    // -c: the per-socket table goes to stderr, stdout stays JSON.
+    let mut args = vec!["trace", "--json", "--inline-output", "-c"];
     if !packets {
         args.push("--no-packets");
     }
@@ -289,7 +290,8 @@ fn trace_json_follows_the_schema() {
         return;
     }
     assert!(o.status.success(), "{}", stderr(&o));
-    let objs = check_lines("trace --json", &stdout(&o));
+    let objs = check_lines("trace --json -c", &stdout(&o));
+    assert!(!stderr(&o).is_empty(), "the -c table on stderr");
     let types: std::collections::BTreeSet<&str> =
         objs.iter().filter_map(|v| v["type"].as_str()).collect();
     for t in ["call", "output"] {

@@ -595,11 +595,18 @@ impl Session {
                 .as_ref()
                 .map(|p| p.summaries().0)
                 .unwrap_or_default();
-            let r = self
-                .summary
-                .write(w, &conns, self.pipe.is_some())
-                .and_then(|_| w.flush());
-            r.or_else(|e| self.gone(e))?;
+            if self.show.json {
+                // The table is for people: stdout stays one JSON object per line.
+                w.flush().or_else(|e| self.gone(e))?;
+                let mut err = io::stderr().lock();
+                let _ = self.summary.write(&mut err, &conns, self.pipe.is_some());
+            } else {
+                let r = self
+                    .summary
+                    .write(w, &conns, self.pipe.is_some())
+                    .and_then(|_| w.flush());
+                r.or_else(|e| self.gone(e))?;
+            }
         }
         match self.save.take() {
             Some((wr, path)) => {
