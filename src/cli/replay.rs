@@ -6,19 +6,23 @@ use clap::Args;
 
 use super::print::PrintArgs;
 
-/// `socklab replay FILE [FILTER...] [-c COUNT] [-w FILE] [-X] [-v] [--json] [--stats] [--absolute-seq]`
+/// `socklab replay FILE [FILTER...] [-c COUNT] [-w FILE] [-X] [-v] [--json] [--stats] [-S]`
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  socklab replay captures/lab-abort.pcap\n  socklab replay run.pcap --stats\n  socklab replay run.pcap --json tcp | jq .events"
+    after_help = "Examples (options before or after the filter words, as with tcpdump):
+  socklab replay lesson.pcap tcp port 10009 -c 5 -S
+  socklab replay lesson.pcap --stats --json     counts and conversations
+  cat lesson.pcap | socklab replay - udp        - reads standard input
+  socklab replay big.pcap udp -w - | tcpdump -r -"
 )]
 pub struct ReplayArgs {
-    /// The capture file: pcap or pcapng.
+    /// The capture file: pcap or pcapng; - reads standard input.
     ///
     /// pcap in either byte order, with micro- or nanosecond timestamps.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Stop after this many packets (after the filter).
-    #[arg(short = 'c', long, value_name = "COUNT")]
+    #[arg(short = 'c', long, value_name = "COUNT", value_parser = super::values::count)]
     pub count: Option<u64>,
     /// Counts and conversations instead of the packets.
     ///
@@ -38,7 +42,15 @@ pub struct ReplayArgs {
     #[arg(short = 'd', action = clap::ArgAction::Count, hide_short_help = true)]
     pub dump_bpf: u8,
     /// Also save the packets shown: pcap, or .pcapng.
-    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    ///
+    /// pcapng if FILE ends in .pcapng; `-w -` writes a pcap stream to standard
+    /// output instead of the lines (`| tcpdump -r -`).
+    #[arg(
+        short = 'w',
+        long = "write",
+        value_name = "FILE",
+        conflicts_with = "stats"
+    )]
     pub write: Option<PathBuf>,
     /// With -w: nanosecond timestamps (default: microseconds, what every tool reads).
     #[arg(long, requires = "write", hide_short_help = true)]
@@ -51,8 +63,9 @@ pub struct ReplayArgs {
     /// Primitives: tcp, udp, icmp, arp, ip6, [src|dst] host A,
     /// net 10.0.0.0/8, port N, portrange A-B, less/greater N, vlan [ID], ether host MAC,
     /// ip proto N, tcp[tcpflags] & tcp-syn != 0, ... combined with and/or/not and
-    /// parentheses (and/or have equal precedence, as in tcpdump).
-    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    /// parentheses (and/or have equal precedence, as in tcpdump). Options may come
+    /// before or after the filter words.
+    #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
 }
 
@@ -72,6 +85,7 @@ impl ReplayArgs {
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
             write: self.write.clone(),
             nano: self.nano,
+            line_buffered: self.print.line_buffered,
         })
     }
 }
