@@ -56,10 +56,13 @@ fn on_record(peer: SocketAddr, rec: &[u8], log: Log, totals: &Totals) {
     match decode(rec) {
         Ok(r) => {
             totals.records.fetch_add(1, Ordering::Relaxed);
-            log.event(&format!(
-                "{peer}  host {}  CPU {}%  memory available {}%",
-                r.host, r.cpu, r.mem
-            ));
+            log.data(
+                peer,
+                &format!(
+                    "{peer}  host {}  CPU {}%  memory available {}%",
+                    r.host, r.cpu, r.mem
+                ),
+            );
         }
         Err(e) => {
             totals.bad.fetch_add(1, Ordering::Relaxed);
