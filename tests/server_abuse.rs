@@ -611,3 +611,57 @@ fn chat_announces_a_reconnect_storm_as_a_count() {
         .unwrap_or_else(|| panic!("no count line:\n{text}"));
     assert!(held >= 1, "{text}");
 }
+
+/// A monitor client that sends only garbage is closed after BAD_RUN_LIMIT
+/// (32) bad records in a row, in both modes, instead of holding a reader
+/// for as long as it floods; a bad record now and then is only logged.
+#[test]
+fn monitor_closes_a_client_after_32_bad_records_in_a_row() {
+    for mode in ["poll", "threads"] {
+        let port = tcp_port();
+        let srv = Server::socklab(&[
+            "monitor",
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--mode",
+            mode,
+        ]);
+        // 31 bad, 1 good, 31 bad: never 32 in a row, still connected.
+        let mut mixed = connect(port);
+        let bad = record("garbage, not a record");
+        let mut burst = Vec::new();
+        for i in 0..63 {
+            if i == 31 {
+                burst.extend(record(
+                    "Hostname:mixed Carga de CPU: 1.0% Memória Disponível: 2.0%",
+                ));
+            } else {
+                burst.extend_from_slice(&bad);
+            }
+        }
+        mixed.write_all(&burst).unwrap();
+        srv.wait_for("host mixed  CPU 1.0%", T);
+        // 40 bad in a row: closed after the 32nd.
+        let mut flood = connect(port);
+        let _ = flood.write_all(&bad.repeat(40));
+        assert!(sees_close(&mut flood, T), "{mode}: {}", srv.output());
+        srv.wait_for(
+            "(32 bad records in a row: not a monitor client, closing)",
+            T,
+        );
+        assert_eq!(
+            srv.count("bad records in a row"),
+            1,
+            "{mode}: {}",
+            srv.output()
+        );
+        // The mixed client is still served.
+        mixed
+            .write_all(&record(
+                "Hostname:still Carga de CPU: 1.0% Memória Disponível: 2.0%",
+            ))
+            .unwrap();
+        srv.wait_for("host still  CPU 1.0%", T);
+    }
+}
