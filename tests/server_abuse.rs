@@ -243,7 +243,7 @@ fn chat_slow_reader_is_dropped_and_others_keep_chatting() {
     let end = Instant::now() + T;
     while !got.ends_with(b"] still here\n") && Instant::now() < end {
         let n = a.read(&mut buf).unwrap();
-        assert!(n > 0);
+        assert!(n > 0, "{}\n{}", String::from_utf8_lossy(&got), srv.output());
         got.extend_from_slice(&buf[..n]);
     }
     assert!(
@@ -664,4 +664,52 @@ fn monitor_closes_a_client_after_32_bad_records_in_a_row() {
             .unwrap();
         srv.wait_for("host still  CPU 1.0%", T);
     }
+}
+
+/// Regression: output is written once per turn, and a turn that relayed
+/// more than MAX_QUEUE (64 KiB) to one client dropped that client as too
+/// slow although it read everything at once. Eight talkers' 16 KiB each,
+/// queued while the server is stopped, come in one turn.
+#[test]
+fn chat_a_reader_that_keeps_up_survives_a_turn_of_128_kib() {
+    let port = tcp_port();
+    let srv = Server::socklab(&["chat", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let mut reader = connect(port);
+    let mut talkers: Vec<TcpStream> = (0..8).map(|_| connect(port)).collect();
+    let end = Instant::now() + T;
+    while srv.count("connection from") < 9 && Instant::now() < end {
+        thread::sleep(Duration::from_millis(20));
+    }
+    thread::sleep(Duration::from_millis(200));
+    let pid = srv.pid().to_string();
+    let signal = |sig: &str| {
+        let st = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    signal("-STOP");
+    let line = format!("{}\n", "z".repeat(4000));
+    for t in &mut talkers {
+        t.write_all(line.repeat(4).as_bytes()).unwrap();
+    }
+    signal("-CONT");
+    let relayed = |all: &[u8]| {
+        all.split(|&b| b == b'\n')
+            .filter(|l| l.ends_with(&[b'z'; 4000]))
+            .count()
+    };
+    let mut all = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let end = Instant::now() + T;
+    while relayed(&all) < 32 && Instant::now() < end {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    assert_eq!(relayed(&all), 32, "{}", srv.output());
+    assert_eq!(srv.count("too slow"), 0, "{}", srv.output());
 }
