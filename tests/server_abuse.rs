@@ -239,17 +239,23 @@ fn chat_slow_reader_is_dropped_and_others_keep_chatting() {
     let mut a = connect(port);
     let mut b = connect(port);
     b.write_all(b"still here\n").unwrap();
+    // Contained, not last: under load the talkers' last lines may still be
+    // being relayed when it comes.
+    let has = |got: &[u8]| got.windows(13).any(|w| w == b"] still here\n");
     let mut got = Vec::new();
-    let end = Instant::now() + T;
-    while !got.ends_with(b"] still here\n") && Instant::now() < end {
-        let n = a.read(&mut buf).unwrap();
-        assert!(n > 0, "{}\n{}", String::from_utf8_lossy(&got), srv.output());
-        got.extend_from_slice(&buf[..n]);
+    let end = Instant::now() + Duration::from_secs(20);
+    while !has(&got) && Instant::now() < end {
+        match a.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
     }
     assert!(
-        got.ends_with(b"] still here\n"),
-        "{}",
-        String::from_utf8_lossy(&got)
+        has(&got),
+        "{}\nserver:\n{}",
+        String::from_utf8_lossy(&got),
+        srv.output()
     );
     let peak_kb = srv.status_field("VmHWM");
     assert!(peak_kb < 64 * 1024, "peak RSS {peak_kb} kB");

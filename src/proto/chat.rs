@@ -28,7 +28,10 @@ use slab::Slab;
 
 use crate::duration::fmt_secs;
 use crate::error::{describe_io, NetError, Stage};
-use crate::proto::limits::{emfile_lesson, fd_cap, fd_cap_note, out_of_fds, return_memory, Spare};
+use crate::proto::limits::{
+    accept_error_is_per_connection, emfile_lesson, fd_cap, fd_cap_note, out_of_fds, return_memory,
+    Spare,
+};
 use crate::proto::log::Log;
 use crate::proto::{net, stop};
 
@@ -251,7 +254,12 @@ impl Server {
                 Err(e) => {
                     self.log
                         .problem(&format!("accept failed: {}", describe_io(&e)));
-                    return false;
+                    if accept_error_is_per_connection(&e) {
+                        continue;
+                    }
+                    // Out of memory or buffers: try again next turn, not in a spin.
+                    std::thread::sleep(Duration::from_millis(10));
+                    return true;
                 }
             };
             if self.clients.len() >= max {

@@ -70,6 +70,17 @@ pub fn out_of_fds(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
+/// True for accept() errors that concern one connection only (it was reset
+/// or refused before it was taken: ECONNABORTED, EPROTO, EPERM): the next
+/// waiting one can be accepted at once. With edge-triggered readiness a
+/// loop that stopped here would never hear of those waiting again.
+pub fn accept_error_is_per_connection(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ECONNABORTED | libc::EPROTO | libc::EPERM | libc::EINTR)
+    )
+}
+
 /// The EMFILE lesson, logged once per burst by the caller.
 pub fn emfile_lesson(peer: Option<SocketAddr>, soft: u64) -> String {
     let who = peer.map_or_else(|| "a client".to_string(), |p| p.to_string());

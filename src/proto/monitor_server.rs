@@ -24,7 +24,7 @@ use crate::proto::accept::{self, Style};
 use crate::proto::calls::{self, Side};
 use crate::proto::limits::{emfile_lesson, fd_cap, fd_cap_note, out_of_fds, return_memory, Spare};
 use crate::proto::log::Log;
-use crate::proto::{net, stop};
+use crate::proto::{limits, net, stop};
 use crate::wire::monitor::{decode, RECORD_LEN};
 
 /// How to run the server.
@@ -381,6 +381,12 @@ fn poll_loop(
                     }
                     Err(e) => {
                         log.problem(&format!("accept failed: {}", describe_io(&e)));
+                        if limits::accept_error_is_per_connection(&e) {
+                            continue;
+                        }
+                        // Out of memory or buffers: try again next turn, not in a spin.
+                        std::thread::sleep(Duration::from_millis(10));
+                        accept_ready = true;
                         break;
                     }
                 };
