@@ -16,8 +16,7 @@ use super::print::PrintArgs;
   socklab sniff -D                             the interfaces, their link types"
 )]
 pub struct SniffArgs {
-    /// Interface to capture on; `any` captures on every interface (Linux
-    /// cooked v2, with each packet's interface and direction, as tcpdump -i any).
+    /// Interface to capture on.
     #[arg(
         short = 'i',
         long = "interface",

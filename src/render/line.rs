@@ -329,15 +329,32 @@ fn if_name(index: u32) -> String {
         if let Some((_, name)) = n.iter().find(|(i, _)| *i == index) {
             return name.clone();
         }
+        // The ioctl behind if_indextoname needs a socket, which the
+        // seccomp filter of a capture that dropped privileges may refuse
+        // (or answer with nothing): /sys/class/net names them as well.
         let name = nix::net::if_::if_indextoname(index)
             .ok()
             .and_then(|c| c.into_string().ok())
+            .filter(|n| !n.is_empty())
+            .or_else(|| sys_if_name(index))
             .unwrap_or_else(|| "?".into());
         if n.len() < 256 {
             n.push((index, name.clone()));
         }
         name
     })
+}
+
+/// The interface whose `/sys/class/net/NAME/ifindex` is `index`.
+fn sys_if_name(index: u32) -> Option<String> {
+    std::fs::read_dir("/sys/class/net")
+        .ok()?
+        .flatten()
+        .find(|e| {
+            std::fs::read_to_string(e.path().join("ifindex"))
+                .is_ok_and(|i| i.trim().parse() == Ok(index))
+        })
+        .and_then(|e| e.file_name().into_string().ok())
 }
 
 /// `TCP`, `UDP`, `ICMP`, `ICMPv6` or `protocol N`.
