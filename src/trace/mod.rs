@@ -28,6 +28,7 @@ pub mod sockets;
 pub mod summary;
 pub mod syscalls;
 pub mod tracer;
+pub mod watermark;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -192,13 +193,15 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     };
     let session = Session::new(show, pipe, save);
     let (tx, rx) = mpsc::channel::<TraceEvent>();
+    let watermark = watermark::Watermark::new();
+    let caught_up = watermark.clone();
 
     // Threads started from here on do not take SIGINT/SIGTERM: the tracer
     // thread (this one) must, to pass them on to the program.
     let blocked = tracer::block_signals();
     let printer = std::thread::Builder::new()
         .name("socklab-trace-print".into())
-        .spawn(move || session::print_loop(session, rx, cap))
+        .spawn(move || session::print_loop(session, rx, cap, caught_up))
         .context("cannot start the printer thread")?;
     let mut readers = Vec::new();
     let stdio = if cfg.inline_output {
@@ -225,7 +228,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     } else {
         Mode::Seccomp
     };
-    let mut t = Tracer::new(mode, tx, cfg.snap);
+    let mut t = Tracer::new(mode, tx, cfg.snap, watermark);
     let run_as = sudo_user();
     let stdio_fds = stdio.as_ref().map(|(o, e)| {
         use std::os::fd::AsRawFd;

@@ -28,6 +28,7 @@ use super::event::{CallEvent, ProcKind, TraceEvent};
 use super::procs::{self, Ended, Root, Table};
 use super::seccomp;
 use super::syscalls::{Sys, When, TABLE};
+use super::watermark::Watermark;
 
 /// Why tracing could not start or go on.
 #[derive(Debug, Error)]
@@ -151,6 +152,8 @@ pub struct Tracer {
     pub stops: u64,
     /// Attached with `-p` (detach, never kill).
     attached: bool,
+    /// How far the stops have been handled (for the printer).
+    watermark: Watermark,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -164,8 +167,9 @@ fn now() -> Timestamp {
 }
 
 impl Tracer {
-    /// A tracer sending events to `tx`, showing `snap` payload bytes.
-    pub fn new(mode: Mode, tx: Sender<TraceEvent>, snap: usize) -> Self {
+    /// A tracer sending events to `tx`, showing `snap` payload bytes,
+    /// telling the printer its progress through `watermark`.
+    pub fn new(mode: Mode, tx: Sender<TraceEvent>, snap: usize, watermark: Watermark) -> Self {
         Tracer {
             mode,
             filter: seccomp::program(),
@@ -179,6 +183,7 @@ impl Tracer {
             main_done: None,
             stops: 0,
             attached: false,
+            watermark,
         }
     }
 
@@ -467,12 +472,17 @@ impl Tracer {
         self.signals();
         self.stop_peers();
         let busy = poll.is_some() || self.forward_at.is_some() || self.main_done.is_some();
-        let flags = if busy {
-            WaitPidFlag::__WALL | WaitPidFlag::WNOHANG
-        } else {
-            WaitPidFlag::__WALL
-        };
-        let st = match waitpid(None, Some(flags)) {
+        // Look without blocking first: when no stop is waiting, every stop
+        // before `t0` has been handled, and the printer may know it.
+        let t0 = now();
+        let mut st = waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG));
+        if matches!(st, Ok(WaitStatus::StillAlive)) {
+            self.watermark.set(t0);
+            if !busy {
+                st = waitpid(None, Some(WaitPidFlag::__WALL));
+            }
+        }
+        let st = match st {
             Ok(WaitStatus::StillAlive) => {
                 std::thread::sleep(Duration::from_millis(2));
                 return None;
@@ -877,6 +887,9 @@ fn child(
                 fail(errno());
             }
         }
+        // Should socklab die before it has seized the child, do not leave
+        // it stopped forever (after the user switch, which clears this).
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         // socklab seizes the stopped child (PTRACE_SEIZE), then continues it.
         libc::raise(libc::SIGSTOP);
     }
