@@ -207,7 +207,11 @@ impl Saved {
         format!(
             "{} written to {} ({})",
             crate::plural::count(self.packets, "packet"),
-            self.path.display(),
+            if super::is_stdio(&self.path) {
+                "standard output".into()
+            } else {
+                self.path.display().to_string()
+            },
             super::describe(&self.options)
         )
     }
@@ -232,6 +236,19 @@ pub struct End {
 }
 
 impl End {
+    /// With `-w -`, a reader of the stream that went away (`| tcpdump -r - -c 1`)
+    /// is a quiet end, as a closed stdout is for the lines.
+    pub fn quiet_broken_pipe(mut self, to_stdout: bool) -> Self {
+        if to_stdout {
+            if let Some(DriverError::Save(e)) = &self.error {
+                if e.is_broken_pipe() {
+                    self.error = None;
+                }
+            }
+        }
+        self
+    }
+
     /// `Err` with the first failure, if there was one.
     pub fn result(self) -> Result<(), DriverError> {
         match self.error {
@@ -284,6 +301,7 @@ pub struct Driver<S: PacketSource> {
     legend: bool,
     merge: Option<(Inbox, Duration)>,
     progress: bool,
+    flush_each: bool,
 }
 
 impl<S: PacketSource> Driver<S> {
@@ -302,6 +320,7 @@ impl<S: PacketSource> Driver<S> {
             legend: false,
             merge: None,
             progress: false,
+            flush_each: false,
         }
     }
 
@@ -386,6 +405,13 @@ impl<S: PacketSource> Driver<S> {
     /// printing each once it is older than `horizon`.
     pub fn merge(mut self, inbox: Inbox, horizon: Duration) -> Self {
         self.merge = Some((inbox, horizon));
+        self
+    }
+
+    /// Flush the output (and the `-w` file) after every packet shown
+    /// (`-l`, and `-w -` so a reader of the stream sees each packet at once).
+    pub fn flush_each(mut self, on: bool) -> Self {
+        self.flush_each = on;
         self
     }
 
@@ -487,6 +513,7 @@ impl<S: PacketSource> Driver<S> {
             };
             let due = match (shown, self.flush_every) {
                 (None, _) => true,
+                (Some(true), _) if self.flush_each => true,
                 (Some(shown), Some(every)) => {
                     (shown && tty && timeline.is_none()) || last_flush.elapsed() >= every
                 }
