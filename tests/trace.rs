@@ -1582,3 +1582,38 @@ fn plain_pcap_w_file_is_read_by_tcpdump() {
     );
     assert!(stdout(&o).contains(&format!("127.0.0.1.{port}")));
 }
+
+#[test]
+fn a_capture_that_cannot_start_stops_the_program_at_its_first_socket_call() {
+    if !ready(true) {
+        return;
+    }
+    // The capture opens while the program starts; its first socket call
+    // waits for it, so a failed capture ends the run before any packet.
+    let code = "import socket\ns = socket.socket()\nprint('made a socket', flush=True)";
+    let o = run_limited(
+        bin(),
+        &["trace", "-i", "nosuch0", "--", python3(), "-c", code],
+        Duration::from_secs(30),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot capture on nosuch0"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stdout(&o).contains("made a socket"), "{}", stdout(&o));
+    let dir = temp_dir("trace-badw");
+    let f = dir
+        .join("no/such/dir/t.pcapng")
+        .to_string_lossy()
+        .into_owned();
+    let o = run_limited(
+        bin(),
+        &["trace", "-w", &f, "--", python3(), "-c", code],
+        Duration::from_secs(30),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ENOENT"), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("made a socket"), "{}", stdout(&o));
+}

@@ -11,7 +11,7 @@
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -154,6 +154,10 @@ pub struct Tracer {
     attached: bool,
     /// How far the stops have been handled (for the printer).
     watermark: Watermark,
+    /// Until the capture is ready: the first socket call waits for it.
+    gate: Option<Receiver<Result<(), String>>>,
+    /// The capture could not start (the tracees were killed): why.
+    pub gate_failed: Option<String>,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -184,7 +188,33 @@ impl Tracer {
             stops: 0,
             attached: false,
             watermark,
+            gate: None,
+            gate_failed: None,
         }
+    }
+
+    /// Hold the first socket call of any tracee until `ready` says the
+    /// capture is on (so no packet is missed); on an error, or after 10 s,
+    /// kill the tracees and keep the reason in [`Tracer::gate_failed`].
+    pub fn gate(&mut self, ready: Receiver<Result<(), String>>) {
+        self.gate = Some(ready);
+    }
+
+    /// Wait at the gate, once. False if tracing must end.
+    fn pass_gate(&mut self) -> bool {
+        let Some(g) = self.gate.take() else {
+            return true;
+        };
+        let why = match g.recv_timeout(Duration::from_secs(10)) {
+            Ok(Ok(())) => return true,
+            Ok(Err(e)) => e,
+            Err(_) => "the capture did not start within 10 s".into(),
+        };
+        self.gate_failed = Some(why);
+        for t in self.table.tids() {
+            let _ = signal::kill(t, Signal::SIGKILL);
+        }
+        false
     }
 
     fn options() -> Options {
@@ -611,6 +641,7 @@ impl Tracer {
         };
         match self.decoder.enter(tgid, sys, args, start) {
             Entry::Skip => self.resume(tid, None),
+            Entry::Follow(..) if !self.pass_gate() => self.resume(tid, None),
             Entry::Follow(p, announce) => {
                 if let Some(text) = announce {
                     let serial = self.decoder.fds.get(tgid, args[0] as i32).map(|s| s.serial);
