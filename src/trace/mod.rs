@@ -279,12 +279,19 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     if let Some(e) = gate_failed {
         bail!("{e}");
     }
+    use crate::plural::count;
     let mut msg = format!(
-        "socklab trace: {} calls, {} packets ({} tied to the call that caused them), {stops} ptrace stops",
-        session.calls_shown, session.packets_shown, session.packets_linked
+        "socklab trace: {}, {} ({} tied to the call that caused them), {}",
+        count(session.calls_shown, "call"),
+        count(session.packets_shown, "packet"),
+        session.packets_linked,
+        count(stops, "ptrace stop")
     );
     if dropped > 0 {
-        msg.push_str(&format!(", {dropped} packets dropped by the kernel"));
+        msg.push_str(&format!(
+            ", {} dropped by the kernel",
+            count(dropped, "packet")
+        ));
     }
     msg.push_str(&saved);
     if detached && status.is_none() {

@@ -611,7 +611,11 @@ impl Session {
                 let n = wr.written();
                 let plain = wr.options().format == crate::capture::file::Format::Pcap;
                 wr.finish().map_err(io::Error::other)?;
-                let mut note = format!("; {n} packets written to {}", path.display());
+                let mut note = format!(
+                    "; {} written to {}",
+                    crate::plural::count(n, "packet"),
+                    path.display()
+                );
                 if plain {
                     note.push_str(
                         " (plain pcap, so without the calls as comments: name it .pcapng to keep them)",
