@@ -4,7 +4,8 @@ against a local echo server, untraced, under `socklab trace` (capture on,
 and calls only), and under `strace -f --seccomp-bpf -e trace=network`, in
 one run; and `python3 -c 'import socket'` start-up under each.
 
-usage: python3 bench/trace.py [RUNS]   (default 5; medians are printed)
+usage: python3 bench/trace.py [RUNS]   (default 5; medians are printed;
+start-up runs max(15, 3 x RUNS) rounds, the modes taking turns)
 
 Targets (issue 10): socklab trace no slower than strace, at most 3x the
 untraced time, and start-up at most 20 ms slower traced. The capture needs
@@ -18,6 +19,8 @@ from socklab_bin import need, release_binary
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 N = 10000
+# Start-up rounds: more than RUNS, each is short and the spread is wide.
+STARTS = max(15, 3 * RUNS)
 
 CLIENT = r"""
 import socket, sys, time
@@ -94,23 +97,33 @@ def main():
         print("note: strace is not installed and could not be; its row is left out")
     # The real interpreter, not a version-manager shim (a shell script).
     py = [sys.executable]
-    loops, starts = {}, {}
+    loops = {}
     for name, pre in modes:
-        loop, start = [], []
+        loop = []
         for _ in range(RUNS):
             r = subprocess.run(pre + py + ["-c", CLIENT, str(port), str(N)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             loop.append(float(need(r"round trips ([\d.]+) s", r.stderr, name).group(1)))
+        loops[name] = statistics.median(loop)
+    # Start-up: the modes take turns within each round, so a change in the
+    # machine's load hits them alike; each mode's cost is the median of its
+    # per-round difference to the untraced run of the same round.
+    starts = {name: [] for name, _ in modes}
+    for _ in range(STARTS):
+        for name, pre in modes:
             t = time.perf_counter()
-            subprocess.run(pre + py + ["-c", "import socket"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            start.append(time.perf_counter() - t)
-        loops[name], starts[name] = statistics.median(loop), statistics.median(start)
-    base, base_start = loops["untraced"], starts["untraced"]
-    print(f"{N} round trips (median of {RUNS}) and python3 -c 'import socket' start-up:")
+            r = subprocess.run(pre + py + ["-c", "import socket"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            starts[name].append(time.perf_counter() - t)
+            if r.returncode != 0:
+                sys.exit(f"benchmark failed: {name}: python3 -c 'import socket' exited {r.returncode}")
+    base = loops["untraced"]
+    print(f"{N} round trips (median of {RUNS}); python3 -c 'import socket' start-up "
+          f"(median of {STARTS} rounds, and of the per-round difference to untraced):")
     for name, _ in modes:
+        extra = statistics.median(a - b for a, b in zip(starts[name], starts["untraced"]))
         print(f"  {name:42s} {loops[name]:6.3f} s  x{loops[name] / base:4.2f} untraced"
-              f"   start-up {starts[name] * 1e3:6.1f} ms (+{(starts[name] - base_start) * 1e3:5.1f} ms)")
+              f"   start-up {statistics.median(starts[name]) * 1e3:6.1f} ms ({extra * 1e3:+6.1f} ms)")
     st = next((n for n, _ in modes if n.startswith("strace")), None)
     for name, _ in modes:
         if name.startswith("socklab") and st:

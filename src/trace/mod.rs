@@ -28,6 +28,7 @@ pub mod sockets;
 pub mod summary;
 pub mod syscalls;
 pub mod tracer;
+pub mod watermark;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -151,7 +152,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         );
     }
     let packets = plan(cfg);
-    let cap = match &packets {
+    let live = match &packets {
         Packets::Host(i) => Some(i.clone()),
         Packets::Private => Some("lo".to_string()),
         Packets::None => None,
@@ -161,24 +162,15 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         // of every traced run's time.
         let mut lc = LiveConfig::new(&iface);
         lc.poll = Duration::from_millis(10);
-        BackgroundCapture::start(&lc).with_context(|| format!("cannot capture on {iface}"))
-    })
-    .transpose()?;
-    let pipe = cap
+        lc
+    });
+    if cfg.write.is_some() && live.is_none() {
+        bail!("-w needs packets, and this run captures none (see above)");
+    }
+    let pipe = live
         .as_ref()
         .map(|_| Pipeline::new(cfg.filter.clone().unwrap_or_else(Filter::all), cfg.print));
-    let save = match (&cfg.write, &cap) {
-        (Some(path), Some(c)) => {
-            let mut o = WriteOptions::new(path, c.link_type(), false);
-            o.iface = Some(match &packets {
-                Packets::Host(i) => i.clone(),
-                _ => "lo".into(),
-            });
-            Some((Writer::create_with(path, &o)?, path.clone()))
-        }
-        (Some(_), None) => bail!("-w needs packets, and this run captures none (see above)"),
-        _ => None,
-    };
+    let write = cfg.write.clone();
     let show = Show {
         look: render::Look {
             color: cfg.print.color,
@@ -190,15 +182,26 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         dns: cfg.dns,
         summary: cfg.summary,
     };
-    let session = Session::new(show, pipe, save);
     let (tx, rx) = mpsc::channel::<TraceEvent>();
+    // The capture opens on the printer thread while the program starts
+    // (the kernel takes tens of ms to turn timestamps on); the program's
+    // first socket call waits until it is ready (Tracer::gate).
+    let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<(), String>>(1);
+    let watermark = watermark::Watermark::new();
+    let caught_up = watermark.clone();
 
     // Threads started from here on do not take SIGINT/SIGTERM: the tracer
     // thread (this one) must, to pass them on to the program.
     let blocked = tracer::block_signals();
     let printer = std::thread::Builder::new()
         .name("socklab-trace-print".into())
-        .spawn(move || session::print_loop(session, rx, cap))
+        .spawn(move || -> Result<_> {
+            let opened = open_capture(live, write.as_deref());
+            let _ = ready_tx.send(opened.as_ref().map(|_| ()).map_err(|e| format!("{e:#}")));
+            let (cap, save) = opened?;
+            let session = Session::new(show, pipe, save);
+            session::print_loop(session, rx, cap, caught_up).context("writing the trace")
+        })
         .context("cannot start the printer thread")?;
     let mut readers = Vec::new();
     let stdio = if cfg.inline_output {
@@ -225,7 +228,8 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     } else {
         Mode::Seccomp
     };
-    let mut t = Tracer::new(mode, tx, cfg.snap);
+    let mut t = Tracer::new(mode, tx, cfg.snap, watermark);
+    t.gate(ready_rx);
     let run_as = sudo_user();
     let stdio_fds = stdio.as_ref().map(|(o, e)| {
         use std::os::fd::AsRawFd;
@@ -260,6 +264,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     }
     t.run();
     let stops = t.stops;
+    let gate_failed = t.gate_failed.take();
     let status = t.main_status();
     let detached = cfg.pid.is_some();
     drop(t);
@@ -268,15 +273,25 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         let _ = r.join();
     }
     let (session, saved, dropped) = match printer.join() {
-        Ok(r) => r.context("writing the trace")?,
+        Ok(r) => r?,
         Err(_) => bail!("the printer thread failed"),
     };
+    if let Some(e) = gate_failed {
+        bail!("{e}");
+    }
+    use crate::plural::count;
     let mut msg = format!(
-        "socklab trace: {} calls, {} packets ({} tied to the call that caused them), {stops} ptrace stops",
-        session.calls_shown, session.packets_shown, session.packets_linked
+        "socklab trace: {}, {} ({} tied to the call that caused them), {}",
+        count(session.calls_shown, "call"),
+        count(session.packets_shown, "packet"),
+        session.packets_linked,
+        count(stops, "ptrace stop")
     );
     if dropped > 0 {
-        msg.push_str(&format!(", {dropped} packets dropped by the kernel"));
+        msg.push_str(&format!(
+            ", {} dropped by the kernel",
+            count(dropped, "packet")
+        ));
     }
     msg.push_str(&saved);
     if detached && status.is_none() {
@@ -292,6 +307,31 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     }
     out::note(&msg);
     Ok(exit_code(status.map(|s| s.status()).unwrap_or(0)))
+}
+
+/// The `-w` file being written, and its name.
+type Save = (Writer, PathBuf);
+
+/// Start capturing (`live`) and create the `-w` file; runs on the printer
+/// thread.
+fn open_capture(
+    live: Option<LiveConfig>,
+    write: Option<&std::path::Path>,
+) -> Result<(Option<BackgroundCapture>, Option<Save>)> {
+    let Some(lc) = live else {
+        return Ok((None, None));
+    };
+    let cap =
+        BackgroundCapture::start(&lc).with_context(|| format!("cannot capture on {}", lc.iface))?;
+    let save = match write {
+        Some(path) => {
+            let mut o = WriteOptions::new(path, cap.link_type(), false);
+            o.iface = Some(lc.iface.clone());
+            Some((Writer::create_with(path, &o)?, path.to_path_buf()))
+        }
+        None => None,
+    };
+    Ok((Some(cap), save))
 }
 
 /// Wait (at most 5 s) until every `--with` peer listens (TCP) or has

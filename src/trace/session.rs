@@ -26,6 +26,7 @@ use super::event::{CallEvent, ProcKind, TraceEvent};
 use super::link::{self, Facts};
 use super::render::{self, Look};
 use super::summary::Summary;
+use super::watermark::Watermark;
 
 /// How long an item waits before it is printed.
 pub const HORIZON: Duration = Duration::from_millis(150);
@@ -613,7 +614,11 @@ impl Session {
                 let n = wr.written();
                 let plain = wr.options().format == crate::capture::file::Format::Pcap;
                 wr.finish().map_err(io::Error::other)?;
-                let mut note = format!("; {n} packets written to {}", path.display());
+                let mut note = format!(
+                    "; {} written to {}",
+                    crate::plural::count(n, "packet"),
+                    path.display()
+                );
                 if plain {
                     note.push_str(
                         " (plain pcap, so without the calls as comments: name it .pcapng to keep them)",
@@ -632,6 +637,7 @@ pub fn print_loop(
     mut session: Session,
     rx: Receiver<TraceEvent>,
     cap: Option<BackgroundCapture>,
+    caught_up: Watermark,
 ) -> io::Result<(Session, String, u64)> {
     let stdout = io::stdout();
     let tick = Duration::from_millis(30);
@@ -654,8 +660,12 @@ pub fn print_loop(
         }
         if last_flush.elapsed() >= tick {
             last_flush = std::time::Instant::now();
-            let horizon = Timestamp::now();
-            let cut = sub(horizon, HORIZON);
+            // The tracer's progress first, then the events it covers.
+            let tracer_at = caught_up.get();
+            while let Ok(e) = rx.try_recv() {
+                session.event(e);
+            }
+            let cut = Watermark::cut(tracer_at, Timestamp::now(), HORIZON);
             session.flush(&mut stdout.lock(), cut)?;
         }
     }
@@ -675,9 +685,4 @@ pub fn print_loop(
     }
     let note = session.finish(&mut stdout.lock())?;
     Ok((session, note, dropped))
-}
-
-fn sub(t: Timestamp, d: Duration) -> Timestamp {
-    let ns = t.as_nanos() - d.as_nanos() as i128;
-    Timestamp::new((ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as u32)
 }

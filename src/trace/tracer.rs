@@ -11,7 +11,7 @@
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -28,6 +28,7 @@ use super::event::{CallEvent, ProcKind, TraceEvent};
 use super::procs::{self, Ended, Root, Table};
 use super::seccomp;
 use super::syscalls::{Sys, When, TABLE};
+use super::watermark::Watermark;
 
 /// Why tracing could not start or go on.
 #[derive(Debug, Error)]
@@ -151,6 +152,12 @@ pub struct Tracer {
     pub stops: u64,
     /// Attached with `-p` (detach, never kill).
     attached: bool,
+    /// How far the stops have been handled (for the printer).
+    watermark: Watermark,
+    /// Until the capture is ready: the first socket call waits for it.
+    gate: Option<Receiver<Result<(), String>>>,
+    /// The capture could not start (the tracees were killed): why.
+    pub gate_failed: Option<String>,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -164,8 +171,9 @@ fn now() -> Timestamp {
 }
 
 impl Tracer {
-    /// A tracer sending events to `tx`, showing `snap` payload bytes.
-    pub fn new(mode: Mode, tx: Sender<TraceEvent>, snap: usize) -> Self {
+    /// A tracer sending events to `tx`, showing `snap` payload bytes,
+    /// telling the printer its progress through `watermark`.
+    pub fn new(mode: Mode, tx: Sender<TraceEvent>, snap: usize, watermark: Watermark) -> Self {
         Tracer {
             mode,
             filter: seccomp::program(),
@@ -179,7 +187,34 @@ impl Tracer {
             main_done: None,
             stops: 0,
             attached: false,
+            watermark,
+            gate: None,
+            gate_failed: None,
         }
+    }
+
+    /// Hold the first socket call of any tracee until `ready` says the
+    /// capture is on (so no packet is missed); on an error, or after 10 s,
+    /// kill the tracees and keep the reason in [`Tracer::gate_failed`].
+    pub fn gate(&mut self, ready: Receiver<Result<(), String>>) {
+        self.gate = Some(ready);
+    }
+
+    /// Wait at the gate, once. False if tracing must end.
+    fn pass_gate(&mut self) -> bool {
+        let Some(g) = self.gate.take() else {
+            return true;
+        };
+        let why = match g.recv_timeout(Duration::from_secs(10)) {
+            Ok(Ok(())) => return true,
+            Ok(Err(e)) => e,
+            Err(_) => "the capture did not start within 10 s".into(),
+        };
+        self.gate_failed = Some(why);
+        for t in self.table.tids() {
+            let _ = signal::kill(t, Signal::SIGKILL);
+        }
+        false
     }
 
     fn options() -> Options {
@@ -467,12 +502,17 @@ impl Tracer {
         self.signals();
         self.stop_peers();
         let busy = poll.is_some() || self.forward_at.is_some() || self.main_done.is_some();
-        let flags = if busy {
-            WaitPidFlag::__WALL | WaitPidFlag::WNOHANG
-        } else {
-            WaitPidFlag::__WALL
-        };
-        let st = match waitpid(None, Some(flags)) {
+        // Look without blocking first: when no stop is waiting, every stop
+        // before `t0` has been handled, and the printer may know it.
+        let t0 = now();
+        let mut st = waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG));
+        if matches!(st, Ok(WaitStatus::StillAlive)) {
+            self.watermark.set(t0);
+            if !busy {
+                st = waitpid(None, Some(WaitPidFlag::__WALL));
+            }
+        }
+        let st = match st {
             Ok(WaitStatus::StillAlive) => {
                 std::thread::sleep(Duration::from_millis(2));
                 return None;
@@ -601,6 +641,7 @@ impl Tracer {
         };
         match self.decoder.enter(tgid, sys, args, start) {
             Entry::Skip => self.resume(tid, None),
+            Entry::Follow(..) if !self.pass_gate() => self.resume(tid, None),
             Entry::Follow(p, announce) => {
                 if let Some(text) = announce {
                     let serial = self.decoder.fds.get(tgid, args[0] as i32).map(|s| s.serial);
@@ -877,6 +918,9 @@ fn child(
                 fail(errno());
             }
         }
+        // Should socklab die before it has seized the child, do not leave
+        // it stopped forever (after the user switch, which clears this).
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         // socklab seizes the stopped child (PTRACE_SEIZE), then continues it.
         libc::raise(libc::SIGSTOP);
     }
