@@ -719,3 +719,47 @@ fn chat_a_reader_that_keeps_up_survives_a_turn_of_128_kib() {
     assert_eq!(relayed(&all), 32, "{}", srv.output());
     assert_eq!(srv.count("too slow"), 0, "{}", srv.output());
 }
+
+/// Regression: the poll loop took a short read for an empty socket, so a
+/// client whose record and FIN were both waiting when its turn came was
+/// never seen to leave (edge-triggered readiness reports the FIN once):
+/// under the 1,000-client abuse the server held 10,000 dead sockets.
+#[test]
+fn monitor_poll_sees_a_close_waiting_behind_the_data() {
+    let port = tcp_port();
+    let srv = Server::socklab(&[
+        "monitor",
+        "serve",
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+        "--mode",
+        "poll",
+        "--idle-timeout",
+        "0",
+    ]);
+    let mut c = connect(port);
+    let me = c.local_addr().unwrap();
+    srv.wait_for(&format!("connection from {me}"), T);
+    let pid = srv.pid().to_string();
+    let signal = |sig: &str| {
+        let st = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    // The record and the FIN both arrive while the server is stopped.
+    signal("-STOP");
+    c.write_all(&record(
+        "Hostname:behind Carga de CPU: 1.0% Memória Disponível: 2.0%",
+    ))
+    .unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    thread::sleep(Duration::from_millis(100));
+    signal("-CONT");
+    srv.wait_for("host behind  CPU 1.0%", T);
+    srv.wait_for(
+        &format!("closed connection with {me} (it closed its side)"),
+        T,
+    );
+}

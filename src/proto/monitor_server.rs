@@ -275,13 +275,19 @@ enum Turn {
     Gone(String),
 }
 
-/// Read up to [`RECORDS_PER_TURN`] records' worth of bytes from `c`, in one
-/// read while the socket has them.
+/// Read up to [`RECORDS_PER_TURN`] records' worth of bytes from `c`, until
+/// the socket is empty (readiness is edge-triggered: an end of stream
+/// already waiting behind the data would never be reported again), then
+/// handle the records.
 fn take_turn(c: &mut Conn, log: Log, totals: &Totals) -> Turn {
     let mut buf = [0u8; READ_CHUNK];
-    loop {
-        match c.stream.read(&mut buf) {
-            Ok(0) => return Turn::Gone("it closed its side".into()),
+    let mut filled = 0;
+    let end = loop {
+        if filled == READ_CHUNK {
+            break Turn::More;
+        }
+        match c.stream.read(&mut buf[filled..]) {
+            Ok(0) => break Turn::Gone("it closed its side".into()),
             Ok(n) => {
                 c.last = Instant::now();
                 calls::report(Side::Server, || {
@@ -291,27 +297,24 @@ fn take_turn(c: &mut Conn, log: Log, totals: &Totals) -> Turn {
                         n_bytes = crate::plural::noun(n, "byte")
                     )
                 });
-                if let Some(why) = c.asm.feed(&buf[..n], log, totals) {
-                    return Turn::Gone(why);
-                }
-                if c.asm.have == 0 {
-                    c.began = None;
-                } else {
-                    c.began.get_or_insert(c.last);
-                }
-                // A short read took all there was (epoll reports what comes
-                // next); a full one may have left more.
-                return if n == READ_CHUNK {
-                    Turn::More
-                } else {
-                    Turn::Drained
-                };
+                filled += n;
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return Turn::Drained,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break Turn::Drained,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Turn::Gone(format!("receive failed: {}", describe_io(&e))),
+            Err(e) => break Turn::Gone(format!("receive failed: {}", describe_io(&e))),
+        }
+    };
+    if filled > 0 {
+        if let Some(why) = c.asm.feed(&buf[..filled], log, totals) {
+            return Turn::Gone(why);
+        }
+        if c.asm.have == 0 {
+            c.began = None;
+        } else {
+            c.began.get_or_insert(c.last);
         }
     }
+    end
 }
 
 fn poll_loop(
