@@ -813,10 +813,10 @@ fn time_styles_and_utc_are_tcpdumps() {
 }
 
 #[test]
-fn help_says_how_the_default_numbers_differ_from_tcpdumps() {
+fn help_all_says_how_the_default_numbers_differ_from_tcpdumps() {
     for cmd in ["replay", "sniff"] {
         let o = Command::new(BIN)
-            .args([cmd, "--help"])
+            .args([cmd, "--help-all"])
             .stdin(Stdio::null())
             .output()
             .expect("run");

@@ -199,12 +199,17 @@ impl Pipeline {
         self.tracker.summaries()
     }
 
-    /// Write the `--stats` report (nothing unless built with [`Pipeline::stats_only`]).
+    /// Write the `--stats` report, as JSON with `--json` (nothing unless
+    /// built with [`Pipeline::stats_only`]).
     pub fn write_stats<W: Write>(&self, w: &mut W) -> io::Result<()> {
         match &self.stats {
             Some(st) => {
                 let (tcp, left_out) = self.summaries();
-                st.write(w, &tcp, left_out)
+                if self.printer.options().json {
+                    st.write_json(w, &tcp, left_out)
+                } else {
+                    st.write(w, &tcp, left_out)
+                }
             }
             None => Ok(()),
         }
