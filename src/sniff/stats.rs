@@ -236,8 +236,17 @@ fn secs(ns: i128) -> String {
     format!("{}.{:06}", ns / 1_000_000_000, ns % 1_000_000_000 / 1000)
 }
 
-/// The connection's final state in a few words.
+/// The connection's final state in a few words, after its half-close if
+/// it had one (who shut down sending first, the data that came after).
 fn outcome(s: &ConnSummary) -> String {
+    let end = end_state(s);
+    match s.half_close_text() {
+        Some(h) => format!("{h}; then {end}"),
+        None => end,
+    }
+}
+
+fn end_state(s: &ConnSummary) -> String {
     let who = |side: crate::track::tcp::Side| side.name();
     match s.outcome {
         Outcome::Connecting => "SYN unanswered".into(),
