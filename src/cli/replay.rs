@@ -19,6 +19,13 @@ pub struct ReplayArgs {
     /// with each TCP connection's outcome (handshake, close, reset).
     #[arg(long)]
     pub stats: bool,
+    /// Instead of the packets: TCP conversation N (numbered as in the
+    /// connection summary and --stats) as its two byte streams in order,
+    /// each segment beside the application messages it completes, like
+    /// tshark -z follow,tcp (retransmissions shown once, out-of-order
+    /// segments put back in order).
+    #[arg(long, value_name = "N", conflicts_with_all = ["stats", "json"], value_parser = clap::value_parser!(u32).range(1..))]
+    pub follow: Option<u32>,
     /// Track at most N TCP connections at once; beyond, the least recently
     /// active one is summarised as it stood and forgotten (memory stays flat
     /// on port scans and SYN floods).
@@ -57,6 +64,7 @@ impl ReplayArgs {
             decode: self.print.decode_table(),
             heuristics: !self.print.no_heuristics,
             stats: self.stats,
+            follow: self.follow,
             count: self.count,
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
             write: self.write.clone(),

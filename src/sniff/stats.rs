@@ -85,6 +85,13 @@ impl Stats {
                 Course::Echo { reply: true, .. } => "    echo reply",
                 Course::Http(h) if h.response => "    http response",
                 Course::Http(_) => "    http request",
+                Course::HttpStream(_) => "    http body or head piece",
+                Course::Chat {
+                    from_server: false, ..
+                } => "    chat lines sent",
+                Course::Chat {
+                    from_server: true, ..
+                } => "    chat lines relayed",
             });
         }
         if d.malformed.is_some() {
