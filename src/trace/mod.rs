@@ -79,6 +79,10 @@ pub struct TraceConfig {
     pub no_packets: bool,
     /// How packets print (`-X`, `-v`, `--json`, colour).
     pub print: PrintOptions,
+    /// `--decode PORT=PROTO`: for the packets and the calls' bytes.
+    pub decode: crate::wire::decode_as::DecodeTable,
+    /// Recognise course protocols on packets by conversation (`--no-heuristics` off).
+    pub heuristics: bool,
 }
 
 /// Where packets come from.
@@ -163,9 +167,11 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         BackgroundCapture::start(&lc).with_context(|| format!("cannot capture on {iface}"))
     })
     .transpose()?;
-    let pipe = cap
-        .as_ref()
-        .map(|_| Pipeline::new(cfg.filter.clone().unwrap_or_else(Filter::all), cfg.print));
+    let pipe = cap.as_ref().map(|_| {
+        Pipeline::new(cfg.filter.clone().unwrap_or_else(Filter::all), cfg.print)
+            .decode(&cfg.decode)
+            .heuristics(cfg.heuristics)
+    });
     let save = match (&cfg.write, &cap) {
         (Some(path), Some(c)) => {
             let mut o = WriteOptions::new(path, c.link_type(), false);
@@ -225,6 +231,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         Mode::Seccomp
     };
     let mut t = Tracer::new(mode, tx, cfg.snap);
+    t.decode_as(&cfg.decode);
     let run_as = sudo_user();
     let stdio_fds = stdio.as_ref().map(|(o, e)| {
         use std::os::fd::AsRawFd;
