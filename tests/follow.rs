@@ -173,3 +173,60 @@ fn a_conversation_that_is_not_there_is_a_clear_error() {
         "--follow and --stats are one or the other"
     );
 }
+
+#[test]
+fn sniff_follow_shows_a_live_conversation_at_the_end() {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    if !can_capture() {
+        return;
+    }
+    // A listener the test binds and keeps: the port is its own.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let p = port.to_string();
+    let rule = format!("{port}=tcp-calc");
+    // The four segments that carry data or a FIN (-c 4 ends the capture by
+    // itself: the packets are read, not cut off by a signal).
+    let filter = format!("tcp port {p} and tcp[tcpflags] & (tcp-push|tcp-fin) != 0");
+    let mut sniffer = Server::start(
+        bin(),
+        &[
+            "sniff", "--color", "never", "--follow", "1", "--decode", &rule, "-c", "4", &filter,
+        ],
+        "listening on",
+    );
+    let limit = Duration::from_secs(10);
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    c.set_read_timeout(Some(limit)).expect("timeout");
+    let mut s = accept_within(&l, limit);
+    s.set_read_timeout(Some(limit)).expect("timeout");
+    c.write_all(b"5\08\0").expect("send");
+    let mut buf = [0u8; 4];
+    s.read_exact(&mut buf).expect("the numbers");
+    s.write_all(b"13\0\0").expect("reply");
+    drop(s);
+    let mut rest = Vec::new();
+    let _ = c.read_to_end(&mut rest);
+    drop(c);
+    let end = std::time::Instant::now() + limit;
+    while !sniffer.exited() && std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(sniffer.exited(), "sniff -c 4 did not end:\n{}", sniffer.output());
+    // Let the reader threads collect the last lines.
+    sniffer.wait_for("packets dropped by the kernel", limit);
+    let out = sniffer.output();
+    for want in [
+        &format!("Follow TCP stream #1: 127.0.0.1.") as &str,
+        &format!("(client) <-> 127.0.0.1.{port} (server), decoded as tcp-calc"),
+        "tcp-calc numbers: 5",
+        "tcp-calc numbers: 8",
+        "tcp-calc reply: 13",
+        "client > server: 4 bytes in 1 segment, 2 messages",
+        "(end of the server's stream)",
+    ] {
+        assert!(out.contains(want), "lacks {want:?}:\n{out}");
+    }
+    assert!(!out.contains("Flags ["), "no packet lines with --follow:\n{out}");
+}

@@ -20,6 +20,10 @@ pub struct SniffArgs {
     /// Stop after showing this many packets (after the filter).
     #[arg(short = 'c', long, value_name = "COUNT")]
     pub count: Option<u64>,
+    /// Instead of the packets, at the end (Ctrl-C or -c): TCP conversation N
+    /// as its two byte streams in order, beside the messages (see replay --follow).
+    #[arg(long, value_name = "N", conflicts_with = "json", value_parser = clap::value_parser!(u32).range(1..))]
+    pub follow: Option<u32>,
     /// Keep at most this many bytes of each packet (0 = whole packets); cut packets are marked.
     #[arg(
         short = 's',
@@ -77,6 +81,7 @@ impl SniffArgs {
             decode: self.print.decode_table(),
             heuristics: !self.print.no_heuristics,
             count: self.count,
+            follow: self.follow,
             write: self.write.clone(),
             nano: self.nano,
             user: self.user.clone(),

@@ -285,6 +285,8 @@ pub struct Config {
     pub print: PrintOptions,
     /// Stop after this many packets shown.
     pub count: Option<u64>,
+    /// `--follow N`: that TCP conversation at the end instead of the packets.
+    pub follow: Option<u32>,
     /// `-w FILE`.
     pub write: Option<std::path::PathBuf>,
     /// With `-w`: nanosecond timestamps.
@@ -359,10 +361,18 @@ pub fn run(args: &Config) -> Result<ExitCode> {
         }
     }
     let iface = cap.iface().to_string();
-    let pipe = Pipeline::new(filter, opts)
+    let mut pipe = Pipeline::new(filter, opts)
         .decode(&args.decode)
         .heuristics(args.heuristics);
+    if let Some(n) = args.follow {
+        pipe = pipe.follow_only(n);
+    }
     let mut driver = Driver::new(Live::new(cap), pipe)
+        .summary(if args.follow.is_some() {
+            driver::Summary::Follow
+        } else {
+            driver::Summary::Connections
+        })
         .count(args.count)
         .live(FLUSH_EVERY)
         .legend();
@@ -377,7 +387,13 @@ pub fn run(args: &Config) -> Result<ExitCode> {
             .create_file()
             .map_err(|e| privs::write_hint(e, path, &dropped))?;
     }
-    let end = driver.run(crate::render::out::Stdout(io::stdout().lock()));
+    let (end, pipe, _) = driver.run_parts(crate::render::out::Stdout(io::stdout().lock()));
+    if let Some(n) = args.follow.filter(|_| !pipe.followed()) {
+        crate::noteln!(
+            "socklab: --follow {n}: no TCP conversation #{n} was seen ({} seen; numbered from 1 as they start)",
+            pipe.summaries().0.len()
+        );
+    }
     // Statistics go to stderr whatever stdout is (tcpdump does the same).
     if let Some(saved) = &end.saved {
         crate::noteln!("{}", saved.describe());
