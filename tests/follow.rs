@@ -213,13 +213,18 @@ fn sniff_follow_shows_a_live_conversation_at_the_end() {
     while !sniffer.exited() && std::time::Instant::now() < end {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(sniffer.exited(), "sniff -c 4 did not end:\n{}", sniffer.output());
+    assert!(
+        sniffer.exited(),
+        "sniff -c 4 did not end:\n{}",
+        sniffer.output()
+    );
     // Let the reader threads collect the last lines.
     sniffer.wait_for("packets dropped by the kernel", limit);
     let out = sniffer.output();
+    let ends = format!("(client) <-> 127.0.0.1.{port} (server), decoded as tcp-calc");
     for want in [
-        &format!("Follow TCP stream #1: 127.0.0.1.") as &str,
-        &format!("(client) <-> 127.0.0.1.{port} (server), decoded as tcp-calc"),
+        "Follow TCP stream #1: 127.0.0.1.",
+        &ends,
         "tcp-calc numbers: 5",
         "tcp-calc numbers: 8",
         "tcp-calc reply: 13",
@@ -228,5 +233,8 @@ fn sniff_follow_shows_a_live_conversation_at_the_end() {
     ] {
         assert!(out.contains(want), "lacks {want:?}:\n{out}");
     }
-    assert!(!out.contains("Flags ["), "no packet lines with --follow:\n{out}");
+    assert!(
+        !out.contains("Flags ["),
+        "no packet lines with --follow:\n{out}"
+    );
 }

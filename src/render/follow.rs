@@ -162,12 +162,7 @@ fn write_row<W: Write>(
         What::Rst => ("RST".into(), String::new(), vec!["(reset)".into()]),
     };
     notes.extend(r.notes.iter().cloned());
-    let secs = r.ts.nanos_since(t0).max(0);
-    let time = format!(
-        "{}.{:06}",
-        secs / 1_000_000_000,
-        secs % 1_000_000_000 / 1000
-    );
+    let time = crate::duration::fmt_offset(r.ts.nanos_since(t0));
     let style = match r.side {
         Side::Client => CLIENT,
         Side::Server => SERVER,

@@ -237,11 +237,7 @@ impl Stats {
     }
 }
 
-/// Seconds with six decimals: `0.000123`.
-fn secs(ns: i128) -> String {
-    let ns = ns.max(0);
-    format!("{}.{:06}", ns / 1_000_000_000, ns % 1_000_000_000 / 1000)
-}
+use crate::duration::fmt_offset as secs;
 
 /// The connection's final state in a few words, after its half-close if
 /// it had one (who shut down sending first, the data that came after).

@@ -203,9 +203,9 @@ impl Follow {
         }
         if t.has(fl::RST) {
             self.push(ts, side, What::Rst);
-        } else if t.has(fl::FIN) && !self.dirs[side_idx(side)].fin {
+        } else if t.has(fl::FIN) && !self.dirs[side.idx()].fin {
             // Once: a retransmitted FIN ends nothing new.
-            self.dirs[side_idx(side)].fin = true;
+            self.dirs[side.idx()].fin = true;
             self.push(ts, side, What::Fin);
         }
     }
@@ -220,7 +220,7 @@ impl Follow {
     }
 
     fn segment(&mut self, ts: Timestamp, side: Side, seq: u32, payload: &[u8]) {
-        let i = side_idx(side);
+        let i = side.idx();
         let len = payload.len() as u32;
         let end = seq.wrapping_add(len);
         let dir = &mut self.dirs[i];
@@ -258,7 +258,7 @@ impl Follow {
         held: bool,
         overlap: u32,
     ) {
-        let i = side_idx(side);
+        let i = side.idx();
         self.dirs[i].next = Some(seq.wrapping_add(bytes.len() as u32));
         self.dirs[i].bytes += bytes.len() as u64;
         let kept = if self.keep(bytes.len()) {
@@ -282,7 +282,7 @@ impl Follow {
 
     /// Held segments the stream has now reached.
     fn drain(&mut self, ts: Timestamp, side: Side) {
-        let i = side_idx(side);
+        let i = side.idx();
         loop {
             let Some(next) = self.dirs[i].next else {
                 return;
@@ -319,7 +319,7 @@ impl Follow {
     /// monitor record's shape) and mark the messages.
     pub fn finish(&mut self, table: &DecodeTable) {
         for side in [Side::Client, Side::Server] {
-            let i = side_idx(side);
+            let i = side.idx();
             let ts = self.rows.last().map_or_else(Timestamp::default, |r| r.ts);
             while let Some((&seq, _)) = self.dirs[i].held.first_key_value() {
                 let next = self.dirs[i].next.unwrap_or(seq);
@@ -361,7 +361,7 @@ impl Follow {
             Framer::new(self.proto, true),
         ];
         for r in &mut self.rows {
-            let f = &mut framers[side_idx(r.side)];
+            let f = &mut framers[r.side.idx()];
             match &r.what {
                 What::Data { bytes, .. } => f.feed(bytes, &mut r.notes),
                 What::Fin => f.end(&mut r.notes),
@@ -382,12 +382,5 @@ impl Follow {
                 messages: f.messages,
             };
         }
-    }
-}
-
-fn side_idx(s: Side) -> usize {
-    match s {
-        Side::Client => 0,
-        Side::Server => 1,
     }
 }

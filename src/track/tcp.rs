@@ -57,7 +57,8 @@ pub enum Side {
 }
 
 impl Side {
-    fn idx(self) -> usize {
+    /// 0 for the client, 1 for the server (per-side arrays).
+    pub fn idx(self) -> usize {
         match self {
             Side::Client => 0,
             Side::Server => 1,
