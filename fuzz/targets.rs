@@ -60,6 +60,9 @@ fn decode(data: &[u8]) {
         verbose: cfg & 0x20 != 0,
         absolute_seq: cfg & 0x40 != 0,
         json: cfg & 0x80 != 0,
+        // Every time column style in turn (the deltas keep state).
+        time: socklab::render::time::TimeStyle::from_count(cfg & 7),
+        utc: cfg & 1 != 0,
     };
     let mut pipe = Pipeline::new(Filter::all(), opts);
     let mut out = Vec::new();

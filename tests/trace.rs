@@ -35,6 +35,82 @@ fn peer_path(name: &str) -> String {
     peer(name).to_string_lossy().into_owned()
 }
 
+/// The port process `pid` bound: its listening TCP socket (`udp`: its UDP
+/// socket), found through /proc (its fds' socket inodes).
+fn bound_port(pid: u32, udp: bool) -> u16 {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| {
+                let l = std::fs::read_link(e.ok()?.path()).ok()?;
+                let l = l.to_str()?;
+                Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    let proto = if udp { "udp" } else { "tcp" };
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/{proto}")).unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let ours = f.len() > 9 && inodes.iter().any(|i| i == f[9]) && (udp || f[3] == "0A");
+            ours.then(|| u16::from_str_radix(f[1].rsplit(':').next()?, 16).ok())?
+        })
+        .unwrap_or_else(|| panic!("process {pid} has no {proto} port"))
+}
+
+/// A shared Python peer server on a port it picked itself (it binds port
+/// 0 and keeps it, so no other test can take it first), and that port.
+fn py_server(script: &str) -> (Server, u16) {
+    let s = Server::start(python3(), &[&peer_path(script), "0"], "ready");
+    let port = bound_port(s.pid(), script.starts_with("udp"));
+    (s, port)
+}
+
+/// socklab's own `proto` server on a port it picked, and that port.
+fn socklab_server(proto: &str) -> (Server, u16) {
+    let s = Server::socklab(&[proto, "serve", "-q", "-b", "127.0.0.1:0"]);
+    let port = s
+        .output()
+        .split("listening on 127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no port in: {}", s.output()));
+    (s, port)
+}
+
+/// A TCP port on 127.0.0.1 where nobody listens, kept bound (not
+/// listening) by the returned socket while the test runs, so that no other
+/// test can listen there: a connect to it is refused with an RST.
+fn refused_port() -> (socket2::Socket, u16) {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    s.bind(
+        &"127.0.0.1:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .expect("bind 127.0.0.1:0");
+    let port = s
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .map(|a| a.port())
+        .expect("bound port");
+    (s, port)
+}
+
+/// Run a shared peer script untraced (at most 20 s).
+fn run_peer(script: &str, args: &[&str]) -> Output {
+    let path = peer_path(script);
+    let mut a = vec![path.as_str()];
+    a.extend_from_slice(args);
+    run_limited(python3(), &a, Duration::from_secs(20))
+}
+
 /// A finished trace: its JSON objects and what it printed.
 struct Trace {
     objs: Vec<Value>,
@@ -110,6 +186,22 @@ fn trace(args: &[&str]) -> Trace {
     let mut a = vec!["trace", "--json"];
     a.extend_from_slice(args);
     Trace::from_output(&run_limited(bin(), &a, Duration::from_secs(30)))
+}
+
+/// `socklab trace --json OPTS -- PYTHON ARGS` (the real interpreter).
+fn trace_py(opts: &[&str], args: &[&str]) -> Trace {
+    let mut a = opts.to_vec();
+    a.extend_from_slice(&["--", python3()]);
+    a.extend_from_slice(args);
+    trace(&a)
+}
+
+/// A shared peer client traced: `SCRIPT 127.0.0.1 PORT EXTRA...`.
+fn trace_client(script: &str, port: u16, extra: &[&str]) -> Trace {
+    let (path, p) = (peer_path(script), port.to_string());
+    let mut a = vec![path.as_str(), "127.0.0.1", p.as_str()];
+    a.extend_from_slice(extra);
+    trace_py(&[], &a)
 }
 
 fn local_port(call: &Value) -> u64 {
@@ -191,16 +283,8 @@ fn sends(t: &Trace) -> Vec<(String, i64)> {
         .collect()
 }
 
-fn echo_client(server: &Server, port: u16) {
-    let _ = server;
-    let p = port.to_string();
-    let t = trace(&[
-        "--",
-        "python3",
-        &peer_path("echo_client.py"),
-        "127.0.0.1",
-        &p,
-    ]);
+fn echo_client(port: u16) {
+    let t = trace_client("echo_client.py", port, &[]);
     check_tcp_client(&t, port);
     assert_eq!(
         t.sequence()[..3],
@@ -225,9 +309,8 @@ fn echo_client_against_the_python_server() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port();
-    let s = Server::python("echo_server.py", port);
-    echo_client(&s, port);
+    let (_s, port) = py_server("echo_server.py");
+    echo_client(port);
 }
 
 #[test]
@@ -235,23 +318,12 @@ fn echo_client_against_socklabs_server() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port();
-    let s = Server::socklab(&["echo", "serve", "-q", "-b", &format!("127.0.0.1:{port}")]);
-    echo_client(&s, port);
+    let (_s, port) = socklab_server("echo");
+    echo_client(port);
 }
 
 fn tcp_calc_client(port: u16) {
-    let p = port.to_string();
-    let t = trace(&[
-        "--",
-        "python3",
-        &peer_path("tcp_calc_client.py"),
-        "127.0.0.1",
-        &p,
-        "5",
-        "8",
-        "1",
-    ]);
+    let t = trace_client("tcp_calc_client.py", port, &["5", "8", "1"]);
     check_tcp_client(&t, port);
     // sendall(str(v)); sendall(b'\0') for each number: six sends, in order.
     let s: Vec<String> = sends(&t).into_iter().map(|(b, _)| b).collect();
@@ -268,8 +340,7 @@ fn tcp_calc_client_against_the_python_server() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port();
-    let _s = Server::python("tcp_calc_server.py", port);
+    let (_s, port) = py_server("tcp_calc_server.py");
     tcp_calc_client(port);
 }
 
@@ -278,29 +349,12 @@ fn tcp_calc_client_against_socklabs_server() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port();
-    let _s = Server::socklab(&[
-        "tcp-calc",
-        "serve",
-        "-q",
-        "-b",
-        &format!("127.0.0.1:{port}"),
-    ]);
+    let (_s, port) = socklab_server("tcp-calc");
     tcp_calc_client(port);
 }
 
 fn udp_calc_client(port: u16) {
-    let p = port.to_string();
-    let t = trace(&[
-        "--",
-        "python3",
-        &peer_path("udp_calc_client.py"),
-        "127.0.0.1",
-        &p,
-        "7",
-        "5",
-        "0",
-    ]);
+    let t = trace_client("udp_calc_client.py", port, &["7", "5", "0"]);
     let s = t.one("sendto");
     assert_eq!(s["ret"], 12);
     assert_eq!(s["data"]["hex"], "070000000500000000000000");
@@ -349,8 +403,7 @@ fn udp_calc_client_against_the_python_server() {
     if !ready(true) {
         return;
     }
-    let port = udp_port();
-    let _s = Server::python("udp_calc_server.py", port);
+    let (_s, port) = py_server("udp_calc_server.py");
     udp_calc_client(port);
 }
 
@@ -359,27 +412,12 @@ fn udp_calc_client_against_socklabs_server() {
     if !ready(true) {
         return;
     }
-    let port = udp_port();
-    let _s = Server::socklab(&[
-        "udp-calc",
-        "serve",
-        "-q",
-        "-b",
-        &format!("127.0.0.1:{port}"),
-    ]);
+    let (_s, port) = socklab_server("udp-calc");
     udp_calc_client(port);
 }
 
 fn monitor_client(port: u16) {
-    let p = port.to_string();
-    let t = trace(&[
-        "--",
-        "python3",
-        &peer_path("monitor_client.py"),
-        "127.0.0.1",
-        &p,
-        "2",
-    ]);
+    let t = trace_client("monitor_client.py", port, &["2"]);
     check_tcp_client(&t, port);
     // Each 67-byte record goes in two sendall calls: 20 + 47 bytes.
     let lens: Vec<i64> = sends(&t).into_iter().map(|(_, n)| n).collect();
@@ -391,8 +429,7 @@ fn monitor_client_against_the_python_server() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port();
-    let _s = Server::python("monitor_server.py", port);
+    let (_s, port) = py_server("monitor_server.py");
     monitor_client(port);
 }
 
@@ -401,8 +438,7 @@ fn monitor_client_against_socklabs_server() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port();
-    let _s = Server::socklab(&["monitor", "serve", "-q", "-b", &format!("127.0.0.1:{port}")]);
+    let (_s, port) = socklab_server("monitor");
     monitor_client(port);
 }
 
@@ -411,25 +447,17 @@ fn http_get_client_shutdown_sends_the_fin() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port();
-    let p = port.to_string();
-    let _s = Server::start(
-        "python3",
-        &["-u", "-c", &format!(
-            "import http.server as h, socketserver as s\n\
+    let s = Server::start(
+        python3(),
+        &["-u", "-c",
+            "import http.server as h\n\
              class H(h.BaseHTTPRequestHandler):\n  def do_GET(self):\n    self.send_response(200); self.end_headers(); self.wfile.write(b'hello')\n\
-             print('ready', flush=True)\nh.HTTPServer(('127.0.0.1', {port}), H).serve_forever()"
-        )],
+             srv = h.HTTPServer(('127.0.0.1', 0), H)\nprint('ready', flush=True)\nsrv.serve_forever()"
+        ],
         "ready",
     );
-    let t = trace(&[
-        "--",
-        "python3",
-        &peer_path("http_get_client.py"),
-        "127.0.0.1",
-        &p,
-        "/",
-    ]);
+    let port = bound_port(s.pid(), false);
+    let t = trace_client("http_get_client.py", port, &["/"]);
     let sh = t.one("shutdown");
     assert_eq!(sh["args"], "3, SHUT_WR");
     let me = local_port(t.one("connect"));
@@ -456,14 +484,33 @@ fn http_get_client_shutdown_sends_the_fin() {
     assert!(t.text.contains("hello"));
 }
 
-/// A traced Python server: started under `socklab trace --json`, stopped with Ctrl-C.
-fn traced_server(script: &str, port: u16, extra: &[&str]) -> Server {
-    let p = port.to_string();
+/// A traced shared Python peer server (`socklab trace --json`, stopped
+/// with Ctrl-C by [`finish`]) on a port it picked (port 0, kept), and that
+/// port, read from its traced bind.
+fn traced_server(script: &str) -> (Server, u16) {
     let path = peer_path(script);
-    let mut args = vec!["trace", "--json"];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&["--", "python3", &path, &p]);
-    Server::start(bin(), &args, "ready")
+    let s = Server::start(
+        bin(),
+        &["trace", "--json", "--", python3(), &path, "0"],
+        "ready",
+    );
+    let bind = "\"call\":\"bind\"";
+    s.wait_for(bind, Duration::from_secs(10));
+    let port = s
+        .output()
+        .lines()
+        .filter(|l| l.contains(bind))
+        .find_map(|l| {
+            let v: Value = serde_json::from_str(l).ok()?;
+            v["socket"]["local"]
+                .as_str()?
+                .rsplit(':')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no bound port in: {}", s.output()));
+    (s, port)
 }
 
 fn finish(mut s: Server) -> Trace {
@@ -484,19 +531,16 @@ fn echo_server_traced_with_socklab_and_python_clients() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port();
-    let s = traced_server("echo_server.py", port, &[]);
+    let (s, port) = traced_server("echo_server.py");
     let to = format!("127.0.0.1:{port}");
     let o = socklab(&["echo", "send", "hi there", "--to", &to]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = run_limited(
-        "python3",
-        &[&peer_path("echo_client.py"), "127.0.0.1", &port.to_string()],
-        Duration::from_secs(10),
-    );
+    let o = run_peer("echo_client.py", &["127.0.0.1", &port.to_string()]);
     assert!(stdout(&o).contains("Recibido="), "{}", stderr(&o));
     let t = finish(s);
-    assert_eq!(t.one("bind")["args"], format!("3, 127.0.0.1:{port}"));
+    let bind = t.one("bind");
+    assert_eq!(bind["args"], "3, 127.0.0.1:0");
+    assert_eq!(bind["socket"]["local"], to);
     assert_eq!(t.one("listen")["args"], "3, 1");
     let accepts: Vec<&Value> = t
         .named("accept")
@@ -551,23 +595,12 @@ fn threaded_tcp_calc_server_every_threads_calls() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port();
-    let s = traced_server("tcp_calc_server.py", port, &[]);
+    let (s, port) = traced_server("tcp_calc_server.py");
     let to = format!("127.0.0.1:{port}");
     let o = socklab(&["tcp-calc", "ask", "5", "8", "sub", "--to", &to]);
     assert!(stdout(&o).contains("-3"), "{}", stdout(&o));
-    let o = run_limited(
-        "python3",
-        &[
-            &peer_path("tcp_calc_client.py"),
-            "127.0.0.1",
-            &port.to_string(),
-            "2",
-            "3",
-            "0",
-        ],
-        Duration::from_secs(10),
-    );
+    let p = port.to_string();
+    let o = run_peer("tcp_calc_client.py", &["127.0.0.1", &p, "2", "3", "0"]);
     assert!(stdout(&o).contains('5'), "{}", stderr(&o));
     let t = finish(s);
     let pid = t.one("listen")["pid"].clone();
@@ -599,23 +632,12 @@ fn udp_calc_server_traced_decodes_requests() {
     if !ready(true) {
         return;
     }
-    let port = udp_port();
-    let s = traced_server("udp_calc_server.py", port, &[]);
+    let (s, port) = traced_server("udp_calc_server.py");
     let to = format!("127.0.0.1:{port}");
     let o = socklab(&["udp-calc", "ask", "10", "500", "add", "--to", &to]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = run_limited(
-        "python3",
-        &[
-            &peer_path("udp_calc_client.py"),
-            "127.0.0.1",
-            &port.to_string(),
-            "7",
-            "5",
-            "0",
-        ],
-        Duration::from_secs(10),
-    );
+    let p = port.to_string();
+    let o = run_peer("udp_calc_client.py", &["127.0.0.1", &p, "7", "5", "0"]);
     assert!(stdout(&o).contains("(12,)"));
     let t = finish(s);
     let reqs: Vec<String> = t
@@ -636,18 +658,8 @@ fn monitor_and_chat_servers_select_loops() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port();
-    let s = traced_server("monitor_server.py", port, &[]);
-    let o = run_limited(
-        "python3",
-        &[
-            &peer_path("monitor_client.py"),
-            "127.0.0.1",
-            &port.to_string(),
-            "1",
-        ],
-        Duration::from_secs(10),
-    );
+    let (s, port) = traced_server("monitor_server.py");
+    let o = run_peer("monitor_client.py", &["127.0.0.1", &port.to_string(), "1"]);
     assert!(o.status.success());
     let to = format!("127.0.0.1:{port}");
     let o = socklab(&[
@@ -670,13 +682,12 @@ fn monitor_and_chat_servers_select_loops() {
         .sum();
     assert_eq!(got, 134, "{}", t.text);
 
-    let port = tcp_port();
-    let s = traced_server("chat_server.py", port, &[]);
+    let (s, port) = traced_server("chat_server.py");
     let code = format!(
         "import socket,time\na=socket.create_connection(('127.0.0.1',{port}),timeout=5)\nb=socket.create_connection(('127.0.0.1',{port}),timeout=5)\n\
          time.sleep(0.2)\nb.sendall(b'hello room\\n')\nd=b''\nwhile b'hello room' not in d: d+=a.recv(100)\nprint('relayed',flush=True)\na.close();b.close()"
     );
-    let o = run_limited("python3", &["-c", &code], Duration::from_secs(10));
+    let o = run_limited(python3(), &["-c", &code], Duration::from_secs(10));
     assert!(stdout(&o).contains("relayed"), "{}", stderr(&o));
     std::thread::sleep(Duration::from_millis(300));
     let t = finish(s);
@@ -702,9 +713,8 @@ fn forking_program_childs_calls_are_traced() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port();
-    let _s = Server::python("echo_server.py", port);
-    let t = trace(&["--", "python3", &prog("fork_client.py"), &port.to_string()]);
+    let (_s, port) = py_server("echo_server.py");
+    let t = trace_py(&[], &[&prog("fork_client.py"), &port.to_string()]);
     let c = t.one("connect");
     let child = c["pid"].as_i64().unwrap();
     // `python3` may be a wrapper (a pyenv shim is a bash script that forks
@@ -729,14 +739,8 @@ fn refused_connect_with_its_rst() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port(); // free: nobody listens
-    let t = trace(&[
-        "--",
-        "python3",
-        &prog("errors.py"),
-        "refused",
-        &port.to_string(),
-    ]);
+    let (_kept, port) = refused_port();
+    let t = trace_py(&[], &[&prog("errors.py"), "refused", &port.to_string()]);
     let c = t.named("connect");
     // settimeout: non-blocking connect, then the error from SO_ERROR.
     assert_eq!(c.len(), 1, "{}", t.text);
@@ -768,11 +772,11 @@ fn refused_blocking_connect_names_the_errno_and_teaches() {
     if !ready(false) {
         return;
     }
-    let port = tcp_port();
+    let (_kept, port) = refused_port();
     let code = format!("import socket\ntry:\n  socket.socket().connect(('127.0.0.1',{port}))\nexcept ConnectionRefusedError: print('refused')");
     let o = run_limited(
         bin(),
-        &["trace", "--no-packets", "--", "python3", "-c", &code],
+        &["trace", "--no-packets", "--", python3(), "-c", &code],
         Duration::from_secs(20),
     );
     let out = stdout(&o);
@@ -791,14 +795,7 @@ fn receive_timeouts() {
         return;
     }
     // settimeout: the wait is a poll that times out.
-    let t = trace(&[
-        "--no-packets",
-        "--",
-        "python3",
-        &prog("errors.py"),
-        "timeout",
-        "0",
-    ]);
+    let t = trace_py(&["--no-packets"], &[&prog("errors.py"), "timeout", "0"]);
     let polls = t.named("poll");
     assert!(
         polls.iter().any(|p| p["ret"] == 0
@@ -809,14 +806,7 @@ fn receive_timeouts() {
     );
     assert!(t.text.contains("timed out"));
     // SO_RCVTIMEO: recv itself fails with EAGAIN after the timeout.
-    let t = trace(&[
-        "--no-packets",
-        "--",
-        "python3",
-        &prog("errors.py"),
-        "rcvtimeo",
-        "0",
-    ]);
+    let t = trace_py(&["--no-packets"], &[&prog("errors.py"), "rcvtimeo", "0"]);
     assert!(
         t.one("setsockopt")["args"]
             .as_str()
@@ -837,15 +827,8 @@ fn address_in_use_without_reuseaddr() {
     if !ready(false) {
         return;
     }
-    let port = tcp_port();
-    let t = trace(&[
-        "--no-packets",
-        "--",
-        "python3",
-        &prog("errors.py"),
-        "inuse",
-        &port.to_string(),
-    ]);
+    // The program binds port 0, then a second socket to the port it got.
+    let t = trace_py(&["--no-packets"], &[&prog("errors.py"), "inuse", "0"]);
     let binds = t.named("bind");
     assert_eq!(binds.len(), 2, "{}", t.text);
     assert_eq!(binds[0]["ret"], 0);
@@ -860,15 +843,8 @@ fn nonblocking_connect_in_progress() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port();
-    let _s = Server::python("echo_server.py", port);
-    let t = trace(&[
-        "--",
-        "python3",
-        &prog("errors.py"),
-        "nonblocking",
-        &port.to_string(),
-    ]);
+    let (_s, port) = py_server("echo_server.py");
+    let t = trace_py(&[], &[&prog("errors.py"), "nonblocking", &port.to_string()]);
     let c = t.one("connect");
     assert_eq!(c["errno"], "EINPROGRESS");
     assert!(c["note"]
@@ -897,7 +873,7 @@ fn exit_status_is_the_programs() {
             "trace",
             "--no-packets",
             "--",
-            "python3",
+            python3(),
             "-c",
             "import sys; sys.exit(3)",
         ],
@@ -911,7 +887,7 @@ fn exit_status_is_the_programs() {
             "trace",
             "--no-packets",
             "--",
-            "python3",
+            python3(),
             "-c",
             "import os; os.kill(os.getpid(), 9)",
         ],
@@ -952,7 +928,7 @@ fn ctrl_c_reaches_the_program_and_leaves_nothing_running() {
         args.push("--no-packets");
     }
     let p = prog("accept_once.py");
-    args.extend(["--", "python3", &p]);
+    args.extend(["--", python3(), &p]);
     let mut s = Server::start(bin(), &args, "ready");
     std::thread::sleep(Duration::from_millis(400));
     // The blocking accept was printed when it started.
@@ -999,20 +975,12 @@ fn pcapng_comments_name_the_calls_and_json_lines_parse() {
         skip("tshark is not installed (.ci/run installs it)");
         return;
     }
-    let port = tcp_port();
-    let _s = Server::python("echo_server.py", port);
+    let (_s, port) = py_server("echo_server.py");
     let dir = temp_dir("trace-w");
     let file = dir.join("echo.pcapng");
     let f = file.to_string_lossy().into_owned();
-    let t = trace(&[
-        "-w",
-        &f,
-        "--",
-        "python3",
-        &peer_path("echo_client.py"),
-        "127.0.0.1",
-        &port.to_string(),
-    ]);
+    let (client, p) = (peer_path("echo_client.py"), port.to_string());
+    let t = trace_py(&["-w", &f], &[&client, "127.0.0.1", &p]);
     assert_eq!(t.status, Some(0), "{}", t.text);
     let pid = t.one("connect")["pid"].as_i64().unwrap();
     let o = run_limited(
@@ -1053,16 +1021,9 @@ fn summary_table_per_socket() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port();
-    let _s = Server::python("echo_server.py", port);
-    let (out, err, code) = trace_text(&[
-        "-c",
-        "--",
-        "python3",
-        &peer_path("echo_client.py"),
-        "127.0.0.1",
-        &port.to_string(),
-    ]);
+    let (_s, port) = py_server("echo_server.py");
+    let (client, p) = (peer_path("echo_client.py"), port.to_string());
+    let (out, err, code) = trace_text(&["-c", "--", python3(), &client, "127.0.0.1", &p]);
     assert_eq!(code, Some(0), "{err}");
     let table = out
         .split("socklab trace: per socket")
@@ -1101,7 +1062,7 @@ fn timing_snap_hex_and_inline_output() {
         "--inline-output",
         "--no-packets",
         "--",
-        "python3",
+        python3(),
         "-c",
         code,
     ]);
@@ -1133,6 +1094,26 @@ fn timing_snap_hex_and_inline_output() {
         !out.lines().any(|l| l.starts_with("got ")),
         "printed outside the timeline: {out}"
     );
+}
+
+/// A Python interpreter user `nobody` may run (the real one, asked as
+/// nobody: root's may be a pyenv install under /root), or `None`.
+fn nobody_python3() -> Option<String> {
+    let o = run_limited(
+        "setpriv",
+        &[
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/env",
+            "python3",
+            "-c",
+            "import sys; print(sys.executable)",
+        ],
+        Duration::from_secs(10),
+    );
+    let p = stdout(&o).trim().to_string();
+    (o.status.success() && !p.is_empty()).then_some(p)
 }
 
 /// Run `f` as `nobody` (root only).
@@ -1170,15 +1151,19 @@ fn no_root_runs_in_a_private_namespace_with_peers() {
         skip("user namespaces are disabled here, so the no-root path cannot capture");
         return;
     }
+    let Some(py) = nobody_python3() else {
+        skip("no python3 that user nobody may run");
+        return;
+    };
     // Port 10009-like fixed ports are fine inside a private network: nothing else lives there.
-    let with = format!("python3 {} 47009", peer_path("echo_server.py"));
+    let with = format!("{py} {} 47009", peer_path("echo_server.py"));
     let o = as_nobody(&[
         "trace",
         "--json",
         "--with",
         &with,
         "--",
-        "python3",
+        &py,
         &peer_path("echo_client.py"),
         "127.0.0.1",
         "47009",
@@ -1211,8 +1196,9 @@ fn calls_only_where_namespaces_are_refused() {
     // Inside a user namespace whose max_user_namespaces is 0: no CAP_NET_RAW
     // on the host's network, and no way to make a private one.
     let b = bin().to_string_lossy().into_owned();
+    let py = python3();
     let script = format!(
-        "echo 0 > /proc/sys/user/max_user_namespaces && exec {b} trace --json -- python3 -c 'import socket; s=socket.socket(); s.close()'"
+        "echo 0 > /proc/sys/user/max_user_namespaces && exec {b} trace --json -- {py} -c 'import socket; s=socket.socket(); s.close()'"
     );
     let o = run_limited(
         "unshare",
@@ -1245,19 +1231,26 @@ fn under_sudo_the_program_runs_as_the_user() {
         skip("running as root is needed to act as sudo would");
         return;
     }
-    let o = std::process::Command::new(bin())
-        .args([
+    let Some(py) = nobody_python3() else {
+        skip("no python3 that user nobody may run");
+        return;
+    };
+    let b = bin().to_string_lossy().into_owned();
+    let o = run_limited(
+        "env",
+        &[
+            "SUDO_UID=65534",
+            "SUDO_GID=65534",
+            &b,
             "trace",
             "--no-packets",
             "--",
-            "python3",
+            &py,
             "-c",
             "import os; print('ids', os.getuid(), os.getgid())",
-        ])
-        .env("SUDO_UID", "65534")
-        .env("SUDO_GID", "65534")
-        .output()
-        .expect("run");
+        ],
+        Duration::from_secs(30),
+    );
     assert!(
         stdout(&o).contains("ids 65534 65534"),
         "{}{}",
@@ -1271,21 +1264,15 @@ fn attach_to_a_running_server_and_detach_on_ctrl_c() {
     if !ready(true) {
         return;
     }
-    let port = tcp_port();
-    let server = Server::python("echo_server.py", port);
+    let (server, port) = py_server("echo_server.py");
     let pid = server.pid();
     let mut t = Server::start(
         bin(),
         &["trace", "-p", &pid.to_string()],
         "attached to process",
     );
-    std::thread::sleep(Duration::from_millis(300));
     let p = port.to_string();
-    let o = run_limited(
-        "python3",
-        &[&peer_path("echo_client.py"), "127.0.0.1", &p],
-        Duration::from_secs(10),
-    );
+    let o = run_peer("echo_client.py", &["127.0.0.1", &p]);
     assert!(stdout(&o).contains("Recibido="), "{}", stderr(&o));
     t.wait_for("close(4) = 0", Duration::from_secs(5));
     assert_eq!(t.interrupt(), Some(0), "{}", t.output());
@@ -1298,11 +1285,7 @@ fn attach_to_a_running_server_and_detach_on_ctrl_c() {
     assert!(out.contains("slower"), "{out}");
     assert!(out.contains("detached, the process goes on"), "{out}");
     // Still running, untraced: it serves another client.
-    let o = run_limited(
-        "python3",
-        &[&peer_path("echo_client.py"), "127.0.0.1", &p],
-        Duration::from_secs(10),
-    );
+    let o = run_peer("echo_client.py", &["127.0.0.1", &p]);
     assert!(
         stdout(&o).contains("Recibido="),
         "the server did not survive the detach: {}",
@@ -1317,7 +1300,7 @@ fn dup_aliases_are_followed() {
     }
     // os.dup is fcntl(F_DUPFD_CLOEXEC), os.dup2 is dup2.
     let code = "import os, socket\na, b = socket.socketpair()\nfd = os.dup(a.fileno())\nos.write(fd, b'x')\nos.dup2(fd, 9)\nos.write(9, b'y')\nos.close(fd)\nos.close(9)\nprint(b.recv(2))";
-    let t = trace(&["--no-packets", "--", "python3", "-c", code]);
+    let t = trace(&["--no-packets", "--", python3(), "-c", code]);
     assert_eq!(t.status, Some(0), "{}", t.text);
     let pair = t.one("socketpair");
     assert_eq!(pair["result"], "fds [3, 4]");
@@ -1342,4 +1325,260 @@ fn dup_aliases_are_followed() {
     assert_eq!(w[1]["data"]["hex"], "79");
     assert!(t.named("close").iter().any(|c| c["fd"] == 9));
     assert_eq!(t.one("recv")["ret"], 2);
+}
+
+#[test]
+fn epoll_ctl_and_epoll_wait_on_sockets_only() {
+    if !ready(false) {
+        return;
+    }
+    let t = trace_py(&["--no-packets"], &[&prog("epoll_wait.py")]);
+    assert_eq!(t.status, Some(0), "{}", t.text);
+    assert!(t.text.contains("socket ready [3]"), "{}", t.text);
+    // The socket's registration and removal; the pipe's set is not shown.
+    let ctl = t.named("epoll_ctl");
+    assert_eq!(ctl.len(), 2, "{}", t.text);
+    let epfd = ctl[0]["args"]
+        .as_str()
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        ctl[0]["args"],
+        format!("{epfd}, EPOLL_CTL_ADD, 3, {{EPOLLIN, data=3}}")
+    );
+    assert_eq!(ctl[0]["fd"], 3);
+    assert_eq!(ctl[0]["socket"]["proto"], "UNIX-STREAM");
+    assert_eq!(ctl[1]["args"], format!("{epfd}, EPOLL_CTL_DEL, 3, NULL"));
+    // One wait, on the socket's set, naming the ready socket.
+    let w = t.one("epoll_wait");
+    assert!(
+        w["args"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{epfd}, ")),
+        "{w}"
+    );
+    assert_eq!(w["ret"], 1);
+    assert_eq!(w["result"], "[3 EPOLLIN]");
+    assert!(t.one("send")["ts_ns"].as_i64() < w["ts_ns"].as_i64());
+}
+
+#[test]
+fn sendmmsg_and_recvmmsg_payloads_are_decoded() {
+    if !ready(true) {
+        return;
+    }
+    let t = trace_py(&[], &[&prog("mmsg.py")]);
+    assert_eq!(t.status, Some(0), "{}", t.text);
+    assert!(t.text.contains("received 2 [12, 12]"), "{}", t.text);
+    let s = t.one("sendmmsg");
+    assert_eq!(s["ret"], 2);
+    assert_eq!(
+        s["args"],
+        "4, [{x'070000000500000000000000'}, {x'020000000300000001000000'}], 2"
+    );
+    assert_eq!(s["result"], "24 bytes in 2 messages");
+    assert_eq!(
+        s["data"]["hex"],
+        "070000000500000000000000020000000300000001000000"
+    );
+    let course = s["course"].as_str().unwrap_or("");
+    assert!(course.contains("a=7 b=5 op=0"), "{course}");
+    assert!(course.contains("a=2 b=3 op=1"), "{course}");
+    let r = t.one("recvmmsg");
+    assert_eq!(r["ret"], 2);
+    let sender = s["socket"]["local"].as_str().unwrap();
+    assert_eq!(
+        r["result"],
+        format!(
+            "24 bytes in 2 messages: [{{x'070000000500000000000000' from {sender}}}, \
+             {{x'020000000300000001000000' from {sender}}}]"
+        )
+    );
+    assert!(r["course"].as_str().unwrap_or("").contains("a=2 b=3 op=1"));
+    // Both datagrams on the wire, each tied to the one sendmmsg.
+    let me = local_port(s);
+    let out: Vec<&Value> = t
+        .packets()
+        .into_iter()
+        .filter(|p| p["udp"]["src_port"] == me)
+        .collect();
+    assert_eq!(out.len(), 2, "{}", t.text);
+    assert!(out
+        .iter()
+        .all(|p| Trace::caused_by(p).starts_with("sendmmsg(fd 4)")));
+}
+
+/// Start `socklab trace OPTS -- PYTHON stop_loop.py PORT`; the trace, the
+/// traced program's pid and the socket its ticks arrive on.
+fn traced_ticker(opts: &[&str]) -> (Server, i32, std::net::UdpSocket) {
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = rx.local_addr().expect("port").port().to_string();
+    let p = prog("stop_loop.py");
+    let mut args = vec!["trace"];
+    args.extend_from_slice(opts);
+    args.extend_from_slice(&["--", python3(), &p, &port]);
+    let s = Server::start(bin(), &args, "ready");
+    let pid = s
+        .output()
+        .lines()
+        .find_map(|l| l.strip_prefix("ready ")?.trim().parse().ok())
+        .expect("the program's pid");
+    (s, pid, rx)
+}
+
+/// True if a datagram arrives on `rx` within `limit`.
+fn tick_within(rx: &std::net::UdpSocket, limit: Duration) -> bool {
+    let end = std::time::Instant::now() + limit;
+    let mut b = [0u8; 16];
+    while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+        rx.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .expect("timeout");
+        if rx.recv(&mut b).is_ok() {
+            return true;
+        }
+    }
+    false
+}
+
+/// The state letter of /proc/PID/stat (`S`, `R`, `T`, `t`...).
+fn proc_state(pid: i32) -> char {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit(')').next()?.trim().chars().next())
+        .unwrap_or('?')
+}
+
+#[test]
+fn a_stopped_program_stays_stopped_until_sigcont() {
+    if !ready(false) {
+        return;
+    }
+    use nix::sys::signal::{kill, Signal};
+    let (mut s, pid, rx) = traced_ticker(&["--json", "--no-packets"]);
+    let target = nix::unistd::Pid::from_raw(pid);
+    assert!(tick_within(&rx, Duration::from_secs(10)), "{}", s.output());
+    // SIGSTOP (kill -STOP) and SIGTSTP (Ctrl-Z) both leave it stopped.
+    for sig in [Signal::SIGSTOP, Signal::SIGTSTP] {
+        kill(target, sig).expect("kill");
+        let end = std::time::Instant::now() + Duration::from_secs(10);
+        while !matches!(proc_state(pid), 't' | 'T') && std::time::Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // What was sent before it stopped; then nothing for 1.5 s.
+        while tick_within(&rx, Duration::from_millis(300)) {}
+        assert!(
+            !tick_within(&rx, Duration::from_millis(1500)),
+            "the program ran on after {sig}: {}",
+            s.output()
+        );
+        assert!(matches!(proc_state(pid), 't' | 'T'), "{}", proc_state(pid));
+        kill(target, Signal::SIGCONT).expect("kill");
+        assert!(
+            tick_within(&rx, Duration::from_secs(10)),
+            "not running again after SIGCONT: {}",
+            s.output()
+        );
+        s.wait_for(&format!("stopped by {sig}"), Duration::from_secs(10));
+    }
+    let code = s.interrupt();
+    let t = Trace::parse(s.output(), code);
+    assert_eq!(t.status, Some(130), "{}", t.text);
+    let jobs: Vec<&str> = t
+        .objs
+        .iter()
+        .filter(|v| v["type"] == "process" && v["pid"] == pid)
+        .filter_map(|v| v["event"].as_str())
+        .filter(|e| e.starts_with("stopped") || e.starts_with("continued"))
+        .collect();
+    assert_eq!(
+        jobs,
+        [
+            "stopped by SIGSTOP (it stays stopped until SIGCONT)",
+            "continued (SIGCONT)",
+            "stopped by SIGTSTP (it stays stopped until SIGCONT)",
+            "continued (SIGCONT)"
+        ],
+        "{}",
+        t.text
+    );
+}
+
+#[test]
+fn sigterm_reaches_the_program_and_the_file_is_whole() {
+    if !ready(false) {
+        return;
+    }
+    let dir = temp_dir("trace-term");
+    let file = dir.join("t.pcap");
+    let f = file.to_string_lossy().into_owned();
+    let packets = socklab::capture::live::can_capture();
+    let opts: Vec<&str> = if packets {
+        vec!["-w", &f]
+    } else {
+        vec!["--no-packets"]
+    };
+    let (mut s, pid, rx) = traced_ticker(&opts);
+    assert!(tick_within(&rx, Duration::from_secs(10)), "{}", s.output());
+    // Python's default for SIGTERM: die of it; socklab's status says so.
+    let code = s.signal("TERM");
+    assert_eq!(code, Some(143), "{}", s.output());
+    assert!(
+        s.output().contains("+++ killed by SIGTERM +++"),
+        "{}",
+        s.output()
+    );
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the traced program is still running"
+    );
+    if packets {
+        let o = run_limited("tcpdump", &["-r", &f, "-n"], Duration::from_secs(10));
+        assert!(
+            o.status.success(),
+            "the -w file is not whole: {}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).contains("UDP, length 4"), "{}", stdout(&o));
+    }
+}
+
+#[test]
+fn plain_pcap_w_file_is_read_by_tcpdump() {
+    if !ready(true) {
+        return;
+    }
+    let (_s, port) = py_server("echo_server.py");
+    let dir = temp_dir("trace-pcap");
+    let file = dir.join("echo.pcap");
+    let f = file.to_string_lossy().into_owned();
+    let (client, p) = (peer_path("echo_client.py"), port.to_string());
+    let t = trace_py(&["-w", &f], &[&client, "127.0.0.1", &p]);
+    assert_eq!(t.status, Some(0), "{}", t.text);
+    assert!(
+        t.text
+            .contains("plain pcap, so without the calls as comments"),
+        "{}",
+        t.text
+    );
+    let bytes = std::fs::read(&file).expect("the -w file");
+    // libpcap's magic (microseconds or nanoseconds), not pcapng's 0a0d0d0a.
+    assert!(
+        [[0xd4, 0xc3, 0xb2, 0xa1], [0x4d, 0x3c, 0xb2, 0xa1]]
+            .contains(&[bytes[0], bytes[1], bytes[2], bytes[3]]),
+        "{:02x?}",
+        &bytes[..4]
+    );
+    let o = run_limited("tcpdump", &["-r", &f, "-n"], Duration::from_secs(10));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).lines().count(),
+        t.packets().len(),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains(&format!("127.0.0.1.{port}")));
 }

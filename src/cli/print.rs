@@ -5,6 +5,7 @@ use clap::Args;
 use super::values::ColorArg;
 use crate::render::color;
 use crate::render::packet::PrintOptions;
+use crate::render::time::TimeStyle;
 use crate::wire::decode_as::{DecodeAs, DecodeTable};
 
 /// How packets are printed.
@@ -19,9 +20,20 @@ pub struct PrintArgs {
     /// One JSON object per packet per line (summaries go to stderr).
     #[arg(long)]
     pub json: bool,
-    /// Raw sequence and acknowledgement numbers instead of relative ones.
-    #[arg(long)]
+    /// Raw sequence and acknowledgement numbers instead of relative ones, as
+    /// tcpdump -S (with -S each line equals `tcpdump -nn -S`'s). Without it,
+    /// socklab numbers each side from its first sequence number, the SYN
+    /// included (seq 0, as Wireshark does), where tcpdump prints the SYN's raw
+    /// number and relative numbers only after it.
+    #[arg(short = 'S', long)]
     pub absolute_seq: bool,
+    /// Time column as tcpdump: -t none, -tt seconds since 1970, -ttt since the
+    /// previous packet, -tttt with the date, -ttttt since the first packet.
+    #[arg(short = 't', action = clap::ArgAction::Count)]
+    pub time: u8,
+    /// Print times in UTC (default: the local time zone, from TZ, as tcpdump).
+    #[arg(long)]
+    pub utc: bool,
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
@@ -45,6 +57,8 @@ impl PrintArgs {
             verbose: self.verbose,
             absolute_seq: self.absolute_seq,
             json: self.json,
+            time: TimeStyle::from_count(self.time),
+            utc: self.utc,
         }
     }
 

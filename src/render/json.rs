@@ -9,11 +9,12 @@ use std::net::IpAddr;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
+use super::tcpopt::{OptionList, Segment};
 use super::time::write_rfc3339;
 use super::view::PacketView;
 use crate::track::tcp::Event;
 use crate::wire::course::Course;
-use crate::wire::packet::{tcp_flags as fl, Link, Net, TcpOptions, Transport};
+use crate::wire::packet::{tcp_flags as fl, Link, Net, Transport};
 
 /// Serialize any `Display` as a JSON string, without an intermediate `String`.
 struct AsStr<T: Display>(T);
@@ -94,7 +95,7 @@ struct TcpJson<'a> {
     urgent: u16,
     payload_len: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
-    options: Option<AsStr<TcpOptions<'a>>>,
+    options: Option<AsStr<OptionList<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     conn: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -412,9 +413,16 @@ pub fn write_packet(
                 checksum: t.checksum,
                 urgent: t.urgent,
                 payload_len: t.payload_len,
-                options: Some(d.tcp_options())
-                    .filter(|o| !o.is_empty())
-                    .map(|o| AsStr(TcpOptions(o))),
+                options: Some(d.tcp_options()).filter(|o| !o.is_empty()).map(|o| {
+                    AsStr(OptionList(
+                        o,
+                        Segment {
+                            flags: t.flags,
+                            sack_base: 0,
+                            cut: d.truncated(),
+                        },
+                    ))
+                }),
                 conn: v.tcp.map(|x| x.conn),
                 side: v.tcp.map(|x| x.side.name()),
             })

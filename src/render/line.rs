@@ -14,9 +14,10 @@ use std::net::IpAddr;
 use anstyle::{AnsiColor, Style};
 
 use super::num::{push_ip, push_u64};
-use super::time::write_time;
+use super::tcpopt::{write_options, Segment};
+use super::time::Clock;
 use super::view::{PacketView, PrintOptions};
-use crate::wire::packet::{field, ipproto, tcp_flags as fl, Link, Net, TcpOptions, Transport};
+use crate::wire::packet::{ipproto, tcp_flags as fl, Link, Net, Transport};
 
 pub(super) const TIME: Style = Style::new().dimmed();
 pub(super) const ADDR: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)));
@@ -132,13 +133,23 @@ pub fn icmp_name(v6: bool, t: u8, code: u8) -> &'static str {
 }
 
 /// Write the summary line (ending with a newline).
-pub fn write_line(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
+pub fn write_line(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions, clock: &mut Clock) {
     let d = v.decoded;
     let c = o.color;
     style_on(out, c, TIME);
-    write_time(out, v.ts);
+    clock.write(out, v.ts);
     style_off(out, c, TIME);
-    out.push(' ');
+    if let Link::Sll {
+        version: 2,
+        pkttype,
+        ifindex,
+        ..
+    } = d.link
+    {
+        // As tcpdump on a Linux cooked v2 capture (`-i any`): the
+        // interface, named on this host, and the direction.
+        let _ = write!(out, "{:<5} {:<3} ", if_name(ifindex), direction(pkttype));
+    }
     let ports = d.ports();
     let addr = |out: &mut String, ip: IpAddr, port: Option<u16>| {
         style_on(out, c, ADDR);
@@ -204,48 +215,52 @@ pub fn write_line(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
                 (false, Some(tv)) => (tv.rel_seq, tv.rel_ack),
                 _ => (t.seq, t.ack),
             };
-            out.push_str(", seq ");
-            push_u64(out, u64::from(seq));
-            if t.payload_len > 0 {
-                out.push(':');
-                push_u64(out, u64::from(seq.wrapping_add(t.payload_len as u32)));
+            // As tcpdump: seq only where the segment uses sequence space
+            // or says something about it (data, SYN, FIN, RST).
+            if t.payload_len > 0 || t.flags & (fl::SYN | fl::FIN | fl::RST) != 0 {
+                out.push_str(", seq ");
+                push_u64(out, u64::from(seq));
+                if t.payload_len > 0 {
+                    out.push(':');
+                    push_u64(out, u64::from(seq.wrapping_add(t.payload_len as u32)));
+                }
             }
-            if t.has(fl::ACK) {
+            if t.flags & fl::ACK != 0 {
                 out.push_str(", ack ");
                 push_u64(out, u64::from(ack));
             }
             out.push_str(", win ");
             push_u64(out, u64::from(t.window));
-            let opts = d.tcp_options();
-            if !opts.is_empty() {
-                let _ = write!(out, ", options [{}]", TcpOptions(opts));
+            if t.flags & fl::URG != 0 {
+                out.push_str(", urg ");
+                push_u64(out, u64::from(t.urgent));
             }
-            out.push_str(", length ");
-            push_u64(out, t.payload_len as u64);
+            let seg = Segment {
+                flags: t.flags,
+                // SACK edges are in the peer's numbers, as the ack is.
+                sack_base: t.ack.wrapping_sub(ack),
+                cut: d.truncated(),
+            };
+            if write_options(out, d.tcp_options(), seg) {
+                out.push_str(", length ");
+                push_u64(out, t.payload_len as u64);
+            }
         }
         Transport::Udp(u) => {
             out.push_str("UDP, length ");
             push_u64(out, u64::from(u.length.saturating_sub(8)));
         }
-        Transport::Icmp4(i) | Transport::Icmp6(i) => {
-            let v6 = matches!(d.transport, Transport::Icmp6(_));
-            out.push_str(if v6 { "ICMP6 " } else { "ICMP " });
-            let name = icmp_name(v6, i.icmp_type, i.code);
-            let _ = write!(out, "type {} code {}", i.icmp_type, i.code);
-            if !name.is_empty() {
-                let _ = write!(out, " ({name})");
+        Transport::Icmp4(i) => super::icmp::write_icmp4(out, d, &i),
+        Transport::Icmp6(i) => {
+            if !super::icmp::write_icmp6(out, d, &i) {
+                out.push_str("ICMP6 ");
+                let name = icmp_name(true, i.icmp_type, i.code);
+                let _ = write!(out, "type {} code {}", i.icmp_type, i.code);
+                if !name.is_empty() {
+                    let _ = write!(out, " ({name})");
+                }
+                let _ = write!(out, ", length {}", i.len);
             }
-            let echo = i.header_len == field::icmp::LEN
-                && matches!((v6, i.icmp_type), (false, 0 | 8) | (true, 128 | 129));
-            if echo {
-                let _ = write!(
-                    out,
-                    ", id {}, seq {}",
-                    u16::from_be_bytes([i.rest[0], i.rest[1]]),
-                    u16::from_be_bytes([i.rest[2], i.rest[3]])
-                );
-            }
-            let _ = write!(out, ", length {}", i.len);
         }
         Transport::Fragment { protocol } => {
             let _ = write!(out, "fragment of a {} datagram", proto_name(protocol));
@@ -292,6 +307,41 @@ pub fn write_line(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
     out.push('\n');
 }
 
+/// tcpdump's word for a cooked capture's packet type.
+fn direction(pkttype: u16) -> &'static str {
+    match pkttype {
+        0 => "In",
+        1 => "B",
+        2 => "M",
+        3 => "P",
+        4 => "Out",
+        _ => "?",
+    }
+}
+
+/// The name of interface `index` on this host (`?` when it has none), as
+/// tcpdump names the interface of a cooked v2 packet; remembered per thread.
+fn if_name(index: u32) -> String {
+    use std::cell::RefCell;
+    thread_local! {
+        static NAMES: RefCell<Vec<(u32, String)>> = const { RefCell::new(Vec::new()) };
+    }
+    NAMES.with(|n| {
+        let mut n = n.borrow_mut();
+        if let Some((_, name)) = n.iter().find(|(i, _)| *i == index) {
+            return name.clone();
+        }
+        let name = nix::net::if_::if_indextoname(index)
+            .ok()
+            .and_then(|c| c.into_string().ok())
+            .unwrap_or_else(|| "?".into());
+        if n.len() < 256 {
+            n.push((index, name.clone()));
+        }
+        name
+    })
+}
+
 /// `TCP`, `UDP`, `ICMP`, `ICMPv6` or `protocol N`.
 pub fn proto_name(p: u8) -> String {
     match p {
@@ -329,6 +379,7 @@ mod tests {
 
     /// Print frames through a tracker, like `sniff` does, colour off.
     fn print(frames: &[Vec<u8>], opts: PrintOptions) -> String {
+        let opts = PrintOptions { utc: true, ..opts };
         let mut tr = Tracker::new();
         let mut p = PacketPrinter::new(opts);
         let mut out = Vec::new();
@@ -363,7 +414,7 @@ mod tests {
     -- handshake 1/3: 127.0.0.1.40000 asks 127.0.0.1.10009 to connect (SYN): connect() was called
 05:40:27.000025 IP 127.0.0.1.10009 > 127.0.0.1.40000: Flags [S.], seq 0, ack 1, win 65495, length 0
     -- handshake 2/3: 127.0.0.1.10009 accepts (SYN-ACK): a socket is listening there and answers 127.0.0.1.40000
-05:40:27.000050 IP 127.0.0.1.40000 > 127.0.0.1.10009: Flags [.], seq 1, ack 1, win 65495, length 0
+05:40:27.000050 IP 127.0.0.1.40000 > 127.0.0.1.10009: Flags [.], ack 1, win 65495, length 0
     -- handshake 3/3: connection established in 50 µs (ACK): connect() returns, accept() can return
 05:40:27.000075 IP 127.0.0.1.40000 > 127.0.0.1.10009: Flags [P.], seq 1:7, ack 1, win 65495, length 6
     .. tcp-calc numbers: 5, 8, 1
@@ -373,7 +424,7 @@ mod tests {
     -- 127.0.0.1.10009 closes first (FIN): close() or shutdown(SHUT_WR); 127.0.0.1.40000 will read end-of-file
 05:40:27.000150 IP 127.0.0.1.40000 > 127.0.0.1.10009: Flags [F.], seq 7, ack 6, win 65495, length 0
     -- 127.0.0.1.40000 closes too (second FIN); 127.0.0.1.10009, which closed first, will be left in TIME_WAIT
-05:40:27.000175 IP 127.0.0.1.10009 > 127.0.0.1.40000: Flags [.], seq 6, ack 8, win 65495, length 0
+05:40:27.000175 IP 127.0.0.1.10009 > 127.0.0.1.40000: Flags [.], ack 8, win 65495, length 0
     -- last FIN acknowledged: connection closed; 127.0.0.1.10009 is in TIME_WAIT (60 s on Linux), so a server there needs SO_REUSEADDR to bind that port again
 ";
         assert_eq!(got, want);
@@ -437,18 +488,22 @@ mod tests {
         let d = decode_captured(LinkType::Ethernet, &f[..60], f.len());
         let mut s = String::new();
         let v = PacketView::new(Timestamp::new(0, 0), 1, &d, None, &[]);
-        super::write_line(&mut s, &v, PrintOptions::default());
+        super::write_line(&mut s, &v, PrintOptions::default(), &mut utc());
         assert_eq!(
             s,
             "00:00:00.000000 IP 127.0.0.1.1 > 127.0.0.1.2: UDP, length 100 [truncated: captured 60 of 142 bytes]\n"
         );
     }
 
+    fn utc() -> crate::render::time::Clock {
+        crate::render::time::Clock::new(crate::render::time::TimeStyle::Clock, true)
+    }
+
     fn one_line(f: &[u8]) -> String {
         let d = decode(LinkType::Ethernet, f);
         let v = PacketView::new(Timestamp::new(3600, 1_000), 1, &d, None, &[]);
         let mut s = String::new();
-        super::write_line(&mut s, &v, PrintOptions::default());
+        super::write_line(&mut s, &v, PrintOptions::default(), &mut utc());
         s
     }
 
@@ -459,7 +514,7 @@ mod tests {
         icmp.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1, 8, 0, 0, 0, 0, 7, 0, 1]);
         assert_eq!(
             one_line(&icmp),
-            "01:00:00.000001 IP 127.0.0.1 > 127.0.0.1: ICMP type 8 code 0 (echo request), id 7, seq 1, length 8\n"
+            "01:00:00.000001 IP 127.0.0.1 > 127.0.0.1: ICMP echo request, id 7, seq 1, length 8\n"
         );
         let mut arp = vec![0xff; 6];
         arp.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);

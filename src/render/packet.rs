@@ -13,6 +13,7 @@ use std::io::{self, Write};
 use crate::capture::Timestamp;
 
 use super::hexdump::HexDump;
+use super::time::Clock;
 
 pub use super::time::{write_rfc3339, write_time};
 pub use super::view::{PacketView, PrintOptions};
@@ -21,6 +22,7 @@ pub use super::view::{PacketView, PrintOptions};
 #[derive(Debug)]
 pub struct PacketPrinter {
     opts: PrintOptions,
+    clock: Clock,
     text: String,
     bytes: Vec<u8>,
     hex: HexDump,
@@ -31,6 +33,7 @@ impl PacketPrinter {
     pub fn new(opts: PrintOptions) -> Self {
         PacketPrinter {
             opts,
+            clock: Clock::new(opts.time, opts.utc),
             text: String::with_capacity(512),
             bytes: Vec::with_capacity(2048),
             hex: HexDump::new().indent(8),
@@ -52,7 +55,7 @@ impl PacketPrinter {
             return w.write_all(&self.bytes);
         }
         self.text.clear();
-        super::line::write_line(&mut self.text, v, self.opts);
+        super::line::write_line(&mut self.text, v, self.opts, &mut self.clock);
         super::line::write_narration(&mut self.text, v, self.opts.color);
         if self.opts.verbose {
             super::tree::write_tree(&mut self.text, v, self.opts);
@@ -86,8 +89,7 @@ impl PacketPrinter {
             self.text.push_str(&quoted);
             self.text.push_str("}\n");
         } else {
-            write_time(&mut self.text, ts);
-            self.text.push(' ');
+            self.clock.write(&mut self.text, ts);
             super::line::paint_into(&mut self.text, self.opts.color, super::line::CALL, "call");
             self.text.push(' ');
             super::line::paint_into(&mut self.text, self.opts.color, super::line::CALL, text);
@@ -171,7 +173,10 @@ mod tests {
     #[test]
     fn timeline_orders_calls_and_packets() {
         let mut tl = Timeline::new();
-        let mut p = PacketPrinter::new(PrintOptions::default());
+        let mut p = PacketPrinter::new(PrintOptions {
+            utc: true,
+            ..PrintOptions::default()
+        });
         tl.push(
             Timestamp::new(10, 500),
             TimelineItem::Rendered(b"packet\n".to_vec()),

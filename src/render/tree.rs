@@ -13,8 +13,9 @@ use std::fmt::{Display, Write as _};
 
 use super::line::{icmp_code_name, icmp_type_name, proto_name, TCP_FLAGS};
 use super::num::mac;
+use super::tcpopt::{OptionList, Segment};
 use super::view::{PacketView, PrintOptions};
-use crate::wire::packet::{ethertype, field, Link, Net, TcpOptions, Transport};
+use crate::wire::packet::{ethertype, field, Link, Net, Transport};
 
 /// The legend printed once before the first tree.
 pub const LEGEND: &str =
@@ -427,7 +428,14 @@ pub fn write_tree(out: &mut String, v: &PacketView<'_, '_>, o: PrintOptions) {
                     b,
                     F::MIN_LEN..t.header_len,
                     "options",
-                    TcpOptions(d.tcp_options()),
+                    OptionList(
+                        d.tcp_options(),
+                        Segment {
+                            flags: t.flags,
+                            sack_base: 0,
+                            cut: d.truncated(),
+                        },
+                    ),
                 );
             }
         }

@@ -21,6 +21,10 @@ pub struct PrintOptions {
     pub absolute_seq: bool,
     /// One JSON object per packet per line instead of text.
     pub json: bool,
+    /// The time column (`-t` ... `-ttttt`).
+    pub time: super::time::TimeStyle,
+    /// Times in UTC instead of the local zone (`--utc`).
+    pub utc: bool,
 }
 
 /// Everything known about one packet, ready to print.

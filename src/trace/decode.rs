@@ -14,6 +14,7 @@ use crate::capture::Timestamp;
 use crate::wire::course::{self, Proto, CALC_PORT};
 
 use super::addr::Addr;
+use super::epoll::{self, EpollSets};
 use super::event::{CallEvent, Dir, Payload};
 use super::mem;
 use super::names;
@@ -24,6 +25,8 @@ use super::syscalls::{Sys, FIONBIO, F_DUPFD, F_SETFL};
 pub const KEEP: usize = 4096;
 /// Most pollfds / epoll events / fds shown per call.
 const MAX_LIST: usize = 64;
+/// Most messages of a sendmmsg/recvmmsg shown per call.
+const MAX_MMSG: u64 = 16;
 
 /// A call between its entry and exit stops.
 #[derive(Debug, Clone)]
@@ -45,6 +48,8 @@ pub struct Pending {
 pub struct Decoder {
     /// Every traced process's sockets.
     pub fds: FdTable,
+    /// Every traced process's epoll sets.
+    pub epoll: EpollSets,
     next_id: u64,
     /// UDP ports that received a 12-byte udp-calc request.
     udp_calc_ports: Vec<u16>,
@@ -129,6 +134,7 @@ impl Decoder {
             Sys::Close => {
                 before = self.fds.get(tgid, fd).cloned();
                 self.fds.closed(tgid, fd);
+                self.epoll.closed(tgid, fd);
                 if before.is_none() {
                     return Entry::Skip;
                 }
@@ -138,6 +144,7 @@ impl Decoder {
                 if args[2] & 4 == 0 {
                     let hi = args[1].min(i32::MAX as u64) as i32;
                     self.fds.closed_range(tgid, fd, hi);
+                    self.epoll.closed_range(tgid, fd, hi);
                 }
                 return Entry::Skip;
             }
@@ -165,6 +172,22 @@ impl Decoder {
                     return Entry::Skip;
                 }
             }
+            Sys::EpollCtl => {
+                // Learned at entry (the set is the program's whether or not
+                // the call is shown); shown only for sockets.
+                let (op, target) = (args[1] as i32, fd_of(args[2]));
+                let data = epoll_event(tgid, args[3]).map_or(0, |(_, d)| d);
+                let socket = self.fds.get(tgid, target).is_some();
+                self.epoll.ctl(tgid, fd, op, target, data, socket);
+                if !socket {
+                    return Entry::Skip;
+                }
+            }
+            Sys::EpollWait | Sys::EpollPwait | Sys::EpollPwait2
+                if !self.epoll.shows_wait(tgid, fd) =>
+            {
+                return Entry::Skip;
+            }
             _ if sys.fd_first() && self.fds.get(tgid, fd).is_none() => return Entry::Skip,
             _ => {}
         }
@@ -180,6 +203,18 @@ impl Decoder {
             },
             announce,
         )
+    }
+
+    /// A forked child starts with copies of its parent's fds and epoll sets.
+    pub fn forked(&mut self, parent: Pid, child: Pid) {
+        self.fds.forked(parent, child);
+        self.epoll.forked(parent, child);
+    }
+
+    /// The process exec'd or ended: forget its fds and epoll sets.
+    pub fn forget(&mut self, tgid: Pid) {
+        self.fds.forget(tgid);
+        self.epoll.forget(tgid);
     }
 
     /// The start line of a call that may block: `accept(3)`, `recv(4, 1024)`.
@@ -427,17 +462,64 @@ impl Decoder {
                 }
             }
             Sys::Sendmmsg | Sys::Recvmmsg => {
-                ev.args = format!("{fd}, vlen={}", a[2]);
-                if p.sys == Sys::Sendmmsg {
+                let send = p.sys == Sys::Sendmmsg;
+                if send {
                     self.after_send(tgid, fd, &mut ev);
                 }
+                // sendmmsg's messages are read whether it succeeded or not
+                // (what the program tried to send); recvmmsg's only on success.
+                let count = match (send, ok) {
+                    (_, true) => ret as u64,
+                    (true, false) => a[2],
+                    (false, false) => 0,
+                };
+                let msgs = mmsgs(tgid, a[1], count, ok);
+                let sock = self.fds.get(tgid, fd).cloned();
+                let dir = if send { Dir::Out } else { Dir::In };
+                let mut shown = Vec::new();
+                let mut courses = Vec::new();
+                let (mut all, mut total) = (Vec::new(), 0usize);
+                for m in &msgs {
+                    let mut one = preview(&m.bytes, m.len, self.snap);
+                    if let Some(addr) = &m.addr {
+                        let _ = write!(one, " {} {addr}", if send { "to" } else { "from" });
+                    }
+                    shown.push(format!("{{{one}}}"));
+                    let payload = Payload {
+                        dir,
+                        bytes: m.bytes.clone(),
+                        total: m.len,
+                    };
+                    let target = m.addr.as_ref().or(ev.target.as_ref());
+                    if let Some(c) = self.course(sock.as_ref(), target, &payload) {
+                        courses.push(c);
+                    }
+                    if ev.target.is_none() {
+                        ev.target = m.addr.clone();
+                    }
+                    all.extend(m.bytes.iter().take(KEEP.saturating_sub(all.len())));
+                    total += m.len;
+                }
+                if msgs.len() < count as usize {
+                    shown.push("...".into());
+                }
+                let list = format!("[{}]", shown.join(", "));
+                if send {
+                    ev.args = format!("{fd}, {list}, {}", a[2]);
+                } else {
+                    ev.args = format!("{fd}, {}", a[2]);
+                }
                 if ok {
-                    // msg_len of each mmsghdr (64 bytes each, msg_len at 56).
-                    let total: u64 = (0..(ret as u64).min(1024))
-                        .filter_map(|i| mem::u32_at(tgid, a[1] + i * 64 + 56))
-                        .map(u64::from)
-                        .sum();
                     ev.result = format!("{total} bytes in {ret} messages");
+                    if !send {
+                        let _ = write!(ev.result, ": {list}");
+                    }
+                }
+                if !msgs.is_empty() {
+                    out(&mut ev, all, total, dir);
+                }
+                if !courses.is_empty() {
+                    ev.course = Some(courses.join("; "));
                 }
             }
             Sys::Close => {
@@ -501,6 +583,25 @@ impl Decoder {
                     };
                 }
             }
+            Sys::EpollCtl => {
+                let target = fd_of(a[2]);
+                let op = a[1] as i32;
+                // EPOLL_CTL_DEL ignores the event (it may point anywhere).
+                let event = match epoll_event(tgid, a[3]).filter(|_| op != epoll::CTL_DEL) {
+                    Some((events, data)) => {
+                        format!("{{{}, data={data}}}", names::epoll_events(events))
+                    }
+                    None => "NULL".into(),
+                };
+                ev.args = format!("{fd}, {}, {target}, {event}", epoll::op_name(op));
+                ev.fd = Some(target);
+                if ok {
+                    ev.note = Some(match op {
+                        epoll::CTL_DEL => "no longer watched by this epoll set",
+                        _ => "watched by this epoll set: epoll_wait on it reports when it is ready (Python: selectors.DefaultSelector().register)",
+                    });
+                }
+            }
             Sys::EpollWait | Sys::EpollPwait | Sys::EpollPwait2 => {
                 ev.args = format!("{fd}, {}, {}", a[2] as i32, a[3] as i32);
                 ev.fd = None;
@@ -512,7 +613,7 @@ impl Decoder {
                     for e in b.chunks_exact(12) {
                         let events = u32::from_ne_bytes(e[..4].try_into().unwrap_or([0; 4]));
                         let data = u64::from_ne_bytes(e[4..12].try_into().unwrap_or([0; 8]));
-                        let efd = data as i32;
+                        let efd = self.epoll.fd_for(tgid, fd, data).unwrap_or(data as i32);
                         if self.fds.get(tgid, efd).is_some() {
                             sockets += 1;
                         }
@@ -597,7 +698,11 @@ impl Decoder {
             let nb = ev.socket.as_ref().is_some_and(|s| s.nonblocking);
             ev.note = names::errno_note(e, nb).or(ev.note);
         }
-        ev.course = self.course(&ev);
+        if ev.course.is_none() {
+            if let Some(data) = &ev.data {
+                ev.course = self.course(ev.socket.as_ref(), ev.target.as_ref(), data);
+            }
+        }
         Some(ev)
     }
 
@@ -614,13 +719,18 @@ impl Decoder {
         }
     }
 
-    /// The course-protocol meaning of a call's bytes, if any.
-    fn course(&mut self, ev: &CallEvent) -> Option<String> {
-        let data = ev.data.as_ref()?;
+    /// The course-protocol meaning of bytes a call sent or received on
+    /// socket `s` (to or from `target` when the socket is not connected).
+    fn course(
+        &mut self,
+        s: Option<&SocketInfo>,
+        target: Option<&Addr>,
+        data: &Payload,
+    ) -> Option<String> {
         if data.bytes.is_empty() || data.bytes.len() < data.total.min(KEEP) {
             return None;
         }
-        let s = ev.socket.as_ref()?;
+        let s = s?;
         let proto = match s.proto() {
             "TCP" => Proto::Tcp,
             "UDP" => Proto::Udp,
@@ -630,7 +740,7 @@ impl Decoder {
         let remote = s
             .peer
             .as_ref()
-            .or(ev.target.as_ref())
+            .or(target)
             .and_then(Addr::inet)
             .map(|a| a.port())?;
         let (src, dst) = match data.dir {
@@ -690,6 +800,48 @@ fn display_name(sys: Sys, a: &[u64; 6]) -> &'static str {
         Sys::Pselect6 => "select",
         s => s.name(),
     }
+}
+
+/// One message of a sendmmsg/recvmmsg call.
+struct Mmsg {
+    bytes: Vec<u8>,
+    len: usize,
+    addr: Option<Addr>,
+}
+
+/// The first messages of the `struct mmsghdr` array at `p` (64 bytes each:
+/// a msghdr, then `msg_len`). With `done`, each message's length is its
+/// `msg_len` (what the kernel sent or received), else its iovecs' total.
+fn mmsgs(pid: Pid, p: u64, count: u64, done: bool) -> Vec<Mmsg> {
+    let mut v = Vec::new();
+    for i in 0..count.min(MAX_MMSG) {
+        let at = p + i * 64;
+        let Some(h) = mem::msghdr(pid, at) else { break };
+        let iov = mem::iovecs(pid, h.iov, h.iovlen, MAX_LIST);
+        let len = if done {
+            mem::u32_at(pid, at + 56).unwrap_or(0) as usize
+        } else {
+            iov.iter().map(|(_, l)| *l as usize).sum()
+        };
+        v.push(Mmsg {
+            bytes: mem::gather(pid, &iov, len.min(KEEP)),
+            len,
+            addr: mem::sockaddr(pid, h.name, u64::from(h.namelen)),
+        });
+    }
+    v
+}
+
+/// (events, data) of the `struct epoll_event` at `p` (packed: 12 bytes).
+fn epoll_event(pid: Pid, p: u64) -> Option<(u32, u64)> {
+    if p == 0 {
+        return None;
+    }
+    let b = mem::read(pid, p, 12);
+    Some((
+        u32::from_ne_bytes(b.get(..4)?.try_into().ok()?),
+        u64::from_ne_bytes(b.get(4..12)?.try_into().ok()?),
+    ))
 }
 
 /// (fd, events, revents) of a pollfd array.

@@ -97,6 +97,12 @@ pub enum ProcKind {
         /// Started by socklab.
         root: bool,
     },
+    /// Stopped by a stop signal (SIGSTOP, Ctrl-Z's SIGTSTP) or continued
+    /// by SIGCONT; `root` for a process socklab started.
+    Job {
+        /// Started by socklab.
+        root: bool,
+    },
 }
 
 /// Everything the tracer reports, in the order it saw it.

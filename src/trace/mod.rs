@@ -15,6 +15,7 @@
 
 pub mod addr;
 pub mod decode;
+pub mod epoll;
 pub mod event;
 pub mod link;
 pub mod mem;

@@ -17,6 +17,8 @@ pub struct Thread {
     pub tgid: Pid,
     /// The call between its entry and exit stops.
     pub pending: Option<Pending>,
+    /// In a group-stop (SIGSTOP, Ctrl-Z), left stopped with `PTRACE_LISTEN`.
+    pub listening: bool,
 }
 
 /// A process socklab started (the command, or a `--with` peer).
@@ -77,6 +79,7 @@ impl Table {
             Thread {
                 tgid,
                 pending: None,
+                listening: false,
             },
         );
         true
@@ -92,6 +95,11 @@ impl Table {
     }
 
     /// A thread by id.
+    pub fn get(&self, tid: Pid) -> Option<&Thread> {
+        self.threads.get(&tid)
+    }
+
+    /// A thread by id, to change.
     pub fn get_mut(&mut self, tid: Pid) -> Option<&mut Thread> {
         self.threads.get_mut(&tid)
     }

@@ -402,6 +402,7 @@ impl Session {
                             self.deferred.remove(tid);
                             *root || self.active.contains(pid)
                         }
+                        ProcKind::Job { root } => *root || self.active.contains(pid),
                     };
                     if !shown {
                         if matches!(kind, ProcKind::Born { .. }) {
@@ -607,8 +608,15 @@ impl Session {
         match self.save.take() {
             Some((wr, path)) => {
                 let n = wr.written();
+                let plain = wr.options().format == crate::capture::file::Format::Pcap;
                 wr.finish().map_err(io::Error::other)?;
-                Ok(format!("; {n} packets written to {}", path.display()))
+                let mut note = format!("; {n} packets written to {}", path.display());
+                if plain {
+                    note.push_str(
+                        " (plain pcap, so without the calls as comments: name it .pcapng to keep them)",
+                    );
+                }
+                Ok(note)
             }
             None => Ok(String::new()),
         }

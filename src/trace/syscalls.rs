@@ -35,6 +35,7 @@ pub enum Sys {
     Ppoll,
     Select,
     Pselect6,
+    EpollCtl,
     EpollWait,
     EpollPwait,
     EpollPwait2,
@@ -98,6 +99,7 @@ pub const TABLE: &[(Sys, u32, When)] = &[
     (Sys::Ppoll, 271, When::Always),
     (Sys::Select, 23, When::Always),
     (Sys::Pselect6, 270, When::Always),
+    (Sys::EpollCtl, 233, When::Always),
     (Sys::EpollWait, 232, When::Always),
     (Sys::EpollPwait, 281, When::Always),
     (Sys::EpollPwait2, 441, When::Always),
@@ -152,6 +154,7 @@ impl Sys {
             Sys::Ppoll => "ppoll",
             Sys::Select => "select",
             Sys::Pselect6 => "pselect6",
+            Sys::EpollCtl => "epoll_ctl",
             Sys::EpollWait => "epoll_wait",
             Sys::EpollPwait => "epoll_pwait",
             Sys::EpollPwait2 => "epoll_pwait2",
@@ -203,6 +206,7 @@ impl Sys {
                 | Sys::Ppoll
                 | Sys::Select
                 | Sys::Pselect6
+                | Sys::EpollCtl
                 | Sys::EpollWait
                 | Sys::EpollPwait
                 | Sys::EpollPwait2
@@ -224,6 +228,8 @@ mod tests {
             (Sys::Recvmmsg, libc::SYS_recvmmsg),
             (Sys::Pselect6, libc::SYS_pselect6),
             (Sys::EpollPwait2, libc::SYS_epoll_pwait2),
+            (Sys::EpollCtl, libc::SYS_epoll_ctl),
+            (Sys::EpollWait, libc::SYS_epoll_wait),
             (Sys::CloseRange, libc::SYS_close_range),
             (Sys::Dup3, libc::SYS_dup3),
             (Sys::Fcntl, libc::SYS_fcntl),

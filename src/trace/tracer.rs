@@ -243,8 +243,10 @@ impl Tracer {
             ),
             nix::unistd::ForkResult::Parent { child } => {
                 drop(wr);
-                // The child stops itself before exec: wait for that stop.
-                match waitpid(child, Some(WaitPidFlag::__WALL)) {
+                // The child stops itself before exec: wait for that stop,
+                // then seize it (PTRACE_SEIZE, so that a later SIGSTOP or
+                // Ctrl-Z can leave it stopped with PTRACE_LISTEN).
+                match waitpid(child, Some(WaitPidFlag::__WALL | WaitPidFlag::WUNTRACED)) {
                     Ok(WaitStatus::Stopped(_, Signal::SIGSTOP)) => {}
                     Ok(other) => {
                         return Err(TraceError::Os {
@@ -254,8 +256,27 @@ impl Tracer {
                     }
                     Err(e) => return Err(os("waitpid", e)),
                 }
-                ptrace::setoptions(child, Self::options())
-                    .map_err(|e| os("PTRACE_SETOPTIONS", e))?;
+                ptrace::seize(child, Self::options()).map_err(|e| {
+                    let _ = signal::kill(child, Signal::SIGKILL);
+                    let _ = waitpid(child, Some(WaitPidFlag::__WALL));
+                    os("PTRACE_SEIZE", e)
+                })?;
+                // Seizing a stopped process reports its group-stop; SIGCONT
+                // then lets it go on (the loop passes the SIGCONT on).
+                match waitpid(child, Some(WaitPidFlag::__WALL)) {
+                    Ok(WaitStatus::PtraceEvent(_, _, PTRACE_EVENT_STOP)) => {}
+                    Ok(other) => {
+                        let _ = signal::kill(child, Signal::SIGKILL);
+                        return Err(TraceError::Os {
+                            what: "starting the program",
+                            err: format!(
+                                "it did not stop as expected after PTRACE_SEIZE ({other:?})"
+                            ),
+                        });
+                    }
+                    Err(e) => return Err(os("waitpid", e)),
+                }
+                let _ = signal::kill(child, Signal::SIGCONT);
                 self.table.add(child, child);
                 self.table.roots.push(Root {
                     pid: child,
@@ -342,11 +363,57 @@ impl Tracer {
     }
 
     fn resume(&self, pid: Pid, sig: Option<Signal>) {
+        // A thread between a call's entry and exit stops must stop at the exit.
+        let pending = self.table.get(pid).is_some_and(|t| t.pending.is_some());
         // ESRCH: it died meanwhile (killed); its exit is reported by waitpid.
         let _ = match self.mode {
-            Mode::Seccomp => ptrace::cont(pid, sig),
-            Mode::EverySyscall => ptrace::syscall(pid, sig),
+            Mode::Seccomp if !pending => ptrace::cont(pid, sig),
+            _ => ptrace::syscall(pid, sig),
         };
+    }
+
+    /// A group-stop (SIGSTOP, SIGTSTP...): leave the thread stopped, as it
+    /// would be untraced, but still traced; SIGCONT wakes it and it reports
+    /// a `PTRACE_EVENT_STOP` again (strace does the same).
+    fn listen(&mut self, tid: Pid, sig: Signal) {
+        // SAFETY: PTRACE_LISTEN takes no address or data; nix has no wrapper.
+        let r = unsafe {
+            libc::ptrace(
+                libc::PTRACE_LISTEN,
+                tid.as_raw(),
+                std::ptr::null_mut::<libc::c_void>(),
+                std::ptr::null_mut::<libc::c_void>(),
+            )
+        };
+        if r != 0 {
+            // Not in a group-stop after all (e.g. already continued): go on.
+            return self.resume(tid, None);
+        }
+        let tgid = self.table.tgid(tid);
+        let first = match self.table.get_mut(tid) {
+            Some(t) => !std::mem::replace(&mut t.listening, true),
+            None => false,
+        };
+        if first && tid == tgid {
+            self.job_event(
+                tgid,
+                format!(
+                    "stopped by {} (it stays stopped until SIGCONT)",
+                    sig.as_str()
+                ),
+            );
+        }
+    }
+
+    fn job_event(&self, tgid: Pid, text: String) {
+        let root = self.table.roots.iter().any(|r| r.pid == tgid);
+        self.send(TraceEvent::Process {
+            kind: ProcKind::Job { root },
+            ts: now(),
+            pid: tgid.as_raw(),
+            tid: tgid.as_raw(),
+            text,
+        });
     }
 
     fn send(&self, e: TraceEvent) {
@@ -432,8 +499,8 @@ impl Tracer {
                 None
             }
             WaitStatus::PtraceSyscall(pid) => self.on_syscall(pid),
-            WaitStatus::PtraceEvent(pid, _, ev) => {
-                self.on_event(pid, ev);
+            WaitStatus::PtraceEvent(pid, sig, ev) => {
+                self.on_event(pid, sig, ev);
                 None
             }
             WaitStatus::Exited(pid, code) => {
@@ -445,17 +512,15 @@ impl Tracer {
                 None
             }
             WaitStatus::Stopped(pid, sig) => {
-                if self.table.add_new(pid) && sig == Signal::SIGSTOP {
-                    // A new child or thread's first stop: swallow it.
-                    self.resume(pid, None);
-                } else {
-                    if self.table.roots.iter().any(|r| r.pid == pid)
-                        && matches!(sig, Signal::SIGINT | Signal::SIGTERM)
-                    {
-                        self.root_signalled = true;
-                    }
-                    self.resume(pid, Some(sig));
+                // A signal on its way to the program: pass it on (a stop
+                // signal then shows up as a group-stop, see on_event).
+                self.table.add_new(pid);
+                if self.table.roots.iter().any(|r| r.pid == pid)
+                    && matches!(sig, Signal::SIGINT | Signal::SIGTERM)
+                {
+                    self.root_signalled = true;
                 }
+                self.resume(pid, Some(sig));
                 None
             }
             _ => None,
@@ -599,7 +664,8 @@ impl Tracer {
         done
     }
 
-    fn on_event(&mut self, pid: Pid, ev: i32) {
+    fn on_event(&mut self, pid: Pid, sig: Signal, ev: i32) {
+        self.table.add_new(pid);
         let tgid = self.table.tgid(pid);
         match ev {
             libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
@@ -609,7 +675,7 @@ impl Tracer {
                         && procs::tgid_of(new).is_some_and(|g| g == tgid);
                     let new_tgid = if thread { tgid } else { new };
                     if !thread {
-                        self.decoder.fds.forked(tgid, new);
+                        self.decoder.forked(tgid, new);
                     }
                     // Its first stop may already have been seen (and it was
                     // added as its own process): correct the process id.
@@ -637,10 +703,28 @@ impl Tracer {
                     });
                 }
             }
-            // PTRACE_SEIZE's stops (attach, new threads, group-stop): go on.
-            PTRACE_EVENT_STOP => {}
+            // A group-stop: stays stopped until SIGCONT.
+            PTRACE_EVENT_STOP
+                if matches!(
+                    sig,
+                    Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
+                ) =>
+            {
+                return self.listen(pid, sig);
+            }
+            // PTRACE_SEIZE's other stops (a new thread or child's first
+            // stop, PTRACE_INTERRUPT, SIGCONT after a group-stop): go on.
+            PTRACE_EVENT_STOP => {
+                let was = self
+                    .table
+                    .get_mut(pid)
+                    .is_some_and(|t| std::mem::replace(&mut t.listening, false));
+                if was && pid == tgid {
+                    self.job_event(tgid, "continued (SIGCONT)".into());
+                }
+            }
             libc::PTRACE_EVENT_EXEC => {
-                self.decoder.fds.forget(tgid);
+                self.decoder.forget(tgid);
                 self.exec_errors.retain(|(p, _)| *p != pid);
                 if let Some(r) = self.table.root_mut(pid) {
                     r.execed = true;
@@ -680,7 +764,7 @@ impl Tracer {
         if tid != tgid && !self.table.process_gone(tgid) {
             return;
         }
-        self.decoder.fds.forget(tgid);
+        self.decoder.forget(tgid);
         let text = match how {
             Ended::Code(c) => format!("exited with status {c}"),
             Ended::Signal(s) => format!(
@@ -764,8 +848,8 @@ fn user_groups(r: RunAs) -> Vec<libc::gid_t> {
         .unwrap_or_else(|| vec![r.gid])
 }
 
-/// The forked child: become the user, ask to be traced, stop, load the
-/// filter, exec. Only raw async-signal-safe calls on prepared data.
+/// The forked child: become the user, stop until socklab has seized it,
+/// load the filter, exec. Only raw async-signal-safe calls on prepared data.
 fn child(
     p: &Prepared,
     run_as: Option<RunAs>,
@@ -798,9 +882,7 @@ fn child(
                 fail(errno());
             }
         }
-        if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
-            fail(errno());
-        }
+        // socklab seizes the stopped child (PTRACE_SEIZE), then continues it.
         libc::raise(libc::SIGSTOP);
     }
     if mode == Mode::Seccomp {

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The socklab binary under test.
@@ -50,9 +50,30 @@ pub fn skip_as(ci: bool, reason: &str) {
     eprintln!("SKIPPED: {reason}");
 }
 
+/// The real Python interpreter (`sys.executable` of `python3` on PATH),
+/// asked once: `python3` on PATH may be a wrapper (a pyenv shim is a bash
+/// script that forks helpers before it execs the interpreter), and tests
+/// that trace or time a program must not depend on which one is there.
+/// `"python3"` itself when it cannot be asked.
+pub fn python3() -> &'static str {
+    static PY: OnceLock<String> = OnceLock::new();
+    PY.get_or_init(|| {
+        Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|p| !p.is_empty() && std::path::Path::new(p).is_file())
+            .unwrap_or_else(|| "python3".into())
+    })
+}
+
 /// True if python3 and the shared peers are here; otherwise [`skip`] says why.
 pub fn have_python_peers() -> bool {
-    let ok = Command::new("python3")
+    let ok = Command::new(python3())
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -147,7 +168,7 @@ impl Server {
         let p = port.to_string();
         let path = peer(script);
         Server::start(
-            "python3",
+            python3(),
             &[path.to_str().expect("utf-8 path"), p.as_str()],
             "ready",
         )
@@ -218,8 +239,14 @@ impl Server {
 
     /// Send SIGINT (Ctrl-C) and wait for the exit code (max 5 s).
     pub fn interrupt(&mut self) -> Option<i32> {
+        self.signal("INT")
+    }
+
+    /// Send the signal named `sig` (`INT`, `TERM`...) and wait for the exit
+    /// code (max 5 s).
+    pub fn signal(&mut self, sig: &str) -> Option<i32> {
         let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
             .status();
         let end = Instant::now() + Duration::from_secs(5);
         while Instant::now() < end {
