@@ -384,3 +384,82 @@ impl Follow {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::track::tcp::Tracker;
+    use crate::wire::packet::testframes::tcp;
+    use crate::wire::packet::{decode, LinkType};
+
+    fn follow(frames: &[Vec<u8>], table: &DecodeTable) -> Follow {
+        let mut tr = Tracker::new();
+        let mut f = Follow::new(1);
+        for (i, fr) in frames.iter().enumerate() {
+            let d = decode(LinkType::Ethernet, fr);
+            let ts = Timestamp::new(1, i as u32 * 1000);
+            if let Some(v) = tr.observe(ts, &d, &mut Vec::new()) {
+                f.observe(ts, &d, &v);
+            }
+        }
+        f.finish(table);
+        f
+    }
+
+    #[test]
+    fn bytes_never_captured_are_a_gap_and_what_follows_still_shows() {
+        let (c, s) = (40000, 10009);
+        let f = follow(
+            &[
+                tcp(c, s, 100, 0, fl::SYN, &[]),
+                tcp(s, c, 500, 101, fl::SYN | fl::ACK, &[]),
+                tcp(c, s, 101, 501, fl::ACK, &[]),
+                tcp(c, s, 101, 501, fl::PSH | fl::ACK, b"1\0"),
+                // "2\0" was never captured.
+                tcp(c, s, 105, 501, fl::PSH | fl::ACK, b"3\0"),
+            ],
+            &DecodeTable::new(),
+        );
+        assert_eq!(f.proto(), Some(CourseProto::TcpCalc), "by the default port");
+        let whats: Vec<&What> = f.rows().iter().map(|r| &r.what).collect();
+        assert_eq!(
+            whats,
+            [
+                &What::Data {
+                    seq: 1,
+                    bytes: b"1\0".to_vec(),
+                    held: false,
+                    overlap: 0
+                },
+                &What::Early { seq: 5, len: 2 },
+                &What::Gap { seq: 3, len: 2 },
+                &What::Data {
+                    seq: 5,
+                    bytes: b"3\0".to_vec(),
+                    held: true,
+                    overlap: 0
+                },
+            ]
+        );
+        assert_eq!(
+            f.rows()[2].notes,
+            ["2 bytes never captured: the messages around them cannot be told"]
+        );
+        assert_eq!(f.rows()[3].notes, ["tcp-calc numbers: 3"]);
+        assert_eq!(f.counts()[0].bytes, 4);
+        assert_eq!(f.counts()[0].early, 1);
+    }
+
+    #[test]
+    fn other_conversations_are_not_kept() {
+        let f = follow(
+            &[
+                tcp(40000, 10009, 100, 0, fl::SYN, &[]),
+                tcp(40001, 10009, 100, 0, fl::PSH | fl::ACK, b"x\0"),
+            ],
+            &DecodeTable::new(),
+        );
+        assert!(f.rows().is_empty());
+        assert_eq!(f.ends().map(|e| e[0].port), Some(40000));
+    }
+}
