@@ -66,6 +66,11 @@ fn decode(data: &[u8]) {
         // Every time column style in turn (the deltas keep state).
         time: socklab::render::time::TimeStyle::from_count(cfg & 7),
         utc: cfg & 1 != 0,
+        // The dumps and short lines, by other bits of the same byte.
+        hex_only: cfg & 0x09 == 0x09,
+        link_header: cfg & 0x11 == 0x11,
+        ascii: cfg & 0x21 == 0x21,
+        quiet: cfg & 0x41 == 0x41,
     };
     let mut pipe = Pipeline::new(Filter::all(), opts);
     // The same frames again, one conversation followed (`--follow`).

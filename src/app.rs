@@ -85,7 +85,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Hexdump(a) => return crate::workbench::hexdump::run(&a.config()?),
         Command::Order(a) => return crate::workbench::order::run(&a.config()?),
         Command::Addr(a) => return crate::workbench::addr::run(&a.config()),
-        Command::Sniff(args) => return crate::sniff::run(&args.config()?),
+        Command::Sniff(args) => {
+            use crate::cli::sniff::SniffConfig;
+            return match args.config()? {
+                SniffConfig::Live(c) => crate::sniff::run(&c),
+                SniffConfig::Read(c) => crate::sniff::replay::run(&c),
+                SniffConfig::List => crate::sniff::ifaces::run(),
+            };
+        }
         Command::Lab(args) => return crate::lab::run(&args.config()),
         Command::Replay(args) => return crate::sniff::replay::run(&args.config()?),
         Command::Trace(_) => unreachable!("handled above"),

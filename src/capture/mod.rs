@@ -12,6 +12,7 @@
 
 pub mod background;
 pub mod file;
+pub mod ifaces;
 pub mod live;
 pub mod privs;
 pub mod ring;

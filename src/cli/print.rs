@@ -11,12 +11,32 @@ use crate::wire::decode_as::{DecodeAs, DecodeTable};
 /// How packets are printed.
 #[derive(Debug, Clone, Args)]
 pub struct PrintArgs {
-    /// Hex and ASCII dump of each frame.
-    #[arg(short = 'X')]
-    pub hex: bool,
-    /// Tree of every header field: offset, bytes as on the wire, value on this host.
-    #[arg(short = 'v', long)]
-    pub verbose: bool,
+    /// Hex and ASCII dump of each packet from its network header, as tcpdump
+    /// -X; -XX from the link header.
+    #[arg(short = 'X', action = clap::ArgAction::Count)]
+    pub hex: u8,
+    /// Hex dump without ASCII, as tcpdump -x; -xx from the link header.
+    #[arg(short = 'x', action = clap::ArgAction::Count)]
+    pub hex_only: u8,
+    /// Each packet's bytes as text (from its network header), as tcpdump -A.
+    #[arg(short = 'A')]
+    pub ascii: bool,
+    /// Tree of every header field: offset, bytes as on the wire, value on this
+    /// host (-vv and -vvv as -v).
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Shorter lines, as tcpdump -q (`tcp 6` for a TCP segment), without the
+    /// narration and course lines.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Accepted for tcpdump's -n and -nn: socklab never turns addresses or
+    /// ports into names.
+    #[arg(short = 'n', action = clap::ArgAction::Count)]
+    pub numeric: u8,
+    /// Write each packet out as soon as it is printed (tcpdump -l), also
+    /// into a pipe or a file.
+    #[arg(short = 'l')]
+    pub line_buffered: bool,
     /// One JSON object per packet per line (summaries go to stderr).
     #[arg(long)]
     pub json: bool,
@@ -53,8 +73,12 @@ impl PrintArgs {
     pub fn options(&self) -> PrintOptions {
         PrintOptions {
             color: color::stdout_enabled(self.color.into()) && !self.json,
-            hex: self.hex,
-            verbose: self.verbose,
+            hex: self.hex > 0 || self.hex_only > 0,
+            hex_only: self.hex == 0 && self.hex_only > 0,
+            link_header: self.hex > 1 || self.hex_only > 1,
+            ascii: self.ascii,
+            quiet: self.quiet,
+            verbose: self.verbose > 0,
             absolute_seq: self.absolute_seq,
             json: self.json,
             time: TimeStyle::from_count(self.time),

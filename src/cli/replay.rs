@@ -6,14 +6,22 @@ use clap::Args;
 
 use super::print::PrintArgs;
 
-/// `socklab replay FILE [FILTER...] [-c COUNT] [-w FILE] [-X] [-v] [--json] [--stats] [--absolute-seq]`
+/// `socklab replay FILE [FILTER...] [-c COUNT] [-w FILE] [-X] [-v] [--json] [--stats] [-S]`
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Options may come before or after the filter words, as with tcpdump:
+  socklab replay lesson.pcap tcp port 10009 -c 5 -S
+  cat lesson.pcap | socklab replay - udp        (- reads standard input)
+  socklab replay big.pcap udp -w udp-only.pcap  (keep the packets that pass the filter)
+  socklab replay big.pcap udp -w - | tcpdump -r -"
+)]
 pub struct ReplayArgs {
-    /// The capture file: pcap (either byte order, micro- or nanosecond) or pcapng.
+    /// The capture file: pcap (either byte order, micro- or nanosecond) or
+    /// pcapng; `-` reads it from standard input.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Stop after showing this many packets (after the filter).
-    #[arg(short = 'c', long, value_name = "COUNT")]
+    /// Stop after showing this many packets (after the filter; 1 or more).
+    #[arg(short = 'c', long, value_name = "COUNT", value_parser = super::values::count)]
     pub count: Option<u64>,
     /// Instead of the packets: counts per protocol and a table of conversations
     /// with each TCP connection's outcome (handshake, close, reset).
@@ -35,8 +43,15 @@ pub struct ReplayArgs {
     /// -dd as a C array, -ddd as decimal numbers.
     #[arg(short = 'd', action = clap::ArgAction::Count)]
     pub dump_bpf: u8,
-    /// Also save the packets shown to FILE: pcap, or pcapng if FILE ends in .pcapng.
-    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    /// Also save the packets shown to FILE: pcap, or pcapng if FILE ends in
+    /// .pcapng; `-w -` writes a pcap stream to standard output instead of the
+    /// lines (`| tcpdump -r -`).
+    #[arg(
+        short = 'w',
+        long = "write",
+        value_name = "FILE",
+        conflicts_with = "stats"
+    )]
     pub write: Option<PathBuf>,
     /// With -w: nanosecond timestamps (default: microseconds, what every tool reads).
     #[arg(long, requires = "write")]
@@ -48,7 +63,7 @@ pub struct ReplayArgs {
     /// net 10.0.0.0/8, port N, portrange A-B, less/greater N, vlan [ID], ether host MAC,
     /// ip proto N, tcp[tcpflags] & tcp-syn != 0, ... combined with and/or/not and
     /// parentheses (and/or have equal precedence, as in tcpdump). See docs/sniff.md.
-    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
 }
 
@@ -69,6 +84,7 @@ impl ReplayArgs {
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
             write: self.write.clone(),
             nano: self.nano,
+            line_buffered: self.print.line_buffered,
         })
     }
 }

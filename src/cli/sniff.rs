@@ -6,8 +6,15 @@ use clap::Args;
 
 use super::print::PrintArgs;
 
-/// `socklab sniff [-i IFACE] [FILTER...] [-c COUNT] [-X] [-v] [--json] [--absolute-seq]`
+/// `socklab sniff [-i IFACE | -r FILE | -D] [FILTER...] [-c COUNT] [-w FILE] [-X] [-v] [-S] ...`
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Options may come before or after the filter words, as with tcpdump:
+  sudo socklab sniff -i lo tcp port 10009 -c 5
+  socklab sniff -r lesson.pcap udp -S           (as socklab replay lesson.pcap udp -S)
+  sudo socklab sniff -w - udp | tcpdump -r -    (a pcap stream on standard output)
+  socklab sniff -D                              (the interfaces and their link types)"
+)]
 pub struct SniffArgs {
     /// Interface to capture on.
     #[arg(
@@ -17,8 +24,16 @@ pub struct SniffArgs {
         default_value = "lo"
     )]
     pub iface: String,
-    /// Stop after showing this many packets (after the filter).
-    #[arg(short = 'c', long, value_name = "COUNT")]
+    /// Read packets from a capture file instead (`-` for standard input), as
+    /// tcpdump -r: the same as `socklab replay FILE`.
+    #[arg(short = 'r', long = "read", value_name = "FILE", conflicts_with_all = ["user", "list"])]
+    pub read: Option<PathBuf>,
+    /// List the interfaces a capture can open, with their link types, and exit
+    /// (tcpdump -D).
+    #[arg(short = 'D', long = "list-interfaces")]
+    pub list: bool,
+    /// Stop after showing this many packets (after the filter; 1 or more).
+    #[arg(short = 'c', long, value_name = "COUNT", value_parser = super::values::count)]
     pub count: Option<u64>,
     /// Instead of the packets, at the end (Ctrl-C or -c): TCP conversation N
     /// as its two byte streams in order, beside the messages (see replay --follow).
@@ -32,7 +47,9 @@ pub struct SniffArgs {
         default_value_t = 0
     )]
     pub snaplen: usize,
-    /// Also save the packets shown to FILE: pcap, or pcapng if FILE ends in .pcapng.
+    /// Also save the packets shown to FILE: pcap, or pcapng if FILE ends in
+    /// .pcapng; `-w -` writes a pcap stream to standard output instead of the
+    /// lines (`| tcpdump -r -`).
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
     /// After opening the capture socket as root, run as USER (like tcpdump -Z):
@@ -64,14 +81,46 @@ pub struct SniffArgs {
     /// net 10.0.0.0/8, port N, portrange A-B, less/greater N, vlan [ID], ether host MAC,
     /// ip proto N, tcp[tcpflags] & tcp-syn != 0, ... combined with and/or/not and
     /// parentheses (and/or have equal precedence, as in tcpdump). See docs/sniff.md.
-    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
+}
+
+/// What `socklab sniff` was asked to do.
+#[derive(Debug, Clone)]
+pub enum SniffConfig {
+    /// Capture live.
+    Live(crate::sniff::Config),
+    /// `-r FILE`: read a capture file, as `replay`.
+    Read(crate::sniff::replay::Config),
+    /// `-D`: list the interfaces.
+    List,
 }
 
 impl SniffArgs {
     /// Validate: parse the filter (before anything privileged is asked for).
-    pub fn config(&self) -> Result<crate::sniff::Config, crate::filter::FilterError> {
-        Ok(crate::sniff::Config {
+    pub fn config(&self) -> Result<SniffConfig, crate::filter::FilterError> {
+        if self.list {
+            return Ok(SniffConfig::List);
+        }
+        if let Some(file) = &self.read {
+            return Ok(SniffConfig::Read(crate::sniff::replay::Config {
+                file: file.clone(),
+                filter: crate::filter::Filter::parse_words(&self.filter)?,
+                filter_text: self.filter.join(" "),
+                dump_bpf: self.dump_bpf,
+                print: self.print.options(),
+                decode: self.print.decode_table(),
+                heuristics: !self.print.no_heuristics,
+                stats: false,
+                follow: self.follow,
+                count: self.count,
+                max_connections: crate::track::tcp::MAX_CONNECTIONS,
+                write: self.write.clone(),
+                nano: self.nano,
+                line_buffered: self.print.line_buffered,
+            }));
+        }
+        Ok(SniffConfig::Live(crate::sniff::Config {
             iface: self.iface.clone(),
             filter: crate::filter::Filter::parse_words(&self.filter)?,
             filter_text: self.filter.join(" "),
@@ -86,6 +135,7 @@ impl SniffArgs {
             nano: self.nano,
             user: self.user.clone(),
             buffer_kib: self.buffer_kib,
-        })
+            line_buffered: self.print.line_buffered,
+        }))
     }
 }

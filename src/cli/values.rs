@@ -81,6 +81,22 @@ pub fn timeout(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// Parse `-c COUNT`: a number of packets, 1 or more (tcpdump refuses 0 too:
+/// "invalid packet count 0").
+pub fn count(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err(
+            "0 packets would show nothing: -c takes the number of packets to show, 1 or more \
+             (leave -c out to show every packet)"
+                .into(),
+        ),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "'{s}' is not a number of packets: -c takes a whole number, 1 or more"
+        )),
+    }
+}
+
 /// Parse a calculator operation: `0`/`add` adds, `1`/`sub` (or any other
 /// number, as in the course server) subtracts.
 pub fn op(s: &str) -> Result<u32, String> {

@@ -1,6 +1,7 @@
 //! Everything that writes for a person or a program: hex dumps, output lines.
 
 pub mod color;
+pub mod dump;
 pub mod follow;
 pub mod hexdump;
 pub mod icmp;

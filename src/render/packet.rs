@@ -12,7 +12,6 @@ use std::io::{self, Write};
 
 use crate::capture::Timestamp;
 
-use super::hexdump::HexDump;
 use super::time::Clock;
 
 pub use super::time::{write_rfc3339, write_time};
@@ -25,7 +24,6 @@ pub struct PacketPrinter {
     clock: Clock,
     text: String,
     bytes: Vec<u8>,
-    hex: HexDump,
 }
 
 impl PacketPrinter {
@@ -36,7 +34,6 @@ impl PacketPrinter {
             clock: Clock::new(opts.time, opts.utc),
             text: String::with_capacity(512),
             bytes: Vec::with_capacity(2048),
-            hex: HexDump::new().indent(8),
         }
     }
 
@@ -56,15 +53,19 @@ impl PacketPrinter {
         }
         self.text.clear();
         super::line::write_line(&mut self.text, v, self.opts, &mut self.clock);
-        super::line::write_narration(&mut self.text, v, self.opts.color);
+        if !self.opts.quiet {
+            super::line::write_narration(&mut self.text, v, self.opts.color);
+        }
         if self.opts.verbose {
             super::tree::write_tree(&mut self.text, v, self.opts);
         }
-        if self.opts.hex {
-            self.bytes.clear();
-            self.bytes.extend_from_slice(self.text.as_bytes());
-            self.hex.append(&mut self.bytes, v.decoded.frame);
-            return w.write_all(&self.bytes);
+        if self.opts.hex || self.opts.ascii {
+            let bytes = dumped(v.decoded, self.opts.link_header);
+            if self.opts.hex {
+                super::dump::write_hex(&mut self.text, bytes, !self.opts.hex_only);
+            } else {
+                super::dump::write_ascii(&mut self.text, bytes);
+            }
         }
         w.write_all(self.text.as_bytes())
     }
@@ -97,6 +98,20 @@ impl PacketPrinter {
         }
         w.write_all(self.text.as_bytes())
     }
+}
+
+/// The bytes tcpdump dumps: from the network header (`-X`, `-x`, `-A`),
+/// or the whole frame (`-XX`, `-xx`, or a frame with no network layer).
+fn dumped<'a>(d: &crate::wire::packet::Decoded<'a>, link_header: bool) -> &'a [u8] {
+    use crate::wire::packet::Net;
+    let start = match d.net {
+        _ if link_header => 0,
+        Net::Ipv4(h) => h.offset,
+        Net::Ipv6(h) => h.offset,
+        Net::Arp(a) => a.offset,
+        _ => 0,
+    };
+    d.frame.get(start..).unwrap_or(&[])
 }
 
 /// An item of a merged timeline.

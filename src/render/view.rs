@@ -13,8 +13,16 @@ use crate::wire::packet::Decoded;
 pub struct PrintOptions {
     /// ANSI colours.
     pub color: bool,
-    /// `-X`: hex and ASCII dump of each frame.
+    /// `-X`: hex and ASCII dump of each packet (from its network header).
     pub hex: bool,
+    /// `-x`: the hex dump without ASCII.
+    pub hex_only: bool,
+    /// `-XX`, `-xx`: dumps start at the link header.
+    pub link_header: bool,
+    /// `-A`: each packet's bytes as text.
+    pub ascii: bool,
+    /// `-q`: tcpdump's short lines, no narration.
+    pub quiet: bool,
     /// `-v`: tree of every header field.
     pub verbose: bool,
     /// Raw sequence numbers instead of relative ones.

@@ -209,7 +209,11 @@ impl Saved {
         format!(
             "{} written to {} ({})",
             crate::plural::count(self.packets, "packet"),
-            self.path.display(),
+            if super::is_stdio(&self.path) {
+                "standard output".into()
+            } else {
+                self.path.display().to_string()
+            },
             super::describe(&self.options)
         )
     }
@@ -234,6 +238,19 @@ pub struct End {
 }
 
 impl End {
+    /// With `-w -`, a reader of the stream that went away (`| tcpdump -r - -c 1`)
+    /// is a quiet end, as a closed stdout is for the lines.
+    pub fn quiet_broken_pipe(mut self, to_stdout: bool) -> Self {
+        if to_stdout {
+            if let Some(DriverError::Save(e)) = &self.error {
+                if e.is_broken_pipe() {
+                    self.error = None;
+                }
+            }
+        }
+        self
+    }
+
     /// `Err` with the first failure, if there was one.
     pub fn result(self) -> Result<(), DriverError> {
         match self.error {
@@ -286,6 +303,7 @@ pub struct Driver<S: PacketSource> {
     legend: bool,
     merge: Option<(Inbox, Duration)>,
     progress: bool,
+    flush_each: bool,
 }
 
 impl<S: PacketSource> Driver<S> {
@@ -304,6 +322,7 @@ impl<S: PacketSource> Driver<S> {
             legend: false,
             merge: None,
             progress: false,
+            flush_each: false,
         }
     }
 
@@ -388,6 +407,13 @@ impl<S: PacketSource> Driver<S> {
     /// printing each once it is older than `horizon`.
     pub fn merge(mut self, inbox: Inbox, horizon: Duration) -> Self {
         self.merge = Some((inbox, horizon));
+        self
+    }
+
+    /// Flush the output (and the `-w` file) after every packet shown
+    /// (`-l`, and `-w -` so a reader of the stream sees each packet at once).
+    pub fn flush_each(mut self, on: bool) -> Self {
+        self.flush_each = on;
         self
     }
 
@@ -489,6 +515,7 @@ impl<S: PacketSource> Driver<S> {
             };
             let due = match (shown, self.flush_every) {
                 (None, _) => true,
+                (Some(true), _) if self.flush_each => true,
                 (Some(shown), Some(every)) => {
                     (shown && tty && timeline.is_none()) || last_flush.elapsed() >= every
                 }

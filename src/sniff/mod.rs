@@ -8,6 +8,7 @@
 
 pub mod attach;
 pub mod driver;
+pub mod ifaces;
 pub mod replay;
 pub mod stats;
 
@@ -144,6 +145,12 @@ impl Pipeline {
     /// The decode table in force (what a saved file records).
     pub fn decode_table(&self) -> &DecodeTable {
         &self.decode
+    }
+
+    /// Print nothing (`-w -`: standard output carries the capture itself).
+    pub fn silent(mut self) -> Self {
+        self.print = false;
+        self
     }
 
     /// Count packets for [`Pipeline::write_stats`] instead of printing them.
@@ -299,6 +306,13 @@ pub struct Config {
     pub user: Option<String>,
     /// `-B`: the kernel ring's size in KiB.
     pub buffer_kib: u32,
+    /// `-l`: write each packet out as soon as it is printed.
+    pub line_buffered: bool,
+}
+
+/// True when `path` is `-`: the capture goes to (or comes from) a standard stream.
+pub fn is_stdio(path: &std::path::Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 /// Run `socklab sniff`.
@@ -361,9 +375,13 @@ pub fn run(args: &Config) -> Result<ExitCode> {
         }
     }
     let iface = cap.iface().to_string();
+    let to_stdout = args.write.as_deref().is_some_and(is_stdio);
     let mut pipe = Pipeline::new(filter, opts)
         .decode(&args.decode)
         .heuristics(args.heuristics);
+    if to_stdout {
+        pipe = pipe.silent();
+    }
     if let Some(n) = args.follow {
         pipe = pipe.follow_only(n);
     }
@@ -375,7 +393,12 @@ pub fn run(args: &Config) -> Result<ExitCode> {
         })
         .count(args.count)
         .live(FLUSH_EVERY)
-        .legend();
+        .flush_each(args.line_buffered || to_stdout);
+    if to_stdout {
+        driver = driver.summary(driver::Summary::None);
+    } else {
+        driver = driver.legend();
+    }
     // Created after dropping privileges, so the file belongs to the user.
     if let Some(path) = &args.write {
         driver = driver
@@ -388,6 +411,7 @@ pub fn run(args: &Config) -> Result<ExitCode> {
             .map_err(|e| privs::write_hint(e, path, &dropped))?;
     }
     let (end, pipe, _) = driver.run_parts(crate::render::out::Stdout(io::stdout().lock()));
+    let end = end.quiet_broken_pipe(to_stdout);
     if let Some(n) = args.follow.filter(|_| !pipe.followed()) {
         crate::noteln!(
             "socklab: --follow {n}: no TCP conversation #{n} was seen ({} seen; numbered from 1 as they start)",

@@ -52,6 +52,8 @@ pub struct Config {
     pub write: Option<PathBuf>,
     /// With `-w`: nanosecond timestamps.
     pub nano: bool,
+    /// `-l`: write each packet out as soon as it is printed.
+    pub line_buffered: bool,
 }
 
 /// Run `socklab replay`.
@@ -80,6 +82,7 @@ pub fn run(args: &Config) -> Result<ExitCode> {
         }
     }
     decode.extend(&args.decode);
+    let to_stdout = args.write.as_deref().is_some_and(super::is_stdio);
     let mut pipe = Pipeline::new(filter, opts)
         .decode(&decode)
         .heuristics(args.heuristics)
@@ -87,24 +90,33 @@ pub fn run(args: &Config) -> Result<ExitCode> {
     if args.stats {
         pipe = pipe.stats_only();
     }
+    if to_stdout {
+        pipe = pipe.silent();
+    }
     if let Some(n) = args.follow {
         pipe = pipe.follow_only(n);
     }
     let mut driver = Driver::new(File::new(reader, size), pipe)
         .count(args.count)
         .progress()
-        .legend()
-        .summary(if args.stats {
+        .flush_each(args.line_buffered)
+        .summary(if to_stdout {
+            Summary::None
+        } else if args.stats {
             Summary::Stats
         } else if args.follow.is_some() {
             Summary::Follow
         } else {
             Summary::Connections
         });
+    if !to_stdout {
+        driver = driver.legend();
+    }
     if let Some(w) = &args.write {
         driver = driver.save(w, args.nano);
     }
     let (end, pipe, source) = driver.run_parts(crate::render::out::Stdout(io::stdout().lock()));
+    let end = end.quiet_broken_pipe(to_stdout);
 
     if let Some(saved) = &end.saved {
         crate::noteln!("{}", saved.describe());

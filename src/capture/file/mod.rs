@@ -129,6 +129,21 @@ pub enum FileError {
     },
 }
 
+/// A `File` on a duplicate of a standard stream's descriptor (`-` for
+/// `replay` and `-w`): reads and writes go to the stream, and closing the
+/// `File` leaves the stream open.
+fn stdio_file(fd: std::os::fd::BorrowedFd<'_>) -> std::io::Result<std::fs::File> {
+    Ok(std::fs::File::from(fd.try_clone_to_owned()?))
+}
+
+impl FileError {
+    /// True when writing failed because the reader of a pipe went away
+    /// (`socklab replay f -w - | head -c 100`).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, FileError::Io { detail, .. } if detail.ends_with("(EPIPE)"))
+    }
+}
+
 fn packet_note(packets: u64) -> String {
     match packets {
         0 => " (before the first packet)".into(),

@@ -12,6 +12,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Duration;
 
@@ -246,8 +247,18 @@ impl<R: Read> std::fmt::Debug for Reader<R> {
 }
 
 impl Reader<File> {
-    /// Open a capture file and read its header.
+    /// Open a capture file and read its header; `-` reads standard input
+    /// (`cat f.pcap | socklab replay -`, as `tcpdump -r -`).
     pub fn open(path: &Path) -> Result<Reader<File>, FileError> {
+        if path.as_os_str() == "-" {
+            let name = "standard input".to_string();
+            let f = super::stdio_file(std::io::stdin().as_fd()).map_err(|e| FileError::Open {
+                action: "read",
+                path: name.clone(),
+                detail: crate::error::describe_io(&e),
+            })?;
+            return Reader::new(f, name);
+        }
         let name = path.display().to_string();
         let f = File::open(path).map_err(|e| FileError::Open {
             action: "open",

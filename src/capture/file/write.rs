@@ -2,7 +2,9 @@
 
 use std::borrow::Cow;
 use std::fs::File;
+use std::io::IsTerminal;
 use std::io::{BufWriter, Write};
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Duration;
 
@@ -160,8 +162,28 @@ impl Writer<BufWriter<File>> {
         Self::create_with(path, &WriteOptions::new(path, link, nano))
     }
 
-    /// Create (or truncate) `path` with explicit options.
+    /// Create (or truncate) `path` with explicit options; `-` writes the
+    /// capture to standard output (a pcap stream for `| tcpdump -r -`).
     pub fn create_with(path: &Path, opts: &WriteOptions) -> Result<Self, FileError> {
+        if path.as_os_str() == "-" {
+            let name = "standard output".to_string();
+            let out = std::io::stdout();
+            if out.is_terminal() {
+                return Err(FileError::Open {
+                    action: "write the capture to",
+                    path: name,
+                    detail: "it is a terminal, and a capture is binary: pipe it into a program \
+                             (-w - | tcpdump -r -) or redirect it into a file (-w - > lesson.pcap)"
+                        .into(),
+                });
+            }
+            let f = super::stdio_file(out.as_fd()).map_err(|e| FileError::Open {
+                action: "write the capture to",
+                path: name.clone(),
+                detail: crate::error::describe_io(&e),
+            })?;
+            return Writer::new(BufWriter::with_capacity(64 * 1024, f), name, opts);
+        }
         let name = path.display().to_string();
         let f = File::create(path).map_err(|e| {
             let mut detail = crate::error::describe_io(&e);
