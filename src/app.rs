@@ -172,6 +172,7 @@ fn watch(s: SniffOpt, port: u16, binds: bool, course_port: Option<u16>) -> Optio
         course_port,
         write: s.write.map(|path| (path, s.nano)),
         decode: crate::cli::print::table_of(&s.decode),
+        color: s.color.into(),
     })
 }
 

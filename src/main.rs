@@ -2,15 +2,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 /// A second Ctrl-C or SIGTERM: stop at once.
 fn exit_now() -> ! {
     std::process::exit(i32::from(socklab::proto::stop::SECOND_SIGNAL_STATUS))
 }
 
 fn main() -> ExitCode {
-    let cli = socklab::cli::Cli::parse();
+    let cli = socklab::cli::Cli::parse_args();
     socklab::proto::stop::on_second_signal(exit_now);
     let result = socklab::app::run(cli);
     // A failed write to stdout stops every loop, so whatever failed after

@@ -67,7 +67,7 @@ fn socklab(file: &Path, expr: &str) -> Result<Vec<u64>, String> {
     Ok(text
         .lines()
         .filter_map(|l| {
-            let rest = &l[l.find("\"ts_ns\":")? + 8..];
+            let rest = &l[l.find("\"ts_ns\":\"")? + 9..];
             let end = rest.find(|c: char| !c.is_ascii_digit())?;
             rest[..end].parse::<u64>().ok().map(|ns| ns / 1_000_000_000)
         })

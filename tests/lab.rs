@@ -21,8 +21,10 @@ fn lab(name: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The records of one type; a lab packet is `lab_packet`.
 fn of_kind<'a>(v: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    v.iter().filter(|x| x["kind"] == kind).collect()
+    let kind = if kind == "packet" { "lab_packet" } else { kind };
+    v.iter().filter(|x| x["type"] == kind).collect()
 }
 
 /// `from:flags` for every TCP packet, e.g. `client:S`.
@@ -52,7 +54,7 @@ fn events(v: &[Value]) -> Vec<String> {
     of_kind(v, "packet")
         .iter()
         .flat_map(|p| p["events"].as_array().cloned().unwrap_or_default())
-        .map(|e| e.as_str().unwrap_or("").to_string())
+        .map(|e| e["kind"].as_str().unwrap_or("").to_string())
         .collect()
 }
 

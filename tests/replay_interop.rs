@@ -178,7 +178,10 @@ fn assert_same_as_tcpdump(f: &Path) -> usize {
             "{ctx}"
         );
         assert_eq!(
-            j["ts_ns"].as_u64().map(|n| n / 1000),
+            j["ts_ns"]
+                .as_str()
+                .and_then(|s| s.parse::<u64>().ok())
+                .map(|n| n / 1000),
             Some(t.micros),
             "{ctx}"
         );

@@ -252,7 +252,12 @@ fn tcp_conversation_each_step_exactly_once() {
     // Kernel timestamps: increasing, inside the wall-clock window.
     let ts: Vec<i128> = pkts
         .iter()
-        .map(|p| p["ts_ns"].as_i64().unwrap_or(0) as i128)
+        .map(|p| {
+            p["ts_ns"]
+                .as_str()
+                .and_then(|s| s.parse::<i128>().ok())
+                .unwrap_or(0)
+        })
         .collect();
     assert!(
         ts.windows(2).all(|w| w[0] <= w[1]),

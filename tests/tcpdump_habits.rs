@@ -484,3 +484,46 @@ fn d_lists_the_interfaces() {
         }
     }
 }
+
+/// `-w -` onto a terminal is refused before anything is read, with the fix.
+#[test]
+fn w_dash_onto_a_terminal_is_refused() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let dir = temp_dir("habits-tty");
+    let f = capture(&dir);
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two descriptors into the integers we pass; the
+    // name, termios and winsize pointers may be null.
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened for us and are owned once.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    for args in [
+        &["replay", f.to_str().expect("utf-8"), "-w", "-"][..],
+        &["sniff", "-i", "lo", "-w", "-", "udp", "port", "9"],
+    ] {
+        let o = Command::new(BIN)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(slave.try_clone().expect("dup")))
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run");
+        let e = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {e}");
+        assert!(
+            e.contains("standard output is a terminal") && e.contains("| tcpdump -r -"),
+            "{e}"
+        );
+        assert!(!e.contains("packet"), "refused before reading: {e}");
+    }
+    drop(master);
+}

@@ -12,8 +12,10 @@
 //!   on 53, ...) after `length N`: for TCP the line is compared up to
 //!   there; a UDP line that tcpdump decodes as an application protocol has
 //!   no `UDP, length` and is not a plain line (counted and printed).
-//! - ICMPv6 types socklab prints in its own words (multicast listener
-//!   messages, mtrace, unknown codes) are not generated here.
+//! - ICMPv6 types socklab prints in its own words (MLDv2 queries, router
+//!   renumbering, node information, home agent and mobile prefix messages,
+//!   RPL, unknown unreachable codes: tcpdump decodes their bodies) are not
+//!   generated here.
 //!
 //! tcpdump is installed by `.ci/run`; without it the test is skipped (and
 //! fails under CI).
@@ -519,6 +521,14 @@ fn icmp_messages() -> Vec<Vec<u8>> {
     v6(135, 0, &none, &lo);
     v6(136, 0, &[0x60, 0, 0, 0], &lo);
     v6(137, 0, &none, &[lo, lo].concat());
+    // Multicast listener discovery, and types tcpdump only names.
+    v6(130, 0, &[0, 5, 0, 0], &lo);
+    v6(131, 0, &none, &lo);
+    v6(132, 0, &none, &lo);
+    v6(143, 0, &[0, 0, 0, 2], &[0; 8]);
+    for t in [141, 142, 200, 201, 250] {
+        v6(t, 0, &none, &[]);
+    }
     frames
 }
 
@@ -803,10 +813,10 @@ fn time_styles_and_utc_are_tcpdumps() {
 }
 
 #[test]
-fn help_says_how_the_default_numbers_differ_from_tcpdumps() {
+fn help_all_says_how_the_default_numbers_differ_from_tcpdumps() {
     for cmd in ["replay", "sniff"] {
         let o = Command::new(BIN)
-            .args([cmd, "--help"])
+            .args([cmd, "--help-all"])
             .stdin(Stdio::null())
             .output()
             .expect("run");

@@ -13,18 +13,20 @@
 //!
 //! In every case, while still allowed: the capability bounding set is
 //! emptied (no program executed later can regain a capability), then
-//! NO_NEW_PRIVS is set, then a seccomp filter refuses (EPERM) the system
-//! calls that only an attacker would need: executing programs, tracing,
-//! changing users or capabilities, mounting, namespaces, kernel modules,
-//! BPF, keys. It is a deny list: capture, decode and output use many
-//! ordinary calls (threads, signals, files, sockets for name lookups), and
-//! an allow list that missed one would break them. Where the kernel has no
-//! seccomp, the rest still applies and the result says so.
+//! NO_NEW_PRIVS is set, then a seccomp allow list is installed: only the
+//! calls capture, decode and output need ([`seccomp::CAPTURE`]: memory,
+//! threads without new namespaces, signals, time, reading the packet socket,
+//! writing the terminal and the `-w` file) pass; `lab` and `--watch`, which
+//! run socklab's own clients and servers in the process, also get
+//! [`seccomp::SOCKETS`]. Anything else (executing a program, tracing,
+//! changing user, mounting, a new socket in `sniff`...) fails with EPERM.
+//! Where the kernel has no seccomp, the rest still applies.
 
 use std::ffi::CString;
 
 use nix::unistd::{Gid, Uid, User};
 
+use self::seccomp::Profile;
 use super::CaptureError;
 
 /// The user `-Z` switches to by default when root runs socklab without sudo.
@@ -40,12 +42,16 @@ pub enum Dropped {
 }
 
 /// Drop to the invoking user under sudo, else clear capabilities (the
-/// uid stays); the bounding set, NO_NEW_PRIVS and seccomp as in [`drop_to`].
+/// uid stays); the bounding set, NO_NEW_PRIVS and seccomp as in [`drop_to`],
+/// with sockets allowed: `lab` and `--watch` run socklab's own clients and
+/// servers in the same process.
 pub fn drop_privileges() -> Result<Dropped, CaptureError> {
     if let Some((uid, gid)) = sudo_user() {
-        return lock_down_then(|| become_user(uid, gid));
+        return lock_down_then(Profile::CaptureAndSockets, || become_user(uid, gid));
     }
-    lock_down_then(|| clear_capabilities().map(|()| Dropped::Capabilities))
+    lock_down_then(Profile::CaptureAndSockets, || {
+        clear_capabilities().map(|()| Dropped::Capabilities)
+    })
 }
 
 /// `tcpdump -Z USER`: as root, become `user` (`None`: the invoking user
@@ -54,18 +60,26 @@ pub fn drop_privileges() -> Result<Dropped, CaptureError> {
 /// in the module docs.
 pub fn drop_to(user: Option<&str>) -> Result<Dropped, CaptureError> {
     if !Uid::effective().is_root() {
-        return lock_down_then(|| clear_capabilities().map(|()| Dropped::Capabilities));
+        return lock_down_then(Profile::Capture, || {
+            clear_capabilities().map(|()| Dropped::Capabilities)
+        });
     }
     let target = match (user, sudo_user()) {
-        (None, Some((uid, gid))) => return lock_down_then(|| become_user(uid, gid)),
+        (None, Some((uid, gid))) => {
+            return lock_down_then(Profile::Capture, || become_user(uid, gid))
+        }
         (None, None) => DEFAULT_USER,
         (Some(name), _) => name,
     };
     if target == "root" || target == "0" {
-        return lock_down_then(|| clear_capabilities().map(|()| Dropped::Capabilities));
+        return lock_down_then(Profile::Capture, || {
+            clear_capabilities().map(|()| Dropped::Capabilities)
+        });
     }
     let u = lookup(target)?;
-    lock_down_then(|| become_user(u.uid.as_raw(), u.gid.as_raw()))
+    lock_down_then(Profile::Capture, || {
+        become_user(u.uid.as_raw(), u.gid.as_raw())
+    })
 }
 
 /// The user named `name` (or a numeric uid), with a clear error if unknown.
@@ -89,15 +103,16 @@ fn sudo_user() -> Option<(u32, u32)> {
 }
 
 /// Empty the bounding set (while CAP_SETPCAP is still held), run `switch`,
-/// then set NO_NEW_PRIVS and install the seccomp filter.
+/// then set NO_NEW_PRIVS and install the seccomp allow list for `profile`.
 fn lock_down_then(
+    profile: Profile,
     switch: impl FnOnce() -> Result<Dropped, CaptureError>,
 ) -> Result<Dropped, CaptureError> {
     clear_bounding_set();
     let dropped = switch()?;
     no_new_privs()?;
     // A kernel without seccomp filters (EINVAL) still gets the rest.
-    let _ = seccomp::install();
+    let _ = seccomp::install(profile);
     Ok(dropped)
 }
 
@@ -230,12 +245,12 @@ fn clear_capabilities() -> Result<(), CaptureError> {
     Ok(())
 }
 
-/// The seccomp deny list: one classic BPF program, all `unsafe` here.
-mod seccomp {
+/// The seccomp allow list: one classic BPF program, all `unsafe` here.
+pub mod seccomp {
     /// `struct sock_filter`.
     #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct Insn {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Insn {
         code: u16,
         jt: u8,
         jf: u8,
@@ -249,82 +264,217 @@ mod seccomp {
         filter: *const Insn,
     }
 
+    /// What the process does once the filter is on.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Profile {
+        /// `sniff`: read packets, decode, print, write a capture file.
+        Capture,
+        /// Capture while socklab's own course clients and servers run in
+        /// the same process (`lab`, `--watch`): sockets too.
+        CaptureAndSockets,
+    }
+
     const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
     const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
     const JGE_K: u16 = 0x35; // BPF_JMP | BPF_JGE | BPF_K
+    const JSET_K: u16 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
     const RET_K: u16 = 0x06; // BPF_RET | BPF_K
     const RET_ALLOW: u32 = 0x7fff_0000;
-    const RET_EPERM: u32 = 0x0005_0000 | libc::EPERM as u32;
-    /// Offsets in `struct seccomp_data`.
+    const RET_ERRNO: u32 = 0x0005_0000;
+    const RET_EPERM: u32 = RET_ERRNO | libc::EPERM as u32;
+    /// clone3 passes its flags behind a pointer the filter cannot read:
+    /// ENOSYS makes the C library fall back to clone, whose flags it can.
+    const RET_ENOSYS: u32 = RET_ERRNO | libc::ENOSYS as u32;
+    /// Offsets in `struct seccomp_data`: the call number, the architecture,
+    /// the low 32 bits of the first argument (little-endian).
     const NR: u32 = 0;
     const ARCH: u32 = 4;
+    const ARG0_LOW: u32 = 16;
+    /// clone flags that make new namespaces (CLONE_NEWNS, NEWCGROUP, NEWUTS,
+    /// NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME): threads never need them.
+    const CLONE_NEW_ANY: u32 = 0x7e02_0080;
 
     #[cfg(target_arch = "x86_64")]
     const AUDIT_ARCH: u32 = 0xc000_003e;
     #[cfg(target_arch = "aarch64")]
     const AUDIT_ARCH: u32 = 0xc000_00b7;
 
-    /// System calls refused once capturing runs.
+    /// What capture, decode and output need: memory, threads (the Ctrl-C
+    /// watcher, the capture thread), signals, time, reading the packet
+    /// socket (ring or recvfrom), its statistics, terminal and file output
+    /// (the `-w` file is created after the switch), and exiting.
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-    pub const DENIED: &[libc::c_long] = &[
-        libc::SYS_execve,
-        libc::SYS_execveat,
-        libc::SYS_ptrace,
-        libc::SYS_process_vm_readv,
-        libc::SYS_process_vm_writev,
-        libc::SYS_mount,
-        libc::SYS_umount2,
-        libc::SYS_pivot_root,
-        libc::SYS_chroot,
-        libc::SYS_init_module,
-        libc::SYS_finit_module,
-        libc::SYS_delete_module,
-        libc::SYS_kexec_load,
-        libc::SYS_bpf,
-        libc::SYS_unshare,
-        libc::SYS_setns,
-        libc::SYS_keyctl,
-        libc::SYS_add_key,
-        libc::SYS_request_key,
-        libc::SYS_perf_event_open,
-        libc::SYS_userfaultfd,
-        libc::SYS_setuid,
-        libc::SYS_setgid,
-        libc::SYS_setreuid,
-        libc::SYS_setregid,
-        libc::SYS_setresuid,
-        libc::SYS_setresgid,
-        libc::SYS_setgroups,
-        libc::SYS_capset,
-        libc::SYS_personality,
+    pub const CAPTURE: &[libc::c_long] = &[
+        // files and output
+        libc::SYS_read,
+        libc::SYS_write,
+        libc::SYS_readv,
+        libc::SYS_writev,
+        libc::SYS_pread64,
+        libc::SYS_pwrite64,
+        libc::SYS_lseek,
+        libc::SYS_openat,
+        libc::SYS_close,
+        libc::SYS_fstat,
+        libc::SYS_newfstatat,
+        libc::SYS_statx,
+        libc::SYS_fcntl,
+        libc::SYS_ioctl,
+        libc::SYS_dup,
+        libc::SYS_dup3,
+        libc::SYS_pipe2,
+        libc::SYS_getdents64,
+        libc::SYS_readlinkat,
+        libc::SYS_faccessat,
+        libc::SYS_faccessat2,
+        libc::SYS_fsync,
+        libc::SYS_fdatasync,
+        libc::SYS_ftruncate,
+        // memory
+        libc::SYS_brk,
+        libc::SYS_mmap,
+        libc::SYS_munmap,
+        libc::SYS_mremap,
+        libc::SYS_mprotect,
+        libc::SYS_madvise,
+        // threads (clone's flags are checked separately)
+        libc::SYS_futex,
+        libc::SYS_set_robust_list,
+        libc::SYS_rseq,
+        libc::SYS_set_tid_address,
+        libc::SYS_sched_yield,
+        libc::SYS_sched_getaffinity,
+        libc::SYS_membarrier,
+        libc::SYS_exit,
+        libc::SYS_exit_group,
+        // signals (Ctrl-C; abort on a bug)
+        libc::SYS_rt_sigaction,
+        libc::SYS_rt_sigprocmask,
+        libc::SYS_rt_sigreturn,
+        libc::SYS_sigaltstack,
+        libc::SYS_tgkill,
+        libc::SYS_restart_syscall,
+        // ids, time, randomness, limits
+        libc::SYS_getpid,
+        libc::SYS_gettid,
+        libc::SYS_getppid,
+        libc::SYS_getuid,
+        libc::SYS_geteuid,
+        libc::SYS_getgid,
+        libc::SYS_getegid,
+        libc::SYS_getresuid,
+        libc::SYS_getresgid,
+        libc::SYS_getgroups,
+        libc::SYS_clock_gettime,
+        libc::SYS_clock_getres,
+        libc::SYS_gettimeofday,
+        libc::SYS_nanosleep,
+        libc::SYS_clock_nanosleep,
+        libc::SYS_getrandom,
+        libc::SYS_prlimit64,
+        libc::SYS_uname,
+        libc::SYS_prctl,
+        libc::SYS_sysinfo,
+        // waiting for the packet socket and reading it
+        libc::SYS_ppoll,
+        libc::SYS_pselect6,
+        libc::SYS_epoll_create1,
+        libc::SYS_epoll_ctl,
+        libc::SYS_epoll_pwait,
+        libc::SYS_eventfd2,
+        libc::SYS_recvfrom,
+        libc::SYS_recvmsg,
+        libc::SYS_recvmmsg,
+        libc::SYS_getsockopt,
+        libc::SYS_setsockopt,
+        libc::SYS_getsockname,
     ];
 
-    /// The program: other architectures pass (their numbers differ), x32
-    /// calls are refused, each denied number returns EPERM, the rest pass.
+    /// The older x86-64 spellings of calls in [`CAPTURE`].
+    #[cfg(target_arch = "x86_64")]
+    const CAPTURE_X86_64: &[libc::c_long] = &[
+        libc::SYS_open,
+        libc::SYS_stat,
+        libc::SYS_lstat,
+        libc::SYS_access,
+        libc::SYS_readlink,
+        libc::SYS_pipe,
+        libc::SYS_dup2,
+        libc::SYS_poll,
+        libc::SYS_select,
+        libc::SYS_epoll_wait,
+        libc::SYS_getrlimit,
+        libc::SYS_arch_prctl,
+    ];
+    #[cfg(target_arch = "aarch64")]
+    const CAPTURE_X86_64: &[libc::c_long] = &[];
+
+    /// What socklab's own clients and servers add (`lab`, `--watch`).
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-    fn program() -> Vec<Insn> {
+    pub const SOCKETS: &[libc::c_long] = &[
+        libc::SYS_socket,
+        libc::SYS_socketpair,
+        libc::SYS_bind,
+        libc::SYS_listen,
+        libc::SYS_accept,
+        libc::SYS_accept4,
+        libc::SYS_connect,
+        libc::SYS_shutdown,
+        libc::SYS_getpeername,
+        libc::SYS_sendto,
+        libc::SYS_sendmsg,
+        libc::SYS_sendmmsg,
+    ];
+
+    /// Every call `profile` allows (clone and clone3 aside).
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    pub fn allowed(profile: Profile) -> Vec<libc::c_long> {
+        let mut v: Vec<libc::c_long> = CAPTURE.iter().chain(CAPTURE_X86_64).copied().collect();
+        if profile == Profile::CaptureAndSockets {
+            v.extend_from_slice(SOCKETS);
+        }
+        v
+    }
+
+    /// The program: another architecture's calls and x32 calls are
+    /// refused; each allowed number passes; clone passes without namespace
+    /// flags; clone3 says ENOSYS; everything else fails with EPERM.
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    pub fn program(profile: Profile) -> Vec<Insn> {
         let ins = |code, jt, jf, k| Insn { code, jt, jf, k };
+        let allowed = allowed(profile);
         let mut p = vec![
             ins(LD_W_ABS, 0, 0, ARCH),
             ins(JEQ_K, 1, 0, AUDIT_ARCH),
-            ins(RET_K, 0, 0, RET_ALLOW),
+            ins(RET_K, 0, 0, RET_EPERM),
             ins(LD_W_ABS, 0, 0, NR),
             // x32 ABI numbers have bit 30 set: refuse them all.
             ins(JGE_K, 0, 1, 0x4000_0000),
             ins(RET_K, 0, 0, RET_EPERM),
+            ins(JEQ_K, 0, 1, libc::SYS_clone3 as u32),
+            ins(RET_K, 0, 0, RET_ENOSYS),
+            ins(JEQ_K, 0, 4, libc::SYS_clone as u32),
+            ins(LD_W_ABS, 0, 0, ARG0_LOW),
+            ins(JSET_K, 0, 1, CLONE_NEW_ANY),
+            ins(RET_K, 0, 0, RET_EPERM),
+            ins(RET_K, 0, 0, RET_ALLOW),
         ];
-        for &nr in DENIED {
-            p.push(ins(JEQ_K, 0, 1, nr as u32));
-            p.push(ins(RET_K, 0, 0, RET_EPERM));
+        // Each JEQ jumps forward to the final ALLOW: jt counts what is
+        // between them (the rest of the list and the EPERM return).
+        let n = allowed.len();
+        assert!(n < 255, "the jump offsets are 8 bits");
+        for (i, &nr) in allowed.iter().enumerate() {
+            p.push(ins(JEQ_K, (n - i) as u8, 0, nr as u32));
         }
+        p.push(ins(RET_K, 0, 0, RET_EPERM));
         p.push(ins(RET_K, 0, 0, RET_ALLOW));
         p
     }
 
-    /// Install the filter on every thread of the process.
+    /// Install `program` on every thread of the process. NO_NEW_PRIVS must
+    /// already be set (or the process hold CAP_SYS_ADMIN).
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-    pub fn install() -> std::io::Result<()> {
-        let filter = program();
+    pub fn install_program(filter: &[Insn]) -> std::io::Result<()> {
         let prog = Prog {
             len: filter.len() as libc::c_ushort,
             filter: filter.as_ptr(),
@@ -332,8 +482,8 @@ mod seccomp {
         const SECCOMP_SET_MODE_FILTER: libc::c_long = 1;
         const SECCOMP_FILTER_FLAG_TSYNC: libc::c_long = 1;
         // SAFETY: seccomp(SET_MODE_FILTER, TSYNC, &prog) reads `prog` and the
-        // `filter` array it points to, both alive for the whole call; the
-        // kernel copies the program. NO_NEW_PRIVS is already set.
+        // `filter` slice it points to, both alive for the whole call; the
+        // kernel copies the program.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_seccomp,
@@ -348,9 +498,182 @@ mod seccomp {
         Ok(())
     }
 
+    /// Install the allow list for `profile` on every thread.
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    pub fn install(profile: Profile) -> std::io::Result<()> {
+        install_program(&program(profile))
+    }
+
     /// Other architectures: no filter (the numbers above would be wrong).
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    pub fn install() -> std::io::Result<()> {
+    pub fn install(_: Profile) -> std::io::Result<()> {
         Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+    }
+
+    #[cfg(all(test, any(target_arch = "x86_64", target_arch = "aarch64")))]
+    mod tests {
+        use super::*;
+
+        /// Run `probe` in a forked child under the `profile` filter; the
+        /// child exits with the probe's result (0..=255).
+        fn in_filtered_child(profile: Profile, probe: fn() -> i32) -> i32 {
+            // Built before fork: the child only makes system calls.
+            let filter = program(profile);
+            // SAFETY: fork in a test binary; the child only calls prctl,
+            // seccomp, the probe's raw system calls and _exit, all
+            // async-signal-safe, and never returns into the test harness.
+            match unsafe { libc::fork() } {
+                0 => {
+                    // SAFETY: plain integer arguments; one-way flag.
+                    let nnp = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+                    let code = if nnp != 0 || install_program(&filter).is_err() {
+                        250
+                    } else {
+                        probe()
+                    };
+                    // SAFETY: ends the child without running destructors.
+                    unsafe { libc::_exit(code) }
+                }
+                pid if pid > 0 => {
+                    let mut status = 0;
+                    // SAFETY: waits for our own child; status is a live int.
+                    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+                    assert_eq!(r, pid);
+                    assert!(libc::WIFEXITED(status), "child died: status {status:#x}");
+                    libc::WEXITSTATUS(status)
+                }
+                _ => panic!("fork failed"),
+            }
+        }
+
+        fn errno() -> i32 {
+            std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+        }
+
+        /// 0 if the call succeeded, else its errno.
+        fn result(r: libc::c_long) -> i32 {
+            if r < 0 {
+                errno()
+            } else {
+                0
+            }
+        }
+
+        #[test]
+        fn the_program_fits_classic_bpf() {
+            for profile in [Profile::Capture, Profile::CaptureAndSockets] {
+                let p = program(profile);
+                assert!(p.len() < 4096);
+                // Every JEQ of the list lands on the final ALLOW.
+                let last = p.len() - 1;
+                assert_eq!(
+                    p[last],
+                    Insn {
+                        code: RET_K,
+                        jt: 0,
+                        jf: 0,
+                        k: RET_ALLOW
+                    }
+                );
+                for (i, insn) in p.iter().enumerate().skip(13) {
+                    if insn.code == JEQ_K {
+                        assert_eq!(i + 1 + insn.jt as usize, last);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn what_capture_needs_passes() {
+            let probe = || {
+                // SAFETY: plain system calls on our own process and a
+                // string literal path; the fd is closed again.
+                unsafe {
+                    let pid = libc::syscall(libc::SYS_getpid);
+                    let fd = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+                    let w = libc::write(fd, b"x".as_ptr().cast(), 1);
+                    libc::close(fd);
+                    i32::from(pid <= 0 || fd < 0 || w != 1)
+                }
+            };
+            assert_eq!(in_filtered_child(Profile::Capture, probe), 0);
+            // A thread (clone without namespace flags, after clone3's ENOSYS).
+            let thread = || match std::thread::spawn(|| 7).join() {
+                Ok(7) => 0,
+                _ => 1,
+            };
+            assert_eq!(in_filtered_child(Profile::Capture, thread), 0);
+        }
+
+        #[test]
+        fn a_forbidden_call_is_denied_with_eperm() {
+            // Executing a program.
+            let exec = || {
+                let argv = [c"/bin/true".as_ptr(), std::ptr::null()];
+                let envp = [std::ptr::null()];
+                // SAFETY: NUL-terminated literals and arrays; on success
+                // the child would become /bin/true and exit 0.
+                let r =
+                    unsafe { libc::execve(c"/bin/true".as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+                if r < 0 {
+                    errno()
+                } else {
+                    0
+                }
+            };
+            assert_eq!(in_filtered_child(Profile::Capture, exec), libc::EPERM);
+            // A new socket: sniff needs none, the lab does.
+            // SAFETY: plain integers; a created fd is simply left to _exit.
+            let sock = || {
+                result(unsafe {
+                    libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_DGRAM, 0)
+                })
+            };
+            assert_eq!(in_filtered_child(Profile::Capture, sock), libc::EPERM);
+            assert_eq!(in_filtered_child(Profile::CaptureAndSockets, sock), 0);
+            // Not on the list: making a directory, changing user, tracing.
+            // SAFETY: plain integers and a literal path.
+            let mkdir = || {
+                result(unsafe {
+                    libc::syscall(
+                        libc::SYS_mkdirat,
+                        libc::AT_FDCWD,
+                        c"/tmp/socklab-seccomp-probe".as_ptr(),
+                        0o700,
+                    )
+                })
+            };
+            assert_eq!(
+                in_filtered_child(Profile::CaptureAndSockets, mkdir),
+                libc::EPERM
+            );
+            // SAFETY: plain integers.
+            let setuid = || result(unsafe { libc::syscall(libc::SYS_setuid, 0) });
+            assert_eq!(
+                in_filtered_child(Profile::CaptureAndSockets, setuid),
+                libc::EPERM
+            );
+            // SAFETY: plain integers; PTRACE_TRACEME on ourselves.
+            let ptrace = || {
+                result(unsafe { libc::syscall(libc::SYS_ptrace, libc::PTRACE_TRACEME, 0, 0, 0) })
+            };
+            assert_eq!(in_filtered_child(Profile::Capture, ptrace), libc::EPERM);
+            // A clone into a new user namespace (what unshare would do).
+            // SAFETY: raw clone with SIGCHLD and a namespace flag; on
+            // success both processes return and exit with 0 at once.
+            let userns = || {
+                result(unsafe {
+                    libc::syscall(
+                        libc::SYS_clone,
+                        (libc::CLONE_NEWUSER | libc::SIGCHLD) as libc::c_ulong,
+                        0,
+                        0,
+                        0,
+                        0,
+                    )
+                })
+            };
+            assert_eq!(in_filtered_child(Profile::Capture, userns), libc::EPERM);
+        }
     }
 }

@@ -4,21 +4,18 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::CommandFactory;
 use clap_complete::Shell;
-
-use super::Cli;
 
 /// The full command tree, built (subcommand display names filled in).
 fn command() -> clap::Command {
-    let mut cmd = Cli::command().disable_help_subcommand(true);
+    let mut cmd = super::command().disable_help_subcommand(true);
     cmd.build();
     cmd
 }
 
 /// Write the completion script for `shell` to `out`.
 pub fn completions(shell: Shell, out: &mut dyn Write) {
-    let mut cmd = Cli::command();
+    let mut cmd = super::command();
     clap_complete::generate(shell, &mut cmd, "socklab", out);
 }
 

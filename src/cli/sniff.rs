@@ -9,11 +9,11 @@ use super::print::PrintArgs;
 /// `socklab sniff [-i IFACE | -r FILE | -D] [FILTER...] [-c COUNT] [-w FILE] [-X] [-v] [-S] ...`
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Options may come before or after the filter words, as with tcpdump:
+    after_help = "Examples (options before or after the filter words, as with tcpdump):
   sudo socklab sniff -i lo tcp port 10009 -c 5
-  socklab sniff -r lesson.pcap udp -S           (as socklab replay lesson.pcap udp -S)
-  sudo socklab sniff -w - udp | tcpdump -r -    (a pcap stream on standard output)
-  socklab sniff -D                              (the interfaces and their link types)"
+  socklab sniff -r lesson.pcap udp -S          as socklab replay lesson.pcap
+  sudo socklab sniff -w - udp | tcpdump -r -   a pcap stream on standard output
+  socklab sniff -D                             the interfaces, their link types"
 )]
 pub struct SniffArgs {
     /// Interface to capture on.
@@ -24,45 +24,61 @@ pub struct SniffArgs {
         default_value = "lo"
     )]
     pub iface: String,
-    /// Read packets from a capture file instead (`-` for standard input), as
-    /// tcpdump -r: the same as `socklab replay FILE`.
+    /// Read a capture file instead, as tcpdump -r.
+    ///
+    /// `-` reads standard input; the same as `socklab replay FILE`.
     #[arg(short = 'r', long = "read", value_name = "FILE", conflicts_with_all = ["user", "list"])]
     pub read: Option<PathBuf>,
     /// List the interfaces a capture can open, with their link types, and exit
     /// (tcpdump -D).
-    #[arg(short = 'D', long = "list-interfaces")]
+    #[arg(short = 'D', long = "list-interfaces", hide_short_help = true)]
     pub list: bool,
-    /// Stop after showing this many packets (after the filter; 1 or more).
+    /// Stop after this many packets (after the filter).
     #[arg(short = 'c', long, value_name = "COUNT", value_parser = super::values::count)]
     pub count: Option<u64>,
-    /// Instead of the packets, at the end (Ctrl-C or -c): TCP conversation N
-    /// as its two byte streams in order, beside the messages (see replay --follow).
+    /// TCP conversation N's two byte streams instead of the packets.
+    ///
+    /// Shown at the end (-c or Ctrl-C), in stream order, each segment beside
+    /// the messages it completes (see replay --follow).
     #[arg(long, value_name = "N", conflicts_with = "json", value_parser = clap::value_parser!(u32).range(1..))]
     pub follow: Option<u32>,
-    /// Keep at most this many bytes of each packet (0 = whole packets); cut packets are marked.
+    /// Keep at most this many bytes of each packet (0 = whole packets).
+    ///
+    /// Cut packets are marked.
     #[arg(
+        hide_short_help = true,
         short = 's',
         long = "snaplen",
         value_name = "BYTES",
         default_value_t = 0
     )]
     pub snaplen: usize,
-    /// Also save the packets shown to FILE: pcap, or pcapng if FILE ends in
-    /// .pcapng; `-w -` writes a pcap stream to standard output instead of the
-    /// lines (`| tcpdump -r -`).
+    /// Also save the packets shown: pcap, or .pcapng.
+    ///
+    /// pcapng if FILE ends in .pcapng; `-w -` writes a pcap stream to standard
+    /// output instead of the lines (`| tcpdump -r -`).
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
-    /// After opening the capture socket as root, run as USER (like tcpdump -Z):
-    /// default nobody, or the invoking user under sudo; -Z root keeps uid 0 with
+    /// After opening the capture socket as root, run as USER (tcpdump -Z).
+    ///
+    /// Default: nobody, or the invoking user under sudo; -Z root keeps uid 0 with
     /// every capability cleared. -w files are created after the switch.
-    #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
+    #[arg(
+        short = 'Z',
+        long = "relinquish-privileges",
+        value_name = "USER",
+        hide_short_help = true
+    )]
     pub user: Option<String>,
     /// With -w: nanosecond timestamps (default: microseconds, what every tool reads).
-    #[arg(long, requires = "write")]
+    #[arg(long, requires = "write", hide_short_help = true)]
     pub nano: bool,
-    /// Kernel buffer in KiB (tcpdump's -B): the memory-mapped ring packets
-    /// are read from (default 32 MiB, about 250,000 small packets of burst).
+    /// Kernel buffer in KiB (tcpdump's -B).
+    ///
+    /// The memory-mapped ring packets are read from (default 32 MiB, about
+    /// 250,000 small packets of burst).
     #[arg(
+        hide_short_help = true,
         short = 'B',
         long = "buffer-size",
         value_name = "KiB",
@@ -70,17 +86,21 @@ pub struct SniffArgs {
         value_parser = clap::value_parser!(u32).range(1024..=4_194_304)
     )]
     pub buffer_kib: u32,
-    /// Print the filter compiled to classic BPF and exit: -d as `tcpdump -d`,
-    /// -dd as a C array, -ddd as decimal numbers.
-    #[arg(short = 'd', action = clap::ArgAction::Count)]
+    /// Print the filter compiled to classic BPF and exit (tcpdump's -d).
+    ///
+    /// -d as `tcpdump -d`, -dd as a C array, -ddd as decimal numbers.
+    #[arg(short = 'd', action = clap::ArgAction::Count, hide_short_help = true)]
     pub dump_bpf: u8,
     /// How packets are printed.
     #[command(flatten)]
     pub print: PrintArgs,
-    /// Filter in tcpdump's language: tcp, udp, icmp, arp, ip6, [src|dst] host A,
+    /// Filter in tcpdump's language, e.g. tcp port 10009 (docs/sniff.md).
+    ///
+    /// Primitives: tcp, udp, icmp, arp, ip6, [src|dst] host A,
     /// net 10.0.0.0/8, port N, portrange A-B, less/greater N, vlan [ID], ether host MAC,
     /// ip proto N, tcp[tcpflags] & tcp-syn != 0, ... combined with and/or/not and
-    /// parentheses (and/or have equal precedence, as in tcpdump). See docs/sniff.md.
+    /// parentheses (and/or have equal precedence, as in tcpdump). Options may come
+    /// before or after the filter words.
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
 }

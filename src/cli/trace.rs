@@ -12,47 +12,59 @@ use crate::trace::TraceConfig;
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Examples:\n  socklab trace -- python3 client.py 127.0.0.1 10009\n  \
-                  socklab trace --with 'python3 server.py 10009' -- python3 client.py 127.0.0.1 10009\n  \
-                  socklab trace -c -w run.pcapng -- ./myprogram\n  sudo socklab trace -p 4242"
+                  socklab trace --with 'python3 server.py 10009' -- python3 client.py\n  \
+                  socklab trace -c -w run.pcapng -- ./myprogram"
 )]
 pub struct TraceArgs {
-    /// Attach to this running process instead of starting one (slower: no seccomp filter).
+    /// Attach to this running process.
+    ///
+    /// Slower: no seccomp filter.
     #[arg(short = 'p', long = "pid", value_name = "PID", conflicts_with = "with")]
     pub pid: Option<i32>,
-    /// Start this peer first (a shell command line, traced too); repeatable.
+    /// Start this peer first (traced too); repeatable.
+    ///
+    /// A shell command line.
     #[arg(long = "with", value_name = "CMD")]
     pub with: Vec<String>,
-    /// End with a table per socket: calls, bytes, segments on the wire, how it ended.
+    /// End with a table per socket.
+    ///
+    /// Calls, bytes, segments on the wire, how the connection ended.
     #[arg(short = 'c', long = "summary")]
     pub summary: bool,
-    /// Save the packets shown to FILE: pcapng (comments name the call behind each packet), or pcap.
+    /// Save the packets shown to FILE: pcapng, or pcap.
+    ///
+    /// In pcapng, a comment names the call behind each packet.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
     /// Show the time spent in each call.
-    #[arg(short = 'T')]
+    #[arg(short = 'T', hide_short_help = true)]
     pub timing: bool,
     /// Payload bytes shown per call.
     #[arg(
+        hide_short_help = true,
         short = 's',
         long = "strsize",
         value_name = "BYTES",
         default_value_t = 32
     )]
     pub strsize: usize,
-    /// Put the program's stdout and stderr lines on the timeline.
+    /// The program's output lines on the timeline.
+    ///
+    /// Its stdout and stderr lines, marked out| and err|.
     #[arg(long)]
     pub inline_output: bool,
     /// Show every packet on the interface, not only the program's own.
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub all_packets: bool,
     /// Show name-service traffic too (DNS, nscd): hidden by default.
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub dns: bool,
     /// Only packets matching this filter (same syntax as `sniff`, e.g. `tcp and port 10009`).
-    #[arg(long, value_name = "EXPR")]
+    #[arg(long, value_name = "EXPR", hide_short_help = true)]
     pub filter: Option<String>,
     /// Interface to capture on.
     #[arg(
+        hide_short_help = true,
         short = 'i',
         long = "interface",
         value_name = "IFACE",

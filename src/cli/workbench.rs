@@ -10,6 +10,9 @@ use super::values::ColorArg;
 
 /// `socklab pack FORMAT VALUE...`
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  socklab pack '!III' 10 500 0\n  socklab pack '<hd' -3 1.5 --orders"
+)]
 pub struct PackArgs {
     /// Python struct format: an optional byte order (@ = < > !) then codes, e.g. '!III', '@bI', '<h10s'.
     pub format: String,
@@ -26,6 +29,9 @@ pub struct PackArgs {
 
 /// `socklab unpack FORMAT HEX...|-`
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  socklab unpack '!III' 0000000a000001f400000000\n  printf 'ab' | socklab unpack 2s -"
+)]
 pub struct UnpackArgs {
     /// Python struct format, e.g. '!III'.
     pub format: String,
@@ -42,11 +48,16 @@ pub struct UnpackArgs {
 
 /// `socklab hexdump [FILE|-]`
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  socklab hexdump run.pcap -n 64\n  socklab hexdump -s -16 run.pcap     the last 16 bytes"
+)]
 pub struct HexdumpArgs {
     /// File to dump; - or nothing reads stdin.
     pub file: Option<PathBuf>,
-    /// Start at this offset; negative counts from the end (-s -16: the last 16 bytes).
-    /// Decimal or 0x hex, with k/M/G (1024s) or kB/MB/GB (1000s).
+    /// Start here; negative: from the end (-s -16).
+    ///
+    /// -s -16 dumps the last 16 bytes. Decimal or 0x hex, with k/M/G (1024s)
+    /// or kB/MB/GB (1000s).
     #[arg(
         short = 's',
         long = "skip",
@@ -55,7 +66,9 @@ pub struct HexdumpArgs {
         allow_hyphen_values = true
     )]
     pub skip: String,
-    /// Dump at most this many bytes: decimal or 0x hex, with k/M/G or kB/MB/GB.
+    /// Dump at most this many bytes (4k, 0x100, 1MB).
+    ///
+    /// Decimal or 0x hex, with k/M/G (1024s) or kB/MB/GB (1000s).
     #[arg(
         short = 'n',
         long = "length",
@@ -67,16 +80,22 @@ pub struct HexdumpArgs {
     #[arg(short = 'c', long = "columns", value_name = "COLUMNS", default_value_t = 16,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub columns: u16,
-    /// Bytes per group, separated by an extra space (0: no groups).
+    /// Bytes per group (0: no groups).
+    ///
+    /// Groups are separated by an extra space.
     #[arg(short = 'g', long = "group", value_name = "GROUP", default_value_t = 8)]
     pub group: u16,
-    /// Colour bytes by class: NUL, printable ASCII, whitespace, other.
-    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    /// Colour by byte class: auto (a terminal), always, never.
+    ///
+    /// Classes: NUL, printable ASCII, whitespace, other.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN",
+          hide_possible_values = true, hide_default_value = true)]
     pub color: ColorArg,
 }
 
 /// `socklab order VALUE [--16|--32|--64]`
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  socklab order 10009\n  socklab order 0x0a000001 --32")]
 #[command(group(ArgGroup::new("width").args(["w16", "w32", "w64"])))]
 pub struct OrderArgs {
     /// The integer: decimal, 0x hex, 0o octal or 0b binary; negatives as two's complement.
@@ -104,6 +123,7 @@ impl OrderArgs {
 
 /// `socklab addr ADDRESS`
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  socklab addr 127.1\n  socklab addr 2001:db8::1")]
 pub struct AddrArgs {
     /// An IPv4 or IPv6 address: 176.58.10.138, 127.1, 0x7f.1, ::1, 2001:db8::1.
     pub address: String,

@@ -208,7 +208,11 @@ pub fn render_text(r: &Report, detail: Option<&str>) -> String {
 /// The lesson's packets through the one packet [`Driver`]: every packet as
 /// `socklab sniff -v` prints it (for `-v`), and the `-w` file, finished.
 /// Only the lesson's ports are kept.
-fn replay(r: &Report, write: Option<(&Path, bool)>) -> Result<(String, Option<Saved>)> {
+fn replay(
+    r: &Report,
+    write: Option<(&Path, bool)>,
+    color: color::ColorWhen,
+) -> Result<(String, Option<Saved>)> {
     let expr = r
         .ports
         .iter()
@@ -217,7 +221,7 @@ fn replay(r: &Report, write: Option<(&Path, bool)>) -> Result<(String, Option<Sa
         .join(" or ");
     let filter = Filter::parse(&expr)?;
     let opts = PrintOptions {
-        color: color::stdout_enabled(color::ColorWhen::Auto),
+        color: color::stdout_enabled(color),
         verbose: true,
         ..PrintOptions::default()
     };
@@ -237,43 +241,66 @@ fn replay(r: &Report, write: Option<(&Path, bool)>) -> Result<(String, Option<Sa
     Ok((String::from_utf8_lossy(&text).into_owned(), saved))
 }
 
-/// One JSON object per line: the lab, calls and packets in time order, facts, explanation.
+/// One JSON object per line: the lab, calls and packets in time order,
+/// facts, connections, explanation (schema: `docs/json-schema.json`).
 pub fn render_json(r: &Report) -> String {
-    let mut lines = vec![json!({
-        "kind": "lab",
-        "name": r.scenario.name,
-        "title": r.scenario.title,
-        "mode": match r.mode { Mode::Host => "host", Mode::Namespace => "namespace" },
-        "server_ports": r.ports,
-    })];
+    use crate::render::json::{connection_value, event_value, record};
+    let mut lines = vec![record(
+        "lab",
+        None,
+        json!({
+            "name": r.scenario.name,
+            "title": r.scenario.title,
+            "mode": match r.mode { Mode::Host => "host", Mode::Namespace => "namespace" },
+            "server_ports": r.ports,
+        }),
+    )];
     let mut items: Vec<(i64, serde_json::Value)> = Vec::new();
     for (t, c) in &r.observed.calls {
         items.push((
             *t,
-            json!({"kind": "call", "t_ns": t, "side": c.side.name(), "text": c.text}),
+            record(
+                "call",
+                Some(c.at.into()),
+                json!({"t_ns": t, "side": c.side.name(), "text": c.text}),
+            ),
         ));
     }
     for p in &r.observed.packets {
         items.push((
             p.t_ns,
-            json!({
-                "kind": "packet", "t_ns": p.t_ns, "ts_ns": p.ts.as_nanos().to_string(),
-                "from": match p.from { End::Client => "client", End::Server => "server" },
-                "proto": p.proto, "flags": p.flags, "seq": p.seq, "ack": p.ack, "len": p.len,
-                "label": p.label, "events": p.events, "narration": p.narration,
-            }),
+            record(
+                "lab_packet",
+                Some(p.ts),
+                json!({
+                    "t_ns": p.t_ns,
+                    "from": match p.from { End::Client => "client", End::Server => "server" },
+                    "proto": p.proto, "flags": p.flags, "seq": p.seq, "ack": p.ack, "len": p.len,
+                    "label": p.label,
+                    "events": p.events.iter().map(event_value).collect::<Vec<_>>(),
+                    "narration": p.narration,
+                }),
+            ),
         ));
     }
     items.sort_by_key(|(t, _)| *t);
     lines.extend(items.into_iter().map(|(_, v)| v));
-    lines.extend(r.facts.iter().map(|f| json!({"kind": "fact", "text": f})));
+    lines.extend(
+        r.facts
+            .iter()
+            .map(|f| record("fact", None, json!({"text": f}))),
+    );
     lines.extend(
         r.observed
             .summaries
             .iter()
-            .map(|c| json!({"kind": "connection", "text": c.to_string()})),
+            .map(|c| record("connection", None, connection_value(c))),
     );
-    lines.push(json!({"kind": "explanation", "text": r.scenario.explain}));
+    lines.push(record(
+        "explanation",
+        None,
+        json!({"text": r.scenario.explain}),
+    ));
     let mut s = String::new();
     for l in lines {
         s.push_str(&l.to_string());
@@ -297,6 +324,8 @@ pub struct Config {
     pub write: Option<std::path::PathBuf>,
     /// With `write`: nanosecond timestamps.
     pub nano: bool,
+    /// When to colour the `-v` packets.
+    pub color: color::ColorWhen,
 }
 
 /// `socklab lab [NAME] [-v] [--json] [--svg FILE] [-w FILE]`.
@@ -318,7 +347,11 @@ pub fn run(args: &Config) -> Result<ExitCode> {
         out::note("socklab lab: no CAP_NET_RAW here, so the lesson runs in a private network namespace (its own lo); nothing outside it is touched");
     }
     let report = run_scenario(scenario, mode)?;
-    let (detail, saved) = replay(&report, args.write.as_deref().map(|p| (p, args.nano)))?;
+    let (detail, saved) = replay(
+        &report,
+        args.write.as_deref().map(|p| (p, args.nano)),
+        args.color,
+    )?;
     if let Some(s) = saved {
         out::note(&format!(
             "socklab lab: {} saved in {}",

@@ -33,8 +33,8 @@ pub struct PacketFact {
     pub ack: Option<u32>,
     /// Payload bytes.
     pub len: usize,
-    /// Narration event kinds (`syn`, `reset`...).
-    pub events: Vec<String>,
+    /// The tracker's events for this packet (handshake steps, FIN, RST...).
+    pub events: Vec<Event>,
     /// Narration, one sentence per event, and course-payload decoding.
     pub narration: Vec<String>,
     /// The ladder label.
@@ -139,7 +139,7 @@ pub fn observe(
             seq: 0,
             ack: None,
             len: d.payload_bytes().len(),
-            events: events.iter().map(|e| e.kind().to_string()).collect(),
+            events: events.clone(),
             narration: events.iter().map(ToString::to_string).collect(),
             label: String::new(),
             note: String::new(),

@@ -11,7 +11,9 @@
 //! client gets at most [`READ_PER_TURN`] bytes read per turn, and a sender
 //! past [`RELAY_RATE`] bytes a second (burst [`RELAY_BURST`]) has its lines
 //! dropped, like an IRC server's flood control. A line that is not text
-//! (control bytes, invalid UTF-8) is not relayed. Memory freed by departed
+//! (control bytes, invalid UTF-8) is not relayed. Output is written once per
+//! turn per client (one `writev` of what is queued), and at most
+//! [`PRESENCE_PER_SECOND`] arrivals/departures are announced one by one. Memory freed by departed
 //! clients is given back to the system.
 
 use std::collections::VecDeque;
@@ -26,7 +28,10 @@ use slab::Slab;
 
 use crate::duration::fmt_secs;
 use crate::error::{describe_io, NetError, Stage};
-use crate::proto::limits::{emfile_lesson, fd_cap, fd_cap_note, out_of_fds, return_memory, Spare};
+use crate::proto::limits::{
+    accept_error_is_per_connection, emfile_lesson, fd_cap, fd_cap_note, out_of_fds, return_memory,
+    Spare,
+};
 use crate::proto::log::Log;
 use crate::proto::{net, stop};
 
@@ -42,6 +47,12 @@ pub const READ_PER_TURN: usize = 16 * 1024;
 pub const RELAY_RATE: f64 = 16.0 * 1024.0;
 /// Bytes one client may have relayed in a burst.
 pub const RELAY_BURST: f64 = 64.0 * 1024.0;
+/// Arrivals and departures announced one by one per second; the rest are
+/// announced as one count (each announcement goes to every client, so a
+/// reconnect storm would otherwise cost clients x reconnects writes).
+pub const PRESENCE_PER_SECOND: u64 = 10;
+/// Messages handed to the kernel in one `writev` per client.
+const WRITE_SLICES: usize = 64;
 /// Connections accepted per turn before clients are read again.
 const ACCEPTS_PER_TURN: usize = 64;
 const LISTENER: Token = Token(usize::MAX);
@@ -87,6 +98,8 @@ struct Client {
     /// Unsent bytes in `out`.
     queued_bytes: usize,
     want_write: bool,
+    /// In the `dirty` list: has output queued since the last flush.
+    dirty: bool,
     last: Instant,
     /// Set once: why this client is being closed (closed after the turn).
     doomed: Option<String>,
@@ -104,6 +117,10 @@ struct Server {
     clients: Slab<Client>,
     doomed: Vec<usize>,
     ready: VecDeque<usize>,
+    /// Clients with output queued this turn, flushed at the end of it.
+    dirty: Vec<usize>,
+    /// Presence announcements this second: (window start, shown, held back).
+    presence: (Instant, u64, u64),
     closed_since_trim: usize,
     log: Log,
 }
@@ -134,6 +151,8 @@ pub fn serve(cfg: &Config) -> Result<(), NetError> {
         clients: Slab::new(),
         doomed: Vec::new(),
         ready: VecDeque::new(),
+        dirty: Vec::new(),
+        presence: (Instant::now(), 0, 0),
         closed_since_trim: 0,
         log,
     };
@@ -201,6 +220,11 @@ pub fn serve(cfg: &Config) -> Result<(), NetError> {
             }
         }
         srv.close_doomed();
+        srv.presence_summary();
+        srv.flush_dirty();
+        // A failed send dooms a client: close it now rather than next wake-up.
+        srv.close_doomed();
+        srv.flush_dirty();
     }
     log.always(&format!(
         "chat server stopped with {} connected",
@@ -230,7 +254,12 @@ impl Server {
                 Err(e) => {
                     self.log
                         .problem(&format!("accept failed: {}", describe_io(&e)));
-                    return false;
+                    if accept_error_is_per_connection(&e) {
+                        continue;
+                    }
+                    // Out of memory or buffers: try again next turn, not in a spin.
+                    std::thread::sleep(Duration::from_millis(10));
+                    return true;
                 }
             };
             if self.clients.len() >= max {
@@ -265,6 +294,7 @@ impl Server {
                 sent: 0,
                 queued_bytes: 0,
                 want_write: false,
+                dirty: false,
                 last: now,
                 doomed: None,
                 queued: false,
@@ -278,7 +308,7 @@ impl Server {
                 "Welcome to socklab chat, you are {addr}; {others} other(s) online. Lines you type go to everyone.\n"
             );
             self.queue(id, welcome.as_bytes().into());
-            self.broadcast(Some(id), format!("* {addr} is online\n").as_bytes().into());
+            self.announce(Some(id), format!("* {addr} is online\n"));
         }
         true
     }
@@ -431,6 +461,52 @@ impl Server {
         false
     }
 
+    /// Tell everyone but `except` of an arrival or departure, while this
+    /// second's [`PRESENCE_PER_SECOND`] lasts; later ones are counted.
+    fn announce(&mut self, except: Option<usize>, text: String) {
+        self.presence_summary();
+        if self.presence.1 < PRESENCE_PER_SECOND {
+            self.presence.1 += 1;
+            self.broadcast(except, text.as_bytes().into());
+        } else {
+            self.presence.2 += 1;
+        }
+    }
+
+    /// Once a second is over: one line for the announcements held back.
+    fn presence_summary(&mut self) {
+        let (start, _, held) = self.presence;
+        if start.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        self.presence = (Instant::now(), 0, 0);
+        if held > 0 {
+            let text = format!(
+                "* {held} more {} in the last second, not announced one by one\n",
+                if held == 1 {
+                    "arrival or departure"
+                } else {
+                    "arrivals and departures"
+                }
+            );
+            self.broadcast(None, text.as_bytes().into());
+        }
+    }
+
+    /// Write out what was queued for every client this turn.
+    fn flush_dirty(&mut self) {
+        let dirty = std::mem::take(&mut self.dirty);
+        for &id in &dirty {
+            if let Some(c) = self.clients.get_mut(id) {
+                c.dirty = false;
+            }
+            self.flush(id);
+        }
+        self.dirty = dirty;
+        self.dirty.clear();
+        self.dirty.shrink_to(1024);
+    }
+
     /// Queue `msg` for every client but `except`; returns how many got it.
     fn broadcast(&mut self, except: Option<usize>, msg: Rc<[u8]>) -> usize {
         let ids: Vec<usize> = self
@@ -453,29 +529,60 @@ impl Server {
             return;
         }
         if c.queued_bytes + msg.len() > MAX_QUEUE {
-            self.doom(
-                id,
-                format!("too slow: more than {MAX_QUEUE} bytes waiting to be sent"),
-            );
-            return;
+            // Output waits for the end of the turn; a reader that keeps up
+            // must not pay for that: hand the kernel what it takes first.
+            self.flush(id);
+            let Some(c) = self.clients.get_mut(id) else {
+                return;
+            };
+            if c.doomed.is_some() {
+                return;
+            }
+            if c.queued_bytes + msg.len() > MAX_QUEUE {
+                self.doom(
+                    id,
+                    format!("too slow: more than {MAX_QUEUE} bytes waiting to be sent"),
+                );
+                return;
+            }
         }
+        let Some(c) = self.clients.get_mut(id) else {
+            return;
+        };
         c.queued_bytes += msg.len();
         c.out.push_back(msg);
-        self.flush(id);
+        if !c.dirty {
+            c.dirty = true;
+            self.dirty.push(id);
+        }
     }
 
     fn flush(&mut self, id: usize) {
         let Some(c) = self.clients.get_mut(id) else {
             return;
         };
-        while let Some(front) = c.out.front() {
-            match c.stream.write(&front[c.sent..]) {
-                Ok(n) => {
-                    c.sent += n;
+        while !c.out.is_empty() {
+            let mut slices = [std::io::IoSlice::new(&[]); WRITE_SLICES];
+            let mut k = 0;
+            for (i, m) in c.out.iter().take(WRITE_SLICES).enumerate() {
+                slices[i] = std::io::IoSlice::new(if i == 0 { &m[c.sent..] } else { m });
+                k = i + 1;
+            }
+            match c.stream.write_vectored(&slices[..k]) {
+                Ok(0) => break,
+                Ok(mut n) => {
                     c.queued_bytes -= n;
-                    if c.sent == front.len() {
-                        c.out.pop_front();
-                        c.sent = 0;
+                    while n > 0 {
+                        let Some(front) = c.out.front() else { break };
+                        let left = front.len() - c.sent;
+                        if n >= left {
+                            n -= left;
+                            c.out.pop_front();
+                            c.sent = 0;
+                        } else {
+                            c.sent += n;
+                            n = 0;
+                        }
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -524,7 +631,7 @@ impl Server {
             }
             let addr = c.addr;
             drop(c);
-            self.broadcast(None, format!("* {addr} is offline\n").as_bytes().into());
+            self.announce(None, format!("* {addr} is offline\n"));
         }
         self.doomed.shrink_to(64);
         self.closed_since_trim += 1;

@@ -11,7 +11,7 @@ use crate::error::{describe_io, NetError, Stage};
 use crate::proto::accept::{self, Style};
 use crate::proto::calls::{self, Side};
 use crate::proto::log::Log;
-use crate::proto::{net, stop};
+use crate::proto::{limits, net, stop};
 
 /// The course's welcome line of the telnet ("OK...") server.
 pub const WELCOME: &[u8] = b"Welcome to the server. Type something and hit enter\n";
@@ -174,6 +174,9 @@ pub fn serve_udp(cfg: &Config) -> Result<(), NetError> {
     if shared {
         log.problem(&net::udp_shared_note(local));
     }
+    log.event(&limits::receive_buffer_note(limits::grow_receive_buffer(
+        &sock,
+    )));
     let mut buf = vec![0u8; 65536];
     let mut out = Vec::with_capacity(65536 + 5);
     let mut count = 0u64;

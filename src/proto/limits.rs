@@ -70,11 +70,48 @@ pub fn out_of_fds(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
+/// True for accept() errors that concern one connection only (it was reset
+/// or refused before it was taken: ECONNABORTED, EPROTO, EPERM): the next
+/// waiting one can be accepted at once. With edge-triggered readiness a
+/// loop that stopped here would never hear of those waiting again.
+pub fn accept_error_is_per_connection(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ECONNABORTED | libc::EPROTO | libc::EPERM | libc::EINTR)
+    )
+}
+
 /// The EMFILE lesson, logged once per burst by the caller.
 pub fn emfile_lesson(peer: Option<SocketAddr>, soft: u64) -> String {
     let who = peer.map_or_else(|| "a client".to_string(), |p| p.to_string());
     format!(
         "accept failed: Too many open files (EMFILE): {who} was accepted on the spare descriptor and closed at once. Every socket is a file descriptor and this process may have {soft} (ulimit -n); without a spare, the waiting connection would stay in the backlog and the loop would spin"
+    )
+}
+
+/// Receive buffer a UDP server asks for: room for about a hundred
+/// 65,000-byte datagrams, so a flood of oversized ones does not push the
+/// valid requests out while the server waits for a CPU (the default,
+/// `net.core.rmem_default`, holds about three).
+pub const UDP_RECEIVE_BUFFER: usize = 8 * 1024 * 1024;
+
+/// Give `sock` a receive buffer of [`UDP_RECEIVE_BUFFER`]: SO_RCVBUFFORCE
+/// where allowed (root), else SO_RCVBUF (capped by `net.core.rmem_max`).
+/// Returns the size the kernel granted (it reports double what it keeps
+/// for data, as `socket(7)` says).
+pub fn grow_receive_buffer(sock: &impl std::os::fd::AsFd) -> usize {
+    use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+    if setsockopt(sock, sockopt::RcvBufForce, &UDP_RECEIVE_BUFFER).is_err() {
+        let _ = setsockopt(sock, sockopt::RcvBuf, &UDP_RECEIVE_BUFFER);
+    }
+    getsockopt(sock, sockopt::RcvBuf).unwrap_or(0)
+}
+
+/// The line a UDP server prints about its receive buffer.
+pub fn receive_buffer_note(granted: usize) -> String {
+    format!(
+        "receive buffer (SO_RCVBUF): {} KiB, so a burst of bad or oversized datagrams does not crowd out valid ones while the server waits for the CPU",
+        granted / 1024
     )
 }
 
@@ -104,6 +141,23 @@ mod tests {
         let note = fd_cap_note(20000, 992, 1024).unwrap();
         assert!(note.contains("at most 992 clients, not 20000"), "{note}");
         assert!(note.contains("ulimit -n"), "{note}");
+    }
+
+    #[test]
+    fn udp_receive_buffer_grows_past_the_default() {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let before =
+            nix::sys::socket::getsockopt(&sock, nix::sys::socket::sockopt::RcvBuf).unwrap();
+        let granted = grow_receive_buffer(&sock);
+        // rmem_max caps it for non-root; either way never below the default.
+        assert!(granted >= before, "{granted} < {before}");
+        let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        // SO_RCVBUF grants min(asked, rmem_max), doubled; the force option more.
+        assert!(granted >= UDP_RECEIVE_BUFFER.min(rmem_max), "{granted}");
+        assert!(receive_buffer_note(granted).contains("KiB"));
     }
 
     #[test]

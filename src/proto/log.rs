@@ -5,8 +5,9 @@
 //! The log cannot fill a disk: hex dumps are capped at [`DUMP_LIMIT`] bytes,
 //! and lines are rate-limited per one-second window: at most
 //! [`BAD_PER_PEER`] bad-input lines per peer and [`BAD_PER_SECOND`] in all,
-//! [`EVENTS_PER_SECOND`] routine events and [`PROBLEMS_PER_SECOND`] other
-//! problems. What is held back is counted and summarised once the second is
+//! [`EVENTS_PER_SECOND`] routine events, [`PROBLEMS_PER_SECOND`] other
+//! problems, and apart from those [`DATA_PER_PEER`] data lines per peer
+//! ([`DATA_PER_SECOND`] in all). What is held back is counted and summarised once the second is
 //! over (`... 12,345 more bad datagrams from 127.0.0.1:40000 in the last
 //! second, not shown`). With `-q` no bad input is shown one by one: only
 //! those per-second summaries print. At most about 12 KB a second leave
@@ -28,6 +29,12 @@ pub const BAD_PER_PEER: u64 = 3;
 pub const BAD_PER_SECOND: u64 = 10;
 /// Routine event lines shown per second.
 pub const EVENTS_PER_SECOND: u64 = 100;
+/// Data lines (a monitor record, what a client asked) shown per peer per
+/// second: their own budget, so connection churn and bad input from
+/// abusers cannot hide a valid client's data.
+pub const DATA_PER_PEER: u64 = 20;
+/// Data lines shown per second, all peers together.
+pub const DATA_PER_SECOND: u64 = 200;
 /// Problem lines (failed accept, refused client...) shown per second.
 pub const PROBLEMS_PER_SECOND: u64 = 20;
 /// Peers named one by one in a window's summary; the rest are summed.
@@ -58,6 +65,9 @@ pub struct Limiter {
     start: Instant,
     events: (u64, u64),
     problems: (u64, u64),
+    /// Data lines: (shown, hidden) in all, and shown per peer.
+    data: (u64, u64),
+    data_peers: HashMap<SocketAddr, u64>,
     bad_shown: u64,
     peers: HashMap<SocketAddr, PeerCount>,
     /// Bad inputs from peers past [`TRACKED_PEERS`]: (count, noun).
@@ -92,6 +102,8 @@ impl Limiter {
             start: now,
             events: (0, 0),
             problems: (0, 0),
+            data: (0, 0),
+            data_peers: HashMap::new(),
             bad_shown: 0,
             peers: HashMap::new(),
             untracked: (0, "inputs"),
@@ -148,6 +160,12 @@ impl Limiter {
                 thousands(self.problems.1)
             ));
         }
+        if self.data.1 > 0 {
+            out.push(format!(
+                "... {} more data lines in the last second, not shown (more than {DATA_PER_PEER} a second from one peer or {DATA_PER_SECOND} in all)",
+                thousands(self.data.1)
+            ));
+        }
         if self.events.1 > 0 {
             out.push(format!(
                 "... {} more events in the last second, not shown (more than {EVENTS_PER_SECOND} a second)",
@@ -170,6 +188,26 @@ impl Limiter {
     /// A routine event.
     pub fn event(&mut self) -> Verdict {
         Self::count(&mut self.events, EVENTS_PER_SECOND)
+    }
+
+    /// A data line from `peer`.
+    pub fn data(&mut self, peer: SocketAddr) -> Verdict {
+        let tracked = self.data_peers.len() < TRACKED_PEERS || self.data_peers.contains_key(&peer);
+        let mine = if tracked {
+            *self.data_peers.entry(peer).or_insert(0)
+        } else {
+            DATA_PER_PEER
+        };
+        if mine < DATA_PER_PEER && self.data.0 < DATA_PER_SECOND {
+            self.data.0 += 1;
+            if let Some(n) = self.data_peers.get_mut(&peer) {
+                *n += 1;
+            }
+            Verdict::Show
+        } else {
+            self.data.1 += 1;
+            Verdict::Hide
+        }
     }
 
     /// A problem that is not a peer's bytes.
@@ -250,6 +288,14 @@ impl Log {
     /// A routine event line.
     pub fn event(&self, text: &str) {
         if !self.quiet && self.limited(Limiter::event) == Verdict::Show {
+            out::line(text);
+        }
+    }
+
+    /// A data line from `peer` (a record, a request): hidden by `-q`,
+    /// limited apart from routine events (see [`DATA_PER_PEER`]).
+    pub fn data(&self, peer: SocketAddr, text: &str) {
+        if !self.quiet && self.limited(|l| l.data(peer)) == Verdict::Show {
             out::line(text);
         }
     }
@@ -373,6 +419,43 @@ mod tests {
             l.roll(t0 + WINDOW, true),
             ["7 bad lines from 127.0.0.1:5 in the last second (-q: not shown one by one); the first: not UTF-8"]
         );
+    }
+
+    #[test]
+    fn data_lines_have_their_own_budget_shared_fairly_between_peers() {
+        let t0 = Instant::now();
+        let mut l = Limiter::new(t0);
+        // Connection churn and a record-flooding peer use up their budgets...
+        while l.event() == Verdict::Show {}
+        let flood = (0..10_000)
+            .filter(|_| l.data(peer(1)) == Verdict::Show)
+            .count();
+        assert_eq!(flood as u64, DATA_PER_PEER);
+        for _ in 0..100 {
+            l.bad(peer(2), "records", "bad", false);
+        }
+        // ...and a quiet client's data lines still show.
+        for _ in 0..DATA_PER_PEER {
+            assert_eq!(l.data(peer(3)), Verdict::Show);
+        }
+        assert_eq!(l.data(peer(3)), Verdict::Hide);
+        let lines = l.roll(t0 + WINDOW, false);
+        assert!(
+            lines
+                .iter()
+                .any(|s| s.starts_with("... 9,981 more data lines in the last second")),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn data_lines_are_capped_overall_across_many_peers() {
+        let t0 = Instant::now();
+        let mut l = Limiter::new(t0);
+        let shown = (0..5000u16)
+            .filter(|p| l.data(peer(1000 + p)) == Verdict::Show)
+            .count();
+        assert_eq!(shown as u64, DATA_PER_SECOND);
     }
 
     #[test]

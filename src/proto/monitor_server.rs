@@ -1,7 +1,11 @@
 //! The system-monitor server in the course's two styles: one poll loop for
 //! every client (the `select()` server), or one thread per client. Each
-//! reads exactly 67 bytes per record, looping because TCP may deliver a
-//! record in pieces. Per-client state is one 67-byte buffer.
+//! reassembles 67-byte records, because TCP may deliver a record in pieces
+//! or many at once. Per-client state is one 67-byte buffer; reads take up to
+//! [`RECORDS_PER_TURN`] records at a time. A client that sends
+//! [`BAD_RUN_LIMIT`] bad records in a row is not speaking the protocol and
+//! is closed (its flood would otherwise keep a reader busy long after it
+//! left).
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read};
@@ -20,7 +24,7 @@ use crate::proto::accept::{self, Style};
 use crate::proto::calls::{self, Side};
 use crate::proto::limits::{emfile_lesson, fd_cap, fd_cap_note, out_of_fds, return_memory, Spare};
 use crate::proto::log::Log;
-use crate::proto::{net, stop};
+use crate::proto::{limits, net, stop};
 use crate::wire::monitor::{decode, RECORD_LEN};
 
 /// How to run the server.
@@ -51,20 +55,78 @@ pub struct Totals {
     pub clients: AtomicU64,
 }
 
-/// One complete record from `peer`: print it or report it.
-fn on_record(peer: SocketAddr, rec: &[u8], log: Log, totals: &Totals) {
+/// Bad records in a row after which a client is closed.
+pub const BAD_RUN_LIMIT: u32 = 32;
+
+/// One complete record from `peer`: print it or report it; true if good.
+fn on_record(peer: SocketAddr, rec: &[u8], log: Log, totals: &Totals) -> bool {
     match decode(rec) {
         Ok(r) => {
             totals.records.fetch_add(1, Ordering::Relaxed);
-            log.event(&format!(
-                "{peer}  host {}  CPU {}%  memory available {}%",
-                r.host, r.cpu, r.mem
-            ));
+            log.data(
+                peer,
+                &format!(
+                    "{peer}  host {}  CPU {}%  memory available {}%",
+                    r.host, r.cpu, r.mem
+                ),
+            );
+            true
         }
         Err(e) => {
             totals.bad.fetch_add(1, Ordering::Relaxed);
             log.bad_input(peer, &e.to_string(), rec);
+            false
         }
+    }
+}
+
+/// A client's record being put together, and its run of bad records.
+struct Assembler {
+    peer: SocketAddr,
+    rec: [u8; RECORD_LEN],
+    have: usize,
+    bad_run: u32,
+}
+
+impl Assembler {
+    fn new(peer: SocketAddr) -> Self {
+        Assembler {
+            peer,
+            rec: [0; RECORD_LEN],
+            have: 0,
+            bad_run: 0,
+        }
+    }
+
+    /// Take received bytes, handling each record they complete. Returns
+    /// why to close the client, if it passed [`BAD_RUN_LIMIT`].
+    fn feed(&mut self, mut data: &[u8], log: Log, totals: &Totals) -> Option<String> {
+        while !data.is_empty() {
+            let take = (RECORD_LEN - self.have).min(data.len());
+            self.rec[self.have..self.have + take].copy_from_slice(&data[..take]);
+            self.have += take;
+            data = &data[take..];
+            if self.have < RECORD_LEN {
+                break;
+            }
+            self.have = 0;
+            if on_record(self.peer, &self.rec, log, totals) {
+                self.bad_run = 0;
+            } else {
+                self.bad_run += 1;
+                if self.bad_run >= BAD_RUN_LIMIT {
+                    return Some(format!(
+                        "{BAD_RUN_LIMIT} bad records in a row: not a monitor client, closing"
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    /// The bytes of an unfinished record.
+    fn partial(&self) -> &[u8] {
+        &self.rec[..self.have]
     }
 }
 
@@ -83,7 +145,7 @@ fn on_close(peer: SocketAddr, partial: &[u8], why: &str, log: Log, totals: &Tota
     }
     let line = format!("closed connection with {peer} ({why})");
     // Dropped by the server is a problem; a client that left is routine.
-    if why.starts_with("too slow") || why.contains("failed") {
+    if why.starts_with("too slow") || why.contains("failed") || why.contains("in a row") {
         log.problem(&line);
     } else {
         log.event(&line);
@@ -141,12 +203,12 @@ fn serve_one(
     let mut s = &*conn;
     log.event(&format!("connection from {peer}"));
     let _ = net::set_timeouts_stream(s, idle);
-    let mut rec = [0u8; RECORD_LEN];
-    let mut have = 0;
+    let mut asm = Assembler::new(peer);
+    let mut buf = [0u8; READ_CHUNK];
     let mut began: Option<Instant> = None;
     loop {
-        match s.read(&mut rec[have..]) {
-            Ok(0) => return on_close(peer, &rec[..have], "it closed its side", log, totals),
+        match s.read(&mut buf) {
+            Ok(0) => return on_close(peer, asm.partial(), "it closed its side", log, totals),
             Ok(n) => {
                 calls::report(Side::Server, || {
                     format!(
@@ -154,28 +216,31 @@ fn serve_one(
                         n_bytes = crate::plural::noun(n, "byte")
                     )
                 });
-                have += n;
-                let start = *began.get_or_insert_with(Instant::now);
-                if have == RECORD_LEN {
-                    on_record(peer, &rec, log, totals);
-                    have = 0;
+                if let Some(why) = asm.feed(&buf[..n], log, totals) {
+                    return on_close(peer, asm.partial(), &why, log, totals);
+                }
+                if asm.have == 0 {
                     began = None;
-                } else if !idle.is_zero() && start.elapsed() >= idle {
+                    continue;
+                }
+                let start = *began.get_or_insert_with(Instant::now);
+                if !idle.is_zero() && start.elapsed() >= idle {
                     let why = format!(
-                        "too slow: {have} of {RECORD_LEN} bytes of a record in {}",
+                        "too slow: {} of {RECORD_LEN} bytes of a record in {}",
+                        asm.have,
                         fmt_secs(idle)
                     );
-                    return on_close(peer, &rec[..have], &why, log, totals);
+                    return on_close(peer, asm.partial(), &why, log, totals);
                 }
             }
             Err(e) if net::is_timeout(&e) => {
                 let why = format!("sent nothing for {}", fmt_secs(idle));
-                return on_close(peer, &rec[..have], &why, log, totals);
+                return on_close(peer, asm.partial(), &why, log, totals);
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => {
                 let why = format!("receive failed: {}", describe_io(&e));
-                return on_close(peer, &rec[..have], &why, log, totals);
+                return on_close(peer, asm.partial(), &why, log, totals);
             }
         }
     }
@@ -183,9 +248,7 @@ fn serve_one(
 
 struct Conn {
     stream: TcpStream,
-    peer: SocketAddr,
-    rec: [u8; RECORD_LEN],
-    have: usize,
+    asm: Assembler,
     last: Instant,
     /// When the record being read began (a slow sender must finish one
     /// record within the idle time, not merely send a byte now and then).
@@ -197,6 +260,8 @@ struct Conn {
 const LISTENER: Token = Token(usize::MAX);
 /// Records read from one client per turn before the others get theirs.
 pub const RECORDS_PER_TURN: usize = 16;
+/// Bytes asked for per read: one turn's records.
+const READ_CHUNK: usize = RECORDS_PER_TURN * RECORD_LEN;
 /// Connections accepted per turn before clients are read again.
 const ACCEPTS_PER_TURN: usize = 64;
 
@@ -210,32 +275,37 @@ enum Turn {
     Gone(String),
 }
 
-/// Read up to [`RECORDS_PER_TURN`] records from `c`.
+/// Read up to [`RECORDS_PER_TURN`] records' worth of bytes from `c`, in one
+/// read while the socket has them.
 fn take_turn(c: &mut Conn, log: Log, totals: &Totals) -> Turn {
-    let mut records = 0;
+    let mut buf = [0u8; READ_CHUNK];
     loop {
-        if records == RECORDS_PER_TURN {
-            return Turn::More;
-        }
-        match c.stream.read(&mut c.rec[c.have..]) {
+        match c.stream.read(&mut buf) {
             Ok(0) => return Turn::Gone("it closed its side".into()),
             Ok(n) => {
                 c.last = Instant::now();
-                c.began.get_or_insert(c.last);
                 calls::report(Side::Server, || {
                     format!(
                         "recv() -> {n} {n_bytes} from {}",
-                        c.peer,
+                        c.asm.peer,
                         n_bytes = crate::plural::noun(n, "byte")
                     )
                 });
-                c.have += n;
-                if c.have == RECORD_LEN {
-                    on_record(c.peer, &c.rec, log, totals);
-                    c.have = 0;
-                    c.began = None;
-                    records += 1;
+                if let Some(why) = c.asm.feed(&buf[..n], log, totals) {
+                    return Turn::Gone(why);
                 }
+                if c.asm.have == 0 {
+                    c.began = None;
+                } else {
+                    c.began.get_or_insert(c.last);
+                }
+                // A short read took all there was (epoll reports what comes
+                // next); a full one may have left more.
+                return if n == READ_CHUNK {
+                    Turn::More
+                } else {
+                    Turn::Drained
+                };
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => return Turn::Drained,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -311,6 +381,12 @@ fn poll_loop(
                     }
                     Err(e) => {
                         log.problem(&format!("accept failed: {}", describe_io(&e)));
+                        if limits::accept_error_is_per_connection(&e) {
+                            continue;
+                        }
+                        // Out of memory or buffers: try again next turn, not in a spin.
+                        std::thread::sleep(Duration::from_millis(10));
+                        accept_ready = true;
                         break;
                     }
                 };
@@ -332,9 +408,7 @@ fn poll_loop(
                 log.event(&format!("connection from {peer}"));
                 entry.insert(Conn {
                     stream,
-                    peer,
-                    rec: [0; RECORD_LEN],
-                    have: 0,
+                    asm: Assembler::new(peer),
                     last: Instant::now(),
                     began: None,
                     queued: false,
@@ -365,7 +439,7 @@ fn poll_loop(
                         id,
                         format!(
                             "too slow: {} of {RECORD_LEN} bytes of a record in {}",
-                            c.have,
+                            c.asm.have,
                             fmt_secs(cfg.idle)
                         ),
                     ));
@@ -376,7 +450,7 @@ fn poll_loop(
         for (id, why) in gone.drain(..) {
             if let Some(mut c) = conns.try_remove(id) {
                 let _ = poll.registry().deregister(&mut c.stream);
-                on_close(c.peer, &c.rec[..c.have], &why, log, totals);
+                on_close(c.asm.peer, c.asm.partial(), &why, log, totals);
             }
         }
         if freed && conns.is_empty() {

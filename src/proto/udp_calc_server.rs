@@ -8,7 +8,7 @@ use crate::error::NetError;
 use crate::proto::calls::{self, Side};
 use crate::proto::log::Log;
 use crate::proto::mmsg::{Batch, SLOT};
-use crate::proto::{net, stop};
+use crate::proto::{limits, net, stop};
 use crate::render::hexdump::spaced;
 use crate::wire::order::Order;
 use crate::wire::udp_calc::{encode_reply, Request, REQUEST_LEN};
@@ -51,6 +51,9 @@ pub fn serve_on(sock: std::net::UdpSocket, cfg: &Config) -> Result<(u64, u64), N
         cfg.order.struct_format(3),
         cfg.order.describe()
     ));
+    log.event(&limits::receive_buffer_note(limits::grow_receive_buffer(
+        &sock,
+    )));
     log.always("results outside 0..4294967295 wrap modulo 2^32, like C unsigned arithmetic (Python's struct.pack would raise struct.error)");
 
     let mut batch = Batch::new(BATCH);

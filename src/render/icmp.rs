@@ -315,7 +315,41 @@ fn icmp6_text(out: &mut String, m: &[u8]) -> Option<bool> {
         136 => {
             let _ = write!(out, "neighbor advertisement, tgt is {}", v6(m, 8)?);
         }
-        _ => return Some(false),
+        // Multicast listener discovery (MLDv1: 24 bytes; a longer query is v2).
+        130..=132 => {
+            out.push_str(match t {
+                130 => "multicast listener query",
+                131 => "multicast listener report",
+                _ => "multicast listener done",
+            });
+            if t == 130 && m.len() != 24 {
+                return Some(false);
+            }
+            if let (Some(delay), Some(group)) = (be16(m, 4), v6(m, 8)) {
+                // tcpdump's words follow the name with no space between.
+                let _ = write!(out, "max resp delay: {delay} addr: {group}");
+            }
+        }
+        143 => {
+            let _ = write!(
+                out,
+                "multicast listener report v2, {} group record(s)",
+                be16(m, 6)?
+            );
+        }
+        // Types tcpdump names and prints no more of on the line.
+        141 | 142 | 200 | 201 => out.push_str(match t {
+            141 => "inverse neighbor solicitation",
+            142 => "inverse neighbor advertisement",
+            200 => "mtrace response",
+            _ => "mtrace message",
+        }),
+        // Types tcpdump decodes further (renumbering, node information,
+        // home agent and mobile prefix messages, RPL).
+        138..=140 | 144..=147 | 155 => return Some(false),
+        _ => {
+            let _ = write!(out, "unknown icmp6 type ({t})");
+        }
     }
     Some(true)
 }

@@ -1,6 +1,11 @@
-//! `--json`: one JSON object per packet, written on one line. Field names
-//! are documented in `docs/sniff.md`; absent layers are left out rather
-//! than written as `null` (except `malformed`, always present).
+//! `--json`: one JSON object per line, for every command that has it
+//! (sniff, replay, trace, lab, `--stats`). Every object carries the schema
+//! version `"v": 1` and a `"type"`; timestamped ones carry `ts` (RFC 3339,
+//! nanoseconds, UTC) and `ts_ns` (nanoseconds since the epoch, as a string:
+//! jq and JavaScript read numbers as doubles and would lose the last
+//! digits). The schema is `docs/json-schema.json`; the fields are described
+//! in `docs/json.md`. In packets, absent layers are left out rather than
+//! written as `null` (except `malformed`, always present).
 
 use std::fmt::Display;
 use std::io;
@@ -9,12 +14,79 @@ use std::net::IpAddr;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
+use serde_json::Value;
+
 use super::tcpopt::{OptionList, Segment};
 use super::time::write_rfc3339;
 use super::view::PacketView;
-use crate::track::tcp::Event;
+use crate::capture::Timestamp;
+use crate::track::tcp::{ConnSummary, Event, Outcome};
 use crate::wire::course::Course;
 use crate::wire::packet::{tcp_flags as fl, Link, Net, Transport};
+
+/// The version of the JSON schema (`"v"` in every object): raised when a
+/// field changes meaning or goes away, not when one is added.
+pub const SCHEMA_VERSION: u8 = 1;
+
+/// A JSON record built elsewhere (trace, lab, stats) in the common
+/// envelope: `v`, `type`, and with a time, `ts` and `ts_ns`; the other
+/// fields come from `fields` (an object).
+pub fn record(kind: &str, ts: Option<Timestamp>, fields: Value) -> Value {
+    let mut m = match fields {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    m.insert("v".into(), SCHEMA_VERSION.into());
+    m.insert("type".into(), kind.into());
+    if let Some(ts) = ts {
+        let mut s = String::with_capacity(32);
+        write_rfc3339(&mut s, ts);
+        m.insert("ts".into(), s.into());
+        m.insert("ts_ns".into(), ts.as_nanos().to_string().into());
+    }
+    Value::Object(m)
+}
+
+/// A TCP event as its JSON object: `kind`, the endpoints involved, `text`.
+pub fn event_value(e: &Event) -> Value {
+    serde_json::to_value(EventJson(e)).unwrap_or(Value::Null)
+}
+
+/// A TCP connection's summary as a JSON object: endpoints, counts both
+/// ways, handshake time and how it ended (`outcome` with its details).
+pub fn connection_value(s: &ConnSummary) -> Value {
+    let mut o = serde_json::json!({
+        "id": s.id,
+        "client": s.client.to_string(),
+        "server": s.server.to_string(),
+        "first_ts_ns": s.first_ts.as_nanos().to_string(),
+        "last_ts_ns": s.last_ts.as_nanos().to_string(),
+        "handshake_ns": s.handshake_ns,
+        "packets_to_server": s.packets[0],
+        "bytes_to_server": s.bytes[0],
+        "packets_to_client": s.packets[1],
+        "bytes_to_client": s.bytes[1],
+        "retransmissions": s.retransmissions,
+        "text": s.to_string(),
+    });
+    let outcome = match s.outcome {
+        Outcome::Connecting => serde_json::json!({"state": "connecting"}),
+        Outcome::Open => serde_json::json!({"state": "open"}),
+        Outcome::Refused => serde_json::json!({"state": "refused"}),
+        Outcome::Reset { by, cause } => {
+            serde_json::json!({"state": "reset", "by": by.name(), "cause": cause.name()})
+        }
+        Outcome::HalfClosed { by } => serde_json::json!({"state": "half_closed", "by": by.name()}),
+        Outcome::Closed {
+            first,
+            last_ack_seen,
+        } => {
+            serde_json::json!({"state": "closed", "first": first.name(), "last_ack_seen": last_ack_seen})
+        }
+    };
+    o["outcome"] = outcome;
+    o
+}
 
 /// Serialize any `Display` as a JSON string, without an intermediate `String`.
 struct AsStr<T: Display>(T);
@@ -248,8 +320,11 @@ impl Serialize for CourseJson<'_, '_> {
 
 #[derive(Serialize)]
 struct PacketJson<'a> {
+    v: u8,
+    #[serde(rename = "type")]
+    kind: &'static str,
     ts: &'a str,
-    ts_ns: i128,
+    ts_ns: AsStr<i128>,
     n: u64,
     caplen: usize,
     len: usize,
@@ -453,8 +528,10 @@ pub fn write_packet(
         _ => None,
     };
     let obj = PacketJson {
+        v: SCHEMA_VERSION,
+        kind: "packet",
         ts,
-        ts_ns: v.ts.as_nanos(),
+        ts_ns: AsStr(v.ts.as_nanos()),
         n: v.number,
         caplen: d.frame.len(),
         len: d.orig_len,
@@ -527,7 +604,9 @@ mod tests {
         ]);
         let p = &v[1];
         assert_eq!(p["ts"], "1970-01-01T00:01:40.000000001Z");
-        assert_eq!(p["ts_ns"], 100_000_000_001i64);
+        assert_eq!(p["ts_ns"], "100000000001");
+        assert_eq!(p["v"], 1);
+        assert_eq!(p["type"], "packet");
         assert_eq!(p["ip"]["src"], "127.0.0.1");
         assert_eq!(p["ip"]["version"], 4);
         assert_eq!(p["tcp"]["flags"], "S.");

@@ -72,7 +72,7 @@ impl PacketPrinter {
 
     /// Print a line for something the program did (a socket call), with
     /// the same time column as packets: `12:00:00.000001 call connect(...)`.
-    /// In JSON mode: `{"ts":..., "ts_ns":..., "call": "..."}`.
+    /// In JSON mode: `{"v":1, "type":"call", "ts":..., "ts_ns":"...", "text":"..."}`.
     pub fn socket_call<W: Write>(
         &mut self,
         w: &mut W,
@@ -81,14 +81,9 @@ impl PacketPrinter {
     ) -> io::Result<()> {
         self.text.clear();
         if self.opts.json {
-            self.text.push_str("{\"ts\":\"");
-            write_rfc3339(&mut self.text, ts);
-            self.text.push_str("\",\"ts_ns\":");
-            self.text.push_str(&ts.as_nanos().to_string());
-            self.text.push_str(",\"call\":");
-            let quoted = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into());
-            self.text.push_str(&quoted);
-            self.text.push_str("}\n");
+            let v = super::json::record("call", Some(ts), serde_json::json!({ "text": text }));
+            self.text.push_str(&v.to_string());
+            self.text.push('\n');
         } else {
             self.clock.write(&mut self.text, ts);
             super::line::paint_into(&mut self.text, self.opts.color, super::line::CALL, "call");

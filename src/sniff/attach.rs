@@ -51,6 +51,8 @@ pub struct Watch {
     pub write: Option<(PathBuf, bool)>,
     /// `--decode` rules.
     pub decode: DecodeTable,
+    /// `--color`.
+    pub color: ColorWhen,
 }
 
 struct CallsToInbox(Inbox);
@@ -91,7 +93,7 @@ pub fn run<T>(watch: Option<Watch>, f: impl FnOnce() -> Result<T>) -> Result<T> 
     let inbox = Inbox::new();
     let done = Arc::new(AtomicBool::new(false));
     let opts = PrintOptions {
-        color: color::stdout_enabled(ColorWhen::Auto),
+        color: color::stdout_enabled(w.color),
         hex: w.hex,
         ..PrintOptions::default()
     };

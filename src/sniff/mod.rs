@@ -243,12 +243,17 @@ impl Pipeline {
         self.tracker.summaries()
     }
 
-    /// Write the `--stats` report (nothing unless built with [`Pipeline::stats_only`]).
+    /// Write the `--stats` report, as JSON with `--json` (nothing unless
+    /// built with [`Pipeline::stats_only`]).
     pub fn write_stats<W: Write>(&self, w: &mut W) -> io::Result<()> {
         match &self.stats {
             Some(st) => {
                 let (tcp, left_out) = self.summaries();
-                st.write(w, &tcp, left_out)
+                if self.printer.options().json {
+                    st.write_json(w, &tcp, left_out)
+                } else {
+                    st.write(w, &tcp, left_out)
+                }
             }
             None => Ok(()),
         }
@@ -315,6 +320,19 @@ pub fn is_stdio(path: &std::path::Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// `-w -` needs a pipe or a file on standard output: a binary capture on a
+/// terminal helps nobody, so it is refused before anything starts.
+pub fn check_capture_to_stdout(write: Option<&std::path::Path>) -> Result<()> {
+    use std::io::IsTerminal;
+    if write.is_some_and(is_stdio) && io::stdout().is_terminal() {
+        anyhow::bail!(
+            "-w - writes a binary capture to standard output, and standard output is a terminal: \
+             pipe it into a program (-w - | tcpdump -r -) or redirect it into a file (-w - > lesson.pcap)"
+        );
+    }
+    Ok(())
+}
+
 /// Run `socklab sniff`.
 pub fn run(args: &Config) -> Result<ExitCode> {
     let filter = args.filter.clone();
@@ -325,6 +343,7 @@ pub fn run(args: &Config) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let expr = &args.filter_text;
+    check_capture_to_stdout(args.write.as_deref())?;
     let mut cfg = LiveConfig::new(args.iface.clone());
     cfg.snaplen = (args.snaplen > 0).then_some(args.snaplen);
     let buffer = args.buffer_kib as usize * 1024;

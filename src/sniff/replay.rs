@@ -60,6 +60,7 @@ pub struct Config {
 pub fn run(args: &Config) -> Result<ExitCode> {
     let filter = args.filter.clone();
     let expr = &args.filter_text;
+    super::check_capture_to_stdout(args.write.as_deref())?;
     let mut reader = Reader::open(&args.file)?;
     if args.dump_bpf > 0 {
         // As `tcpdump -r FILE -d`: the program for the file's link type.

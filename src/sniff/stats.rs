@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use crate::capture::Timestamp;
 use crate::duration::fmt_ns;
+use crate::duration::fmt_offset as secs;
 use crate::track::tcp::{ConnSummary, Outcome};
 use crate::track::Endpoint;
 use crate::wire::course::Course;
@@ -237,7 +238,66 @@ impl Stats {
     }
 }
 
-use crate::duration::fmt_offset as secs;
+impl Stats {
+    /// The report as one JSON object (`--stats --json`), in the schema of
+    /// `docs/json-schema.json`: the same counts and conversations as
+    /// [`Stats::write`], with protocol names unindented and their depth in
+    /// `level`.
+    pub fn write_json<W: Write>(
+        &self,
+        w: &mut W,
+        tcp: &[ConnSummary],
+        tcp_left_out: u64,
+    ) -> io::Result<()> {
+        use serde_json::json;
+        let t0 = self.first.unwrap_or_default();
+        let protocols: Vec<serde_json::Value> = self
+            .counts
+            .iter()
+            .map(|(what, n)| {
+                let name = what.trim_start();
+                json!({"name": name, "level": (what.len() - name.len()) / 2, "packets": n})
+            })
+            .collect();
+        let mut udp: Vec<(&(Endpoint, Endpoint), &UdpConv)> = self.udp.iter().collect();
+        udp.sort_by_key(|(_, c)| c.order);
+        let udp: Vec<serde_json::Value> = udp
+            .into_iter()
+            .map(|((a, b), c)| {
+                json!({
+                    "first_sender": a.to_string(),
+                    "peer": b.to_string(),
+                    "first_ts_ns": c.first.as_nanos().to_string(),
+                    "last_ts_ns": c.last.as_nanos().to_string(),
+                    "packets_to_peer": c.packets[0],
+                    "bytes_to_peer": c.bytes[0],
+                    "packets_to_first_sender": c.packets[1],
+                    "bytes_to_first_sender": c.bytes[1],
+                })
+            })
+            .collect();
+        let v = crate::render::json::record(
+            "stats",
+            None,
+            json!({
+                "packets": self.packets,
+                "wire_bytes": self.wire_bytes,
+                "first_ts_ns": self.first.map(|t| t.as_nanos().to_string()),
+                "last_ts_ns": self.first.map(|_| self.last.as_nanos().to_string()),
+                "span_ns": self.last.nanos_since(t0).to_string(),
+                "protocols": protocols,
+                "tcp_conversations": tcp.len() as u64 + tcp_left_out,
+                "tcp": tcp.iter().map(crate::render::json::connection_value).collect::<Vec<_>>(),
+                "tcp_left_out": tcp_left_out,
+                "udp_conversations": self.udp.len(),
+                "udp": udp,
+                "udp_datagrams_left_out": self.udp_left_out,
+            }),
+        );
+        serde_json::to_writer(&mut *w, &v).map_err(io::Error::other)?;
+        writeln!(w)
+    }
+}
 
 /// The connection's final state in a few words, after its half-close if
 /// it had one (who shut down sending first, the data that came after).

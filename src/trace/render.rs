@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 
 use crate::capture::Timestamp;
 use crate::render::hexdump::HexDump;
-use crate::render::packet::{write_rfc3339, write_time};
+use crate::render::json::record;
+use crate::render::packet::write_time;
 
 use super::event::{CallEvent, Dir};
 use super::names;
@@ -144,15 +145,8 @@ pub fn output(out: &mut String, ts: Timestamp, line: &str, stderr: bool) {
     let _ = writeln!(out, " {} {line}", if stderr { "err|" } else { "out|" });
 }
 
-fn ts_fields(ts: Timestamp) -> (String, i128) {
-    let mut s = String::new();
-    write_rfc3339(&mut s, ts);
-    (s, ts.as_nanos())
-}
-
 /// The JSON object of a call (`--json`).
 pub fn call_json(c: &CallEvent) -> Value {
-    let (ts, ts_ns) = ts_fields(c.start);
     let socket = c.socket.as_ref().map(|s| {
         json!({
             "proto": s.proto(),
@@ -168,10 +162,7 @@ pub fn call_json(c: &CallEvent) -> Value {
             "hex": hex::encode(&d.bytes),
         })
     });
-    json!({
-        "type": "call",
-        "ts": ts,
-        "ts_ns": ts_ns as i64,
+    let fields = json!({
         "dur_ns": c.nanos() as i64,
         "pid": c.pid,
         "tid": c.tid,
@@ -185,20 +176,35 @@ pub fn call_json(c: &CallEvent) -> Value {
         "data": data,
         "course": c.course,
         "note": c.note,
-    })
+    });
+    record("call", Some(c.start), fields)
 }
 
 /// The JSON object of a process event.
 pub fn process_json(ts: Timestamp, pid: i32, tid: i32, text: &str) -> Value {
-    let (s, ns) = ts_fields(ts);
-    json!({"type": "process", "ts": s, "ts_ns": ns as i64, "pid": pid, "tid": tid, "event": text})
+    record(
+        "process",
+        Some(ts),
+        json!({"pid": pid, "tid": tid, "event": text}),
+    )
 }
 
 /// The JSON object of an output line.
 pub fn output_json(ts: Timestamp, line: &str, stderr: bool) -> Value {
-    let (s, ns) = ts_fields(ts);
-    json!({"type": "output", "ts": s, "ts_ns": ns as i64,
-           "stream": if stderr { "stderr" } else { "stdout" }, "line": line})
+    record(
+        "output",
+        Some(ts),
+        json!({"stream": if stderr { "stderr" } else { "stdout" }, "line": line}),
+    )
+}
+
+/// The JSON object of a call that has started and not returned yet.
+pub fn enter_json(ts: Timestamp, pid: i32, tid: i32, text: &str) -> Value {
+    record(
+        "enter",
+        Some(ts),
+        json!({"pid": pid, "tid": tid, "call": text}),
+    )
 }
 
 #[cfg(test)]

@@ -360,8 +360,7 @@ impl Session {
                             self.emit_call(w, &c, false)?;
                         }
                     } else if self.show.json {
-                        let v = serde_json::json!({"type": "enter", "ts_ns": slot.ts.as_nanos() as i64,
-                            "pid": pid, "tid": tid, "call": text});
+                        let v = render::enter_json(slot.ts, *pid, *tid, text);
                         self.line(w, &v.to_string())?;
                     } else {
                         let mut s = String::new();
@@ -535,9 +534,6 @@ impl Session {
                 self.summary.packet(&f);
             }
         }
-        if self.show.json && buf.first() == Some(&b'{') {
-            buf.splice(1..1, b"\"type\":\"packet\",".iter().copied());
-        }
         if let Some((_, tag)) = link {
             self.packets_linked += 1;
             if self.show.json {
@@ -599,11 +595,18 @@ impl Session {
                 .as_ref()
                 .map(|p| p.summaries().0)
                 .unwrap_or_default();
-            let r = self
-                .summary
-                .write(w, &conns, self.pipe.is_some())
-                .and_then(|_| w.flush());
-            r.or_else(|e| self.gone(e))?;
+            if self.show.json {
+                // The table is for people: stdout stays one JSON object per line.
+                w.flush().or_else(|e| self.gone(e))?;
+                let mut err = io::stderr().lock();
+                let _ = self.summary.write(&mut err, &conns, self.pipe.is_some());
+            } else {
+                let r = self
+                    .summary
+                    .write(w, &conns, self.pipe.is_some())
+                    .and_then(|_| w.flush());
+                r.or_else(|e| self.gone(e))?;
+            }
         }
         match self.save.take() {
             Some((wr, path)) => {

@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::IsTerminal;
 use std::io::{BufWriter, Write};
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -167,17 +166,7 @@ impl Writer<BufWriter<File>> {
     pub fn create_with(path: &Path, opts: &WriteOptions) -> Result<Self, FileError> {
         if path.as_os_str() == "-" {
             let name = "standard output".to_string();
-            let out = std::io::stdout();
-            if out.is_terminal() {
-                return Err(FileError::Open {
-                    action: "write the capture to",
-                    path: name,
-                    detail: "it is a terminal, and a capture is binary: pipe it into a program \
-                             (-w - | tcpdump -r -) or redirect it into a file (-w - > lesson.pcap)"
-                        .into(),
-                });
-            }
-            let f = super::stdio_file(out.as_fd()).map_err(|e| FileError::Open {
+            let f = super::stdio_file(std::io::stdout().as_fd()).map_err(|e| FileError::Open {
                 action: "write the capture to",
                 path: name.clone(),
                 detail: crate::error::describe_io(&e),
