@@ -220,7 +220,14 @@ fn check_tcp_client(t: &Trace, port: u16) {
     assert_eq!(c["fd"], 3);
     assert_eq!(c["socket"]["peer"], format!("127.0.0.1:{port}"));
     let me = local_port(c);
-    let syn = t.tcp("S", me);
+    // This connection's packets: its 4-tuple, not the local port alone (once
+    // the program has closed it, another test's client may get the same
+    // ephemeral port; the trace then shows that connection's packets too).
+    let ours = |p: &Value| {
+        (p["tcp"]["src_port"] == me && p["tcp"]["dst_port"] == port)
+            || (p["tcp"]["src_port"] == port && p["tcp"]["dst_port"] == me)
+    };
+    let syn: Vec<&Value> = t.tcp("S", me).into_iter().filter(|p| ours(p)).collect();
     assert_eq!(syn.len(), 1, "{}", t.text);
     assert!(
         Trace::caused_by(syn[0]).starts_with("connect(fd 3)"),
@@ -230,7 +237,7 @@ fn check_tcp_client(t: &Trace, port: u16) {
     let data: Vec<&Value> = t
         .packets()
         .into_iter()
-        .filter(|p| p["tcp"]["src_port"] == me && p["payload_len"].as_u64() > Some(0))
+        .filter(|p| ours(p) && p["tcp"]["src_port"] == me && p["payload_len"].as_u64() > Some(0))
         .collect();
     assert!(!data.is_empty(), "{}", t.text);
     for d in data {
@@ -246,7 +253,7 @@ fn check_tcp_client(t: &Trace, port: u16) {
         .into_iter()
         .filter(|p| {
             let f = p["tcp"]["flags"].as_str().unwrap_or("");
-            p["tcp"]["src_port"] == me && (f.contains('F') || f.contains('R'))
+            ours(p) && p["tcp"]["src_port"] == me && (f.contains('F') || f.contains('R'))
         })
         .collect();
     // A FIN, or an RST when the program closes with unread bytes (tcp-calc's
