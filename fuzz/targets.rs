@@ -7,6 +7,8 @@
 //! - `capfile`: the pcap/pcapng reader over a whole file.
 //! - `filter`: the filter parser, lowering, BPF compiler and evaluator.
 //! - `pystruct`: the struct format engine and the workbench annotations.
+//! - `stream`: the course protocols' stream framing and the HTTP reader
+//!   over arbitrary segments (`--follow`, HTTP bodies across segments).
 #![allow(dead_code)]
 
 use std::io::Cursor;
@@ -23,7 +25,7 @@ use socklab::workbench::annotate::{field_table, header, pack_orders, unpack_orde
 use socklab::workbench::limits::check_struct;
 
 /// Every target's name.
-pub const TARGETS: &[&str] = &["decode", "capfile", "filter", "pystruct"];
+pub const TARGETS: &[&str] = &["decode", "capfile", "filter", "pystruct", "stream"];
 
 const LINKS: [LinkType; 5] = [
     LinkType::Ethernet,
@@ -43,6 +45,7 @@ pub fn run(target: &str, data: &[u8]) {
         "capfile" => capfile(data),
         "filter" => filter(data),
         "pystruct" => pystruct(data),
+        "stream" => stream(data),
         other => panic!("no fuzz target {other:?}"),
     }
 }
@@ -70,6 +73,8 @@ fn decode(data: &[u8]) {
         quiet: cfg & 0x41 == 0x41,
     };
     let mut pipe = Pipeline::new(Filter::all(), opts);
+    // The same frames again, one conversation followed (`--follow`).
+    let mut follow = Pipeline::new(Filter::all(), opts).follow_only(1 + u32::from(cfg >> 7));
     let mut out = Vec::new();
     for i in 0..MAX_FRAMES {
         if rest.len() < 2 {
@@ -85,10 +90,35 @@ fn decode(data: &[u8]) {
             link,
         };
         let _ = pipe.handle(&mut out, &p);
+        let _ = follow.handle(&mut out, &p);
         out.clear();
     }
+    let _ = follow.write_follow(&mut out);
     let _ = pipe.write_stats(&mut out);
     let _ = pipe.write_summary(&mut out);
+}
+
+/// `stream` input: byte 0 picks the protocol (and the side), then
+/// segments separated by 0xff; each is fed to the framer and the HTTP
+/// reader, then the sender closes.
+fn stream(data: &[u8]) {
+    use socklab::wire::decode_as::ALL;
+    use socklab::wire::framing::Framer;
+    use socklab::wire::http::HttpReader;
+    let Some((&cfg, rest)) = data.split_first() else {
+        return;
+    };
+    let proto = ALL.get(usize::from(cfg & 7)).copied();
+    let mut f = Framer::new(proto, cfg & 8 != 0);
+    let mut h = HttpReader::new();
+    let (mut notes, mut http) = (Vec::new(), Vec::new());
+    for seg in rest.split(|&b| b == 0xff).take(256) {
+        f.feed(seg, &mut notes);
+        h.feed(seg, &mut http);
+    }
+    f.end(&mut notes);
+    h.end(&mut http);
+    let _ = http.iter().map(ToString::to_string).count();
 }
 
 /// `capfile` input: a whole capture file.
@@ -242,6 +272,22 @@ pub fn seeds(root: &Path, target: &str) -> Vec<Vec<u8>> {
                 "udp[8:4] = 0x01020304",
             ] {
                 out.push(e.as_bytes().to_vec());
+            }
+        }
+        "stream" => {
+            for (cfg, s) in [
+                (2u8, &b"12\xff3\x00\xff45\x000\x00"[..]),
+                (10, b"168\x00\xff\x00"),
+                (4, b"Hostname:pc Carga de CPU: 0.5%\xff Mem\xc3\xb3ria Dispon\xc3\xadvel: 50.4%     "),
+                (5, b"hi\nho\xff!\nbye"),
+                (3, b"hello, echo\x00\xffagain"),
+                (14, b"HTTP/1.0 200 OK\r\nContent-Le\xffngth: 10\r\n\r\nabc\xffdefghij"),
+                (6, b"GET / HTTP/1.0\r\n\r\n"),
+                (7, b"anything\xff\x00\x00"),
+            ] {
+                let mut v = vec![cfg];
+                v.extend_from_slice(s);
+                out.push(v);
             }
         }
         "pystruct" => {

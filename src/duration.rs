@@ -43,6 +43,13 @@ pub fn fmt_secs(d: Duration) -> String {
     }
 }
 
+/// An offset into a capture, as a column: seconds with six decimals
+/// (`0.000123`, `12.500000`); negative as 0.
+pub fn fmt_offset(ns: i128) -> String {
+    let ns = ns.max(0);
+    format!("{}.{:06}", ns / 1_000_000_000, ns % 1_000_000_000 / 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

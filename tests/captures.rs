@@ -194,3 +194,98 @@ fn every_capture_tells_its_lesson() {
         }
     }
 }
+
+/// Run `socklab replay captures/NAME ARGS...` (colour off); stdout.
+fn replay(name: &str, args: &[&str]) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let o = Command::new(BIN)
+        .arg("replay")
+        .arg(dir.join(name))
+        .args(args)
+        .args(["--color", "never"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("socklab replay");
+    assert!(
+        o.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The outcome column of `--stats`: one per TCP conversation, in order.
+fn outcomes(stats: &str) -> Vec<String> {
+    let mut rows = stats
+        .lines()
+        .skip_while(|l| !l.starts_with("TCP conversations:"))
+        .skip(2)
+        .take_while(|l| !l.trim().is_empty());
+    let mut out = Vec::new();
+    for l in rows.by_ref() {
+        // The outcome follows the handshake column (`29 µs` or `-`).
+        let at = l
+            .find(" µs  ")
+            .map(|i| i + " µs  ".len())
+            .or_else(|| l.find(" -  ").map(|i| i + " -  ".len()))
+            .unwrap_or_else(|| panic!("no outcome in {l:?}"));
+        out.push(l[at..].to_string());
+    }
+    out
+}
+
+#[test]
+fn stats_name_each_conversations_lesson() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "echo-half-close.pcap",
+            &["half-close: the client shut down sending (FIN) and the server still sent 11 bytes after it; \
+               then closed (FIN both ways), client closed first -> TIME_WAIT"],
+        ),
+        (
+            "get-half-close.pcap",
+            &["half-close: the client shut down sending (FIN) and the server still sent 427 bytes after it; \
+               then closed (FIN both ways), client closed first -> TIME_WAIT"],
+        ),
+        (
+            "echo-nul.pcap",
+            &["closed (FIN both ways), client closed first -> TIME_WAIT"],
+        ),
+        (
+            "tcp-calc-handshake-fin.pcap",
+            &["closed (FIN both ways), server closed first -> TIME_WAIT"],
+        ),
+        (
+            "lab-reuseaddr.pcap",
+            &["closed (FIN both ways), server closed first -> TIME_WAIT"],
+        ),
+        (
+            "rst-closed-port.pcap",
+            &["refused (RST answered the SYN)"],
+        ),
+        (
+            "lab-abort.pcap",
+            &[
+                "reset by the server (abort: unread data or SO_LINGER 0)",
+                "reset by the client (abort: unread data or SO_LINGER 0)",
+            ],
+        ),
+        (
+            "lab-split.pcap",
+            &[
+                "closed (FIN both ways), server closed first -> TIME_WAIT",
+                "closed (FIN both ways), client closed first -> TIME_WAIT",
+            ],
+        ),
+    ];
+    for (name, want) in cases {
+        let s = replay(name, &["--stats"]);
+        assert_eq!(outcomes(&s), *want, "{name}:\n{s}");
+    }
+    // The per-connection summary of a plain replay says it too.
+    let s = replay("echo-half-close.pcap", &[]);
+    assert!(
+        s.contains("half-close: the client shut down sending (FIN) and the server still sent 11 bytes after it"),
+        "{s}"
+    );
+}

@@ -133,3 +133,118 @@ fn a_sniff_w_pcapng_replays_with_the_decoding_shown_live() {
         "no decode-as comment in the file"
     );
 }
+
+#[test]
+fn chat_lines_are_decoded_on_the_port_named_chat() {
+    let (c, s) = (40200, 21888);
+    let welcome = b"Welcome to socklab chat, you are 127.0.0.1:40200; 1 other(s) online. Lines you type go to everyone.\n";
+    let frames: Vec<Vec<u8>> = [
+        ip_tcp(c, s, 1000, 0, SYN, &[]),
+        ip_tcp(s, c, 5000, 1001, SYN | ACK, &[]),
+        ip_tcp(c, s, 1001, 5001, ACK, &[]),
+        ip_tcp(s, c, 5001, 1001, PSH | ACK, welcome),
+        // One line in two segments, then two lines in one.
+        ip_tcp(c, s, 1001, 5102, PSH | ACK, b"hel"),
+        ip_tcp(c, s, 1004, 5102, PSH | ACK, b"lo\nsecond\nthird\n"),
+        ip_tcp(s, c, 5102, 1020, PSH | ACK, b"[127.0.0.1:40300] hi all\n"),
+    ]
+    .iter()
+    .map(|p| wrap(1, p, false))
+    .collect();
+    let dir = temp_dir("decode-as-chat");
+    let file = dir.join("chat.pcap");
+    std::fs::write(&file, pcap(false, false, 1, &recs(&frames, false))).expect("write");
+    let f = file.to_str().unwrap();
+    let plain = socklab(&["replay", f, "--color", "never"]);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert_eq!(course_lines(&stdout(&plain)), Vec::<String>::new());
+    let o = socklab(&["replay", f, "--color", "never", "--decode", "21888=chat"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        course_lines(&stdout(&o)),
+        [
+            "chat from the server: \"Welcome to socklab chat, you are 127.0.0.1:40200; 1 other(s) online. Lines you type go to everyone.\"",
+            "chat lines: \"hel\" (its newline comes later)",
+            "chat lines: \"lo\", \"second\", \"third\"",
+            "chat from the server: \"[127.0.0.1:40300] hi all\"",
+        ]
+    );
+    // --stats counts them; --follow frames them line by line across segments.
+    let o = socklab(&["replay", f, "--decode", "21888=chat", "--stats"]);
+    let s = stdout(&o);
+    assert!(
+        s.contains("    chat lines sent                     2"),
+        "{s}"
+    );
+    assert!(
+        s.contains("    chat lines relayed                  2"),
+        "{s}"
+    );
+    let o = socklab(&[
+        "replay",
+        f,
+        "--color",
+        "never",
+        "--decode",
+        "21888=chat",
+        "--follow",
+        "1",
+    ]);
+    let s = stdout(&o);
+    for want in [
+        "decoded as chat",
+        "\"hel\" so far: its newline comes later",
+        "chat line: \"hello\" (from 2 segments)",
+        "chat line: \"second\"",
+        "chat line: \"third\"",
+        "client > server: 19 bytes in 2 segments, 3 messages",
+    ] {
+        assert!(s.contains(want), "lacks {want:?}:\n{s}");
+    }
+}
+
+#[test]
+fn http_body_is_counted_across_segments_after_the_half_close() {
+    let (c, s) = (40300, 21080);
+    let frames: Vec<Vec<u8>> = [
+        ip_tcp(c, s, 1000, 0, SYN, &[]),
+        ip_tcp(s, c, 5000, 1001, SYN | ACK, &[]),
+        ip_tcp(c, s, 1001, 5001, ACK, &[]),
+        ip_tcp(c, s, 1001, 5001, PSH | ACK, b"GET /x HTTP/1.0\r\n\r\n"),
+        // shutdown(SHUT_WR): the client's FIN before the response.
+        ip_tcp(c, s, 1020, 5001, FIN | ACK, &[]),
+        ip_tcp(
+            s,
+            c,
+            5001,
+            1021,
+            PSH | ACK,
+            b"HTTP/1.0 200 OK\r\nContent-Le",
+        ),
+        ip_tcp(s, c, 5028, 1021, PSH | ACK, b"ngth: 10\r\n\r\n0123"),
+        ip_tcp(s, c, 5044, 1021, PSH | ACK, b"45"),
+        // The server closes 4 bytes short.
+        ip_tcp(s, c, 5046, 1021, FIN | ACK, &[]),
+    ]
+    .iter()
+    .map(|p| wrap(1, p, false))
+    .collect();
+    let dir = temp_dir("decode-as-http");
+    let file = dir.join("http.pcap");
+    std::fs::write(&file, pcap(false, false, 1, &recs(&frames, false))).expect("write");
+    let f = file.to_str().unwrap();
+    let o = socklab(&["replay", f, "--color", "never", "--decode", "21080=http"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("-- half-close: "), "{out}");
+    assert_eq!(
+        course_lines(&out),
+        [
+            "http request: GET /x HTTP/1.0 (0 headers)",
+            "http response: HTTP/1.0 200 OK (0 headers, the blank line ending them comes later)",
+            "http response: HTTP/1.0 200 OK (1 header); Content-Length 10, 0 body bytes here [head complete, it came in 2 segments]; http body: 4 bytes here, 4 so far of 10 (Content-Length)",
+            "http body: 2 bytes here, 6 so far of 10 (Content-Length)",
+            "http body cut short: the sender closed (FIN) after 6 of the 10 Content-Length announced",
+        ]
+    );
+}

@@ -172,16 +172,21 @@ fn sniff_recognises_tcp_calc_on_an_ephemeral_port() {
 fn the_get_lesson_is_decoded_as_http() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/get-half-close.pcap");
     // Recognised at the response (the request went before the evidence).
+    // The body, in the next segment, is counted against Content-Length.
     assert_eq!(
         course_lines(&file, &[]),
-        vec!["http response: HTTP/1.0 200 OK (5 headers); Content-Length 237, 0 body bytes here"]
+        vec![
+            "http response: HTTP/1.0 200 OK (5 headers); Content-Length 237, 0 body bytes here",
+            "http body: 237 bytes here, 237 so far of 237 (Content-Length): complete"
+        ]
     );
     // Told, the request is decoded too.
     assert_eq!(
         course_lines(&file, &["--decode", "8000=http"]),
         vec![
             "http request: GET /README.md HTTP/1.0 (0 headers)",
-            "http response: HTTP/1.0 200 OK (5 headers); Content-Length 237, 0 body bytes here"
+            "http response: HTTP/1.0 200 OK (5 headers); Content-Length 237, 0 body bytes here",
+            "http body: 237 bytes here, 237 so far of 237 (Content-Length): complete"
         ]
     );
 }

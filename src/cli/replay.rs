@@ -30,6 +30,14 @@ pub struct ReplayArgs {
     /// connection's outcome (handshake, close, reset); JSON with --json.
     #[arg(long)]
     pub stats: bool,
+    /// TCP conversation N's two byte streams instead of the packets.
+    ///
+    /// Numbered as in the connection summary and --stats; in stream order
+    /// (a retransmission shown once, out-of-order segments put back), each
+    /// segment beside the application messages it completes, like tshark
+    /// -z follow,tcp.
+    #[arg(long, value_name = "N", conflicts_with_all = ["stats", "json"], value_parser = clap::value_parser!(u32).range(1..))]
+    pub follow: Option<u32>,
     /// Track at most N TCP connections at once.
     ///
     /// Beyond, the least recently active one is summarised as it stood and
@@ -81,6 +89,7 @@ impl ReplayArgs {
             decode: self.print.decode_table(),
             heuristics: !self.print.no_heuristics,
             stats: self.stats,
+            follow: self.follow,
             count: self.count,
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
             write: self.write.clone(),

@@ -36,6 +36,12 @@ pub struct SniffArgs {
     /// Stop after this many packets (after the filter).
     #[arg(short = 'c', long, value_name = "COUNT", value_parser = super::values::count)]
     pub count: Option<u64>,
+    /// TCP conversation N's two byte streams instead of the packets.
+    ///
+    /// Shown at the end (-c or Ctrl-C), in stream order, each segment beside
+    /// the messages it completes (see replay --follow).
+    #[arg(long, value_name = "N", conflicts_with = "json", value_parser = clap::value_parser!(u32).range(1..))]
+    pub follow: Option<u32>,
     /// Keep at most this many bytes of each packet (0 = whole packets).
     ///
     /// Cut packets are marked.
@@ -126,6 +132,7 @@ impl SniffArgs {
                 decode: self.print.decode_table(),
                 heuristics: !self.print.no_heuristics,
                 stats: false,
+                follow: self.follow,
                 count: self.count,
                 max_connections: crate::track::tcp::MAX_CONNECTIONS,
                 write: self.write.clone(),
@@ -143,6 +150,7 @@ impl SniffArgs {
             decode: self.print.decode_table(),
             heuristics: !self.print.no_heuristics,
             count: self.count,
+            follow: self.follow,
             write: self.write.clone(),
             nano: self.nano,
             user: self.user.clone(),

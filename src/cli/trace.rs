@@ -132,6 +132,8 @@ impl TraceArgs {
             iface: self.iface.clone(),
             no_packets: self.no_packets,
             print: self.print.options(),
+            decode: self.print.decode_table(),
+            heuristics: !self.print.no_heuristics,
         })
     }
 }

@@ -277,6 +277,8 @@ impl Serialize for CourseJson<'_, '_> {
             Course::MonitorPiece { .. } => "monitor_piece",
             Course::Echo { .. } => "echo",
             Course::Http(_) => "http",
+            Course::HttpStream(_) => "http_stream",
+            Course::Chat { .. } => "chat",
         };
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("kind", kind)?;
@@ -302,7 +304,14 @@ impl Serialize for CourseJson<'_, '_> {
                 m.serialize_entry("start", h.start)?;
                 m.serialize_entry("content_length", &h.content_length)?;
             }
-            Course::MonitorPiece { .. } | Course::Echo { .. } => {}
+            Course::Chat { lines, .. } => {
+                let lines: Vec<String> = lines
+                    .iter()
+                    .map(|l| String::from_utf8_lossy(l).into_owned())
+                    .collect();
+                m.serialize_entry("lines", &lines)?;
+            }
+            Course::MonitorPiece { .. } | Course::Echo { .. } | Course::HttpStream(_) => {}
         }
         m.serialize_entry("text", &AsStr(self.0))?;
         m.end()

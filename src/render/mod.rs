@@ -2,6 +2,7 @@
 
 pub mod color;
 pub mod dump;
+pub mod follow;
 pub mod hexdump;
 pub mod icmp;
 pub mod json;

@@ -106,6 +106,8 @@ pub enum Summary {
     Connections,
     /// The `--stats` report instead of packets.
     Stats,
+    /// The `--follow N` conversation instead of packets.
+    Follow,
 }
 
 /// Events from other threads, merged in time order with the packets.
@@ -466,7 +468,7 @@ impl<S: PacketSource> Driver<S> {
             },
         );
         let opts = self.pipe.printer().options();
-        let printing = self.summary != Summary::Stats;
+        let printing = !matches!(self.summary, Summary::Stats | Summary::Follow);
         if self.legend && opts.verbose && !opts.json && printing {
             if let Err(e) = out.write_all(LEGEND.as_bytes()) {
                 end.error = Some(WriteError::stdout(e).into());
@@ -603,6 +605,7 @@ impl<S: PacketSource> Driver<S> {
         match self.summary {
             Summary::None => {}
             Summary::Stats => self.pipe.write_stats(out)?,
+            Summary::Follow => self.pipe.write_follow(out)?,
             Summary::Connections if opts.json => {
                 out.flush()?;
                 // The summary is for people; stderr failing is not the run failing.

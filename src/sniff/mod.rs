@@ -26,7 +26,10 @@ use crate::capture::Packet;
 use crate::filter::Filter;
 use crate::proto::stop;
 use crate::render::packet::{PacketPrinter, PacketView, PrintOptions};
+use crate::track::follow::Follow;
+use crate::track::http::HttpStreams;
 use crate::track::tcp::{ConnSummary, Event, Tracker};
+use crate::wire::course::Course;
 use crate::wire::decode_as::{recognise_decoded, DecodeAs, DecodeTable};
 use crate::wire::heuristics::{Heuristics, Recognition};
 use crate::wire::packet::decode_captured;
@@ -49,6 +52,10 @@ pub struct Pipeline {
     /// What the heuristics learned, with `decode` over it: what is used.
     effective: DecodeTable,
     learned: DecodeTable,
+    /// HTTP messages followed across segments.
+    http: HttpStreams,
+    /// `--follow N`: the conversation followed instead of printing packets.
+    follow: Option<Follow>,
     /// Counters for `--stats`, when asked for.
     stats: Option<stats::Stats>,
     /// Print each packet (off for `--stats`).
@@ -74,6 +81,8 @@ impl Pipeline {
             heuristics: Some(Heuristics::new()),
             effective: DecodeTable::new(),
             learned: DecodeTable::new(),
+            http: HttpStreams::new(),
+            follow: None,
             stats: None,
             print: true,
             kernel_filtered: false,
@@ -162,6 +171,32 @@ impl Pipeline {
         self
     }
 
+    /// Follow TCP conversation `conn` (as numbered in the output) instead
+    /// of printing packets: [`Pipeline::write_follow`] shows it at the end.
+    pub fn follow_only(mut self, conn: u32) -> Self {
+        self.follow = Some(Follow::new(conn));
+        self.print = false;
+        self
+    }
+
+    /// With [`Pipeline::follow_only`]: true once the conversation was seen.
+    pub fn followed(&self) -> bool {
+        self.follow.as_ref().is_some_and(|f| f.ends().is_some())
+    }
+
+    /// Write the followed conversation (framing its messages with the
+    /// decoding known by now); nothing unless following.
+    pub fn write_follow<W: Write>(&mut self, w: &mut W) -> io::Result<()> {
+        let color = self.printer.options().color;
+        match &mut self.follow {
+            Some(f) => {
+                f.finish(&self.effective);
+                crate::render::follow::write_follow(w, f, color)
+            }
+            None => Ok(()),
+        }
+    }
+
     /// Handle one packet; returns true when it matched the filter and was printed.
     pub fn handle<W: Write>(&mut self, w: &mut W, p: &Packet<'_>) -> io::Result<bool> {
         self.captured += 1;
@@ -185,6 +220,15 @@ impl Pipeline {
         let mut view = PacketView::new(p.ts, self.shown, &d, tcp, &self.events);
         if !self.effective.is_empty() {
             view.course = recognise_decoded(&self.effective, &d);
+        }
+        if let (Some(f), Some(v)) = (&mut self.follow, &tcp) {
+            f.observe(p.ts, &d, v);
+        }
+        if let Some(v) = &tcp {
+            let notes = self.http.observe(&d, v, view.course.as_ref());
+            if let (Some(n), None) = (notes, &view.course) {
+                view.course = Some(Course::HttpStream(n));
+            }
         }
         if let Some(st) = &mut self.stats {
             st.count(p.ts, &d, view.course.as_ref());
@@ -273,6 +317,8 @@ pub struct Config {
     pub print: PrintOptions,
     /// Stop after this many packets shown.
     pub count: Option<u64>,
+    /// `--follow N`: that TCP conversation at the end instead of the packets.
+    pub follow: Option<u32>,
     /// `-w FILE`.
     pub write: Option<std::path::PathBuf>,
     /// With `-w`: nanosecond timestamps.
@@ -393,7 +439,15 @@ pub fn run(args: &Config) -> Result<ExitCode> {
     if to_stdout || discarded {
         pipe = pipe.silent();
     }
+    if let Some(n) = args.follow {
+        pipe = pipe.follow_only(n);
+    }
     let mut driver = Driver::new(Live::new(cap), pipe)
+        .summary(if args.follow.is_some() {
+            driver::Summary::Follow
+        } else {
+            driver::Summary::Connections
+        })
         .count(args.count)
         .live(FLUSH_EVERY)
         .flush_each(args.line_buffered || to_stdout);
@@ -413,8 +467,14 @@ pub fn run(args: &Config) -> Result<ExitCode> {
             .create_file()
             .map_err(|e| privs::write_hint(e, path, &dropped))?;
     }
-    let end = driver.run(crate::render::out::Stdout(io::stdout().lock()));
+    let (end, pipe, _) = driver.run_parts(crate::render::out::Stdout(io::stdout().lock()));
     let end = end.quiet_broken_pipe(to_stdout);
+    if let Some(n) = args.follow.filter(|_| !pipe.followed()) {
+        crate::noteln!(
+            "socklab: --follow {n}: no TCP conversation #{n} was seen ({} seen; numbered from 1 as they start)",
+            pipe.summaries().0.len()
+        );
+    }
     // Statistics go to stderr whatever stdout is (tcpdump does the same).
     if let Some(saved) = &end.saved {
         crate::noteln!("{}", saved.describe());

@@ -38,6 +38,8 @@ pub struct Config {
     pub print: PrintOptions,
     /// `--stats`: a report instead of the packets.
     pub stats: bool,
+    /// `--follow N`: that TCP conversation's byte streams instead of the packets.
+    pub follow: Option<u32>,
     /// Stop after this many packets shown.
     pub count: Option<u64>,
     /// Most TCP connections tracked at once.
@@ -92,6 +94,9 @@ pub fn run(args: &Config) -> Result<ExitCode> {
     if to_stdout {
         pipe = pipe.silent();
     }
+    if let Some(n) = args.follow {
+        pipe = pipe.follow_only(n);
+    }
     let mut driver = Driver::new(File::new(reader, size), pipe)
         .count(args.count)
         .progress()
@@ -100,6 +105,8 @@ pub fn run(args: &Config) -> Result<ExitCode> {
             Summary::None
         } else if args.stats {
             Summary::Stats
+        } else if args.follow.is_some() {
+            Summary::Follow
         } else {
             Summary::Connections
         });
@@ -109,7 +116,7 @@ pub fn run(args: &Config) -> Result<ExitCode> {
     if let Some(w) = &args.write {
         driver = driver.save(w, args.nano);
     }
-    let (end, source) = driver.run_source(crate::render::out::Stdout(io::stdout().lock()));
+    let (end, pipe, source) = driver.run_parts(crate::render::out::Stdout(io::stdout().lock()));
     let end = end.quiet_broken_pipe(to_stdout);
 
     if let Some(saved) = &end.saved {
@@ -138,7 +145,18 @@ pub fn run(args: &Config) -> Result<ExitCode> {
         );
     }
     let failed = !skipped.is_empty();
+    let conversations = pipe.summaries().0.len();
     end.result()?;
+    if let Some(n) = args.follow.filter(|_| !pipe.followed()) {
+        anyhow::bail!(
+            "--follow {n}: {path} has no TCP conversation #{n}{}; conversations are numbered from 1 \
+             in the order they start, as the connection summary and --stats show them",
+            match conversations {
+                0 => " (it has no TCP conversation at all)".to_string(),
+                c => format!(" (it has {c}{})", if expr.trim().is_empty() { "" } else { " matching the filter" }),
+            }
+        );
+    }
     Ok(if failed {
         ExitCode::FAILURE
     } else {

@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use crate::capture::Timestamp;
 use crate::duration::fmt_ns;
+use crate::duration::fmt_offset as secs;
 use crate::track::tcp::{ConnSummary, Outcome};
 use crate::track::Endpoint;
 use crate::wire::course::Course;
@@ -85,6 +86,13 @@ impl Stats {
                 Course::Echo { reply: true, .. } => "    echo reply",
                 Course::Http(h) if h.response => "    http response",
                 Course::Http(_) => "    http request",
+                Course::HttpStream(_) => "    http body or head piece",
+                Course::Chat {
+                    from_server: false, ..
+                } => "    chat lines sent",
+                Course::Chat {
+                    from_server: true, ..
+                } => "    chat lines relayed",
             });
         }
         if d.malformed.is_some() {
@@ -291,14 +299,17 @@ impl Stats {
     }
 }
 
-/// Seconds with six decimals: `0.000123`.
-fn secs(ns: i128) -> String {
-    let ns = ns.max(0);
-    format!("{}.{:06}", ns / 1_000_000_000, ns % 1_000_000_000 / 1000)
+/// The connection's final state in a few words, after its half-close if
+/// it had one (who shut down sending first, the data that came after).
+fn outcome(s: &ConnSummary) -> String {
+    let end = end_state(s);
+    match s.half_close_text() {
+        Some(h) => format!("{h}; then {end}"),
+        None => end,
+    }
 }
 
-/// The connection's final state in a few words.
-fn outcome(s: &ConnSummary) -> String {
+fn end_state(s: &ConnSummary) -> String {
     let who = |side: crate::track::tcp::Side| side.name();
     match s.outcome {
         Outcome::Connecting => "SYN unanswered".into(),

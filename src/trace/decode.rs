@@ -55,6 +55,8 @@ pub struct Decoder {
     udp_calc_ports: Vec<u16>,
     /// Payload bytes shown in a call's arguments (`-s`).
     snap: usize,
+    /// `--decode PORT=PROTO` rules, before the course's default ports.
+    pub decode: crate::wire::decode_as::DecodeTable,
 }
 
 /// What to do with a call at its entry stop.
@@ -746,6 +748,11 @@ impl Decoder {
             Dir::In => (remote, local),
         };
         let bytes = &data.bytes;
+        let udp = proto == Proto::Udp;
+        if let Some((p, server)) = self.decode.lookup(udp, src, dst) {
+            return crate::wire::decode_as::recognise_as(p, udp, src == server, bytes)
+                .map(|c| c.to_string());
+        }
         if let Some(c) = course::recognise(proto, src, dst, bytes) {
             return Some(c.to_string());
         }

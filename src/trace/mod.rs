@@ -81,6 +81,10 @@ pub struct TraceConfig {
     pub no_packets: bool,
     /// How packets print (`-X`, `-v`, `--json`, colour).
     pub print: PrintOptions,
+    /// `--decode PORT=PROTO`: for the packets and the calls' bytes.
+    pub decode: crate::wire::decode_as::DecodeTable,
+    /// Recognise course protocols on packets by conversation (`--no-heuristics` off).
+    pub heuristics: bool,
 }
 
 /// Where packets come from.
@@ -167,9 +171,11 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     if cfg.write.is_some() && live.is_none() {
         bail!("-w needs packets, and this run captures none (see above)");
     }
-    let pipe = live
-        .as_ref()
-        .map(|_| Pipeline::new(cfg.filter.clone().unwrap_or_else(Filter::all), cfg.print));
+    let pipe = live.as_ref().map(|_| {
+        Pipeline::new(cfg.filter.clone().unwrap_or_else(Filter::all), cfg.print)
+            .decode(&cfg.decode)
+            .heuristics(cfg.heuristics)
+    });
     let write = cfg.write.clone();
     let show = Show {
         look: render::Look {
@@ -230,6 +236,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     };
     let mut t = Tracer::new(mode, tx, cfg.snap, watermark);
     t.gate(ready_rx);
+    t.decode_as(&cfg.decode);
     let run_as = sudo_user();
     let stdio_fds = stdio.as_ref().map(|(o, e)| {
         use std::os::fd::AsRawFd;

@@ -217,6 +217,11 @@ impl Tracer {
         false
     }
 
+    /// Decode call bytes on the table's ports as its protocols (`--decode`).
+    pub fn decode_as(&mut self, table: &crate::wire::decode_as::DecodeTable) {
+        self.decoder.decode = table.clone();
+    }
+
     fn options() -> Options {
         Options::PTRACE_O_TRACESYSGOOD
             | Options::PTRACE_O_TRACESECCOMP

@@ -6,6 +6,8 @@
 //! per connection. It sees decoded packets only (no I/O), so live capture
 //! and replay tell the same story.
 
+pub mod follow;
+pub mod http;
 pub mod tcp;
 
 use std::fmt;

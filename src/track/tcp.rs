@@ -57,13 +57,15 @@ pub enum Side {
 }
 
 impl Side {
-    fn idx(self) -> usize {
+    /// 0 for the client, 1 for the server (per-side arrays).
+    pub fn idx(self) -> usize {
         match self {
             Side::Client => 0,
             Side::Server => 1,
         }
     }
-    fn other(self) -> Side {
+    /// The other side.
+    pub fn other(self) -> Side {
         match self {
             Side::Client => Side::Server,
             Side::Server => Side::Client,
@@ -326,6 +328,8 @@ struct Conn {
     second_fin: bool,
     last_ack_seen: bool,
     half_close_said: bool,
+    /// Payload bytes each side (client, server) sent after the other side's FIN.
+    after_fin: [u64; 2],
     reset: Option<(Side, ResetCause)>,
     first_ts: Timestamp,
     last_ts: Timestamp,
@@ -366,6 +370,7 @@ impl Conn {
             bytes: [self.dirs[0].payload_bytes, self.dirs[1].payload_bytes],
             packets: [self.dirs[0].packets, self.dirs[1].packets],
             retransmissions: self.dirs[0].retransmissions + self.dirs[1].retransmissions,
+            after_fin: self.after_fin,
         }
     }
 }
@@ -393,6 +398,38 @@ pub struct ConnSummary {
     pub packets: [u64; 2],
     /// Retransmitted segments, both ways.
     pub retransmissions: u64,
+    /// Payload bytes the client and the server sent after the other side's
+    /// FIN: non-zero means a half-close (`shutdown(SHUT_WR)`) was used and
+    /// the other direction kept flowing.
+    pub after_fin: [u64; 2],
+}
+
+impl ConnSummary {
+    /// The half-close, if there was one: the side that shut down sending
+    /// first, and the payload bytes the other side sent after its FIN.
+    pub fn half_close(&self) -> Option<(Side, u64)> {
+        match self.after_fin {
+            [0, 0] => None,
+            [c, 0] => Some((Side::Server, c)),
+            [0, s] => Some((Side::Client, s)),
+            // Both sent after the other's FIN: data crossed the FINs; the
+            // side that sent more after is the one that kept talking.
+            [c, s] if c >= s => Some((Side::Server, c)),
+            [_, s] => Some((Side::Client, s)),
+        }
+    }
+
+    /// `half-close: the client shut down sending (FIN) and the server
+    /// still sent 11 bytes after it`, when there was one.
+    pub fn half_close_text(&self) -> Option<String> {
+        let (closed, n) = self.half_close()?;
+        Some(format!(
+            "half-close: the {} shut down sending (FIN) and the {} still sent {} after it",
+            closed.name(),
+            closed.other().name(),
+            crate::plural::count(n, "byte")
+        ))
+    }
 }
 
 impl fmt::Display for ConnSummary {
@@ -423,6 +460,9 @@ impl fmt::Display for ConnSummary {
             Side::Client => self.client,
             Side::Server => self.server,
         };
+        if let Some(h) = self.half_close_text() {
+            write!(f, "; {h}")?;
+        }
         f.write_str("; ")?;
         match self.outcome {
             Outcome::Connecting => f.write_str("still connecting (no answer to the SYN seen)"),
@@ -578,6 +618,7 @@ impl Tracker {
                     second_fin: false,
                     last_ack_seen: false,
                     half_close_said: false,
+                    after_fin: [0; 2],
                     reset: None,
                     first_ts: ts,
                     last_ts: ts,
@@ -764,6 +805,9 @@ fn step(
     }
 
     // Data after the peer's FIN: half-close.
+    if t.payload_len > 0 && !retrans && c.dirs[peer].fin_seq.is_some() {
+        c.after_fin[me] += t.payload_len as u64;
+    }
     if t.payload_len > 0
         && !retrans
         && !c.half_close_said
@@ -1010,6 +1054,28 @@ mod tests {
         );
         // Said once only.
         assert!(r.kinds(false, 5018, 1020, P | A, b"more").is_empty());
+        // The summary keeps it: who shut down, how much came after.
+        let (all, _) = r.tr.summaries();
+        assert_eq!(all[0].after_fin, [0, 21]);
+        assert_eq!(all[0].half_close(), Some((Side::Client, 21)));
+        let text = all[0].to_string();
+        assert!(
+            text.contains("half-close: the client shut down sending (FIN) and the server still sent 21 bytes after it"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn orderly_close_is_no_half_close() {
+        let mut r = Run::new();
+        r.handshake();
+        r.kinds(true, 1001, 5001, P | A, b"5\0");
+        r.kinds(false, 5001, 1003, P | A, b"5\0\0");
+        r.kinds(true, 1003, 5004, F | A, &[]);
+        r.kinds(false, 5004, 1004, F | A, &[]);
+        let (all, _) = r.tr.summaries();
+        assert_eq!(all[0].half_close(), None);
+        assert!(!all[0].to_string().contains("half-close"));
     }
 
     #[test]

@@ -69,6 +69,19 @@ pub enum Course<'a> {
     },
     /// The head of an HTTP request or response.
     Http(super::http::Head<'a>),
+    /// Chat text lines (`--decode PORT=chat`): each ends with `\n`.
+    Chat {
+        /// The whole lines in this segment, without their `\n`.
+        lines: Vec<&'a [u8]>,
+        /// Text after the last `\n` (a line split across segments).
+        partial: &'a [u8],
+        /// True when sent by the server (relayed lines, announcements).
+        from_server: bool,
+    },
+    /// What a segment means for the HTTP message it continues: a head
+    /// completed from several segments, body bytes counted against
+    /// Content-Length, or how the body ended at FIN (see [`super::http::HttpReader`]).
+    HttpStream(Vec<super::http::Note>),
     /// Echo text.
     Echo {
         /// The bytes.
@@ -112,6 +125,24 @@ pub fn recognise(proto: Proto, src_port: u16, dst_port: u16, payload: &[u8]) -> 
         }),
         _ => None,
     }
+}
+
+/// Chat: text lines, each ending with `\n`; `None` for an empty payload.
+pub fn chat(payload: &[u8], from_server: bool) -> Option<Course<'_>> {
+    if payload.is_empty() {
+        return None;
+    }
+    let mut lines = Vec::new();
+    let mut rest = payload;
+    while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+        lines.push(&rest[..i]);
+        rest = &rest[i + 1..];
+    }
+    Some(Course::Chat {
+        lines,
+        partial: rest,
+        from_server,
+    })
 }
 
 fn calc_request(payload: &[u8]) -> Course<'_> {
@@ -267,6 +298,41 @@ impl fmt::Display for Course<'_> {
                 len_bytes = crate::plural::noun(*len, "byte")
             ),
             Course::Http(h) => write!(f, "{h}"),
+            Course::HttpStream(notes) => {
+                for (i, n) in notes.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{n}")?;
+                }
+                Ok(())
+            }
+            Course::Chat {
+                lines,
+                partial,
+                from_server,
+            } => {
+                f.write_str(match (from_server, lines.len()) {
+                    (true, _) => "chat from the server: ",
+                    (false, 1) => "chat line: ",
+                    (false, _) => "chat lines: ",
+                })?;
+                for (i, l) in lines.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", crate::wire::escape::quoted(l))?;
+                }
+                if !partial.is_empty() {
+                    write!(
+                        f,
+                        "{}{} (its newline comes later)",
+                        if lines.is_empty() { "" } else { ", " },
+                        crate::wire::escape::quoted(partial)
+                    )?;
+                }
+                Ok(())
+            }
             Course::Echo { text, reply } => {
                 f.write_str(if *reply { "echo reply: \"" } else { "echo: \"" })?;
                 const MAX: usize = 60;

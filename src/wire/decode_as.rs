@@ -303,6 +303,7 @@ pub fn recognise_as(
             }
         }
         CourseProto::Http => super::http::parse_head(payload).map(Course::Http),
+        CourseProto::Chat if !udp => course::chat(payload, from_server),
         CourseProto::Chat => None,
     }
 }

@@ -164,6 +164,218 @@ impl std::fmt::Display for Head<'_> {
     }
 }
 
+/// The body of one HTTP message as it came so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Body {
+    /// Body bytes in this piece of the stream.
+    pub here: u64,
+    /// Body bytes so far, this piece included.
+    pub seen: u64,
+    /// What the Content-Length header announced, if there was one.
+    pub content_length: Option<u64>,
+}
+
+/// What a piece of one direction of an HTTP/1.x conversation completed,
+/// as [`HttpReader`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// A head is complete: its summary (the [`Head`] line) and how many
+    /// pieces it came in.
+    Head {
+        /// `http response: HTTP/1.0 200 OK (5 headers); Content-Length 237, ...`.
+        text: String,
+        /// Pieces (segments) the head came in.
+        pieces: u32,
+    },
+    /// Body bytes in this piece.
+    Body(Body),
+    /// The sender closed (FIN) during or after a body.
+    End(Body),
+    /// The bytes do not start like HTTP (or the head is longer than
+    /// [`MAX_HEAD`]): the reader stops looking.
+    NotHttp,
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Note::Head { text, pieces: 1 } => f.write_str(text),
+            Note::Head { text, pieces } => write!(
+                f,
+                "{text} [head complete, it came in {}]",
+                crate::plural::count(u64::from(*pieces), "segment")
+            ),
+            Note::Body(b) => {
+                write!(
+                    f,
+                    "http body: {} here, {} so far",
+                    crate::plural::count(b.here, "byte"),
+                    b.seen
+                )?;
+                match b.content_length {
+                    Some(n) if b.seen == n => write!(f, " of {n} (Content-Length): complete"),
+                    Some(n) if b.seen < n => write!(f, " of {n} (Content-Length)"),
+                    Some(n) => write!(
+                        f,
+                        "; {} beyond Content-Length {n}",
+                        crate::plural::count(b.seen - n, "byte")
+                    ),
+                    None => f.write_str(" (no Content-Length: the body ends when the sender closes)"),
+                }
+            }
+            Note::End(b) => match b.content_length {
+                Some(n) if b.seen < n => write!(
+                    f,
+                    "http body cut short: the sender closed (FIN) after {} of the {n} Content-Length announced",
+                    b.seen
+                ),
+                Some(n) => write!(
+                    f,
+                    "end of stream (FIN): the body was complete ({}, as Content-Length said)",
+                    crate::plural::count(n, "byte")
+                ),
+                None => write!(
+                    f,
+                    "end of stream (FIN): the body is the {} that came (no Content-Length: closing ends it)",
+                    crate::plural::count(b.seen, "byte")
+                ),
+            },
+            Note::NotHttp => f.write_str("not HTTP: no request or status line, or a head longer than 16 KiB"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading a head (buffered until its blank line).
+    Head { pieces: u32 },
+    /// Reading a body.
+    Body(Body),
+    /// Not HTTP: nothing more is said.
+    Off,
+}
+
+/// One direction of an HTTP/1.x conversation, fed its payload in stream
+/// order: assembles a head that comes in pieces and counts the body
+/// against Content-Length, across segments and after a half-close (a
+/// response flowing after the client's FIN is read like any other).
+/// Memory: at most [`MAX_HEAD`] bytes of head are buffered; bodies are
+/// counted, not kept.
+#[derive(Debug, Clone)]
+pub struct HttpReader {
+    head: Vec<u8>,
+    state: State,
+}
+
+impl Default for HttpReader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpReader {
+    /// A reader expecting a head.
+    pub fn new() -> Self {
+        HttpReader {
+            head: Vec::new(),
+            state: State::Head { pieces: 0 },
+        }
+    }
+
+    /// Feed the next piece; what it completed goes to `out`.
+    pub fn feed(&mut self, mut data: &[u8], out: &mut Vec<Note>) {
+        let mut body_here: Option<Body> = None;
+        while !data.is_empty() {
+            match self.state {
+                State::Off => return,
+                State::Head { pieces } => {
+                    let pieces = pieces + 1;
+                    let old = self.head.len();
+                    // Look for the blank line from just before the new bytes.
+                    let from = old.saturating_sub(3);
+                    let room = MAX_HEAD.saturating_sub(old);
+                    let take = data.len().min(room);
+                    self.head.extend_from_slice(&data[..take]);
+                    match self.head[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+                        Some(i) => {
+                            let end = from + i + 4;
+                            let Some(h) = parse_head(&self.head[..end]) else {
+                                self.off(out);
+                                return;
+                            };
+                            out.push(Note::Head {
+                                text: Head { body: 0, ..h }.to_string(),
+                                pieces,
+                            });
+                            // A request without Content-Length has no body.
+                            let content_length = match h.content_length {
+                                None if !h.response => Some(0),
+                                n => n,
+                            };
+                            let used = end - old;
+                            data = &data[used..];
+                            self.head.clear();
+                            self.state = if content_length == Some(0) {
+                                State::Head { pieces: 0 }
+                            } else {
+                                State::Body(Body {
+                                    here: 0,
+                                    seen: 0,
+                                    content_length,
+                                })
+                            };
+                        }
+                        None => {
+                            let first_line_bad = self.head.windows(2).any(|w| w == b"\r\n")
+                                && parse_head(&self.head).is_none();
+                            if first_line_bad || take < data.len() {
+                                self.off(out);
+                                return;
+                            }
+                            self.state = State::Head { pieces };
+                            data = &[];
+                        }
+                    }
+                }
+                State::Body(mut b) => {
+                    // Never 0: a body complete by Content-Length left this state.
+                    let want = b.content_length.map_or(u64::MAX, |n| n - b.seen);
+                    let n = (data.len() as u64).min(want);
+                    b.seen += n;
+                    let here = body_here.map_or(0, |x| x.here) + n;
+                    body_here = Some(Body { here, ..b });
+                    data = &data[n as usize..];
+                    if b.content_length.is_some_and(|len| b.seen >= len) {
+                        if let Some(x) = body_here.take() {
+                            out.push(Note::Body(x));
+                        }
+                        self.state = State::Head { pieces: 0 };
+                    } else {
+                        self.state = State::Body(b);
+                    }
+                }
+            }
+        }
+        if let Some(x) = body_here {
+            out.push(Note::Body(x));
+        }
+    }
+
+    /// The sender closed (FIN): how the body it was sending ended.
+    pub fn end(&mut self, out: &mut Vec<Note>) {
+        if let State::Body(b) = self.state {
+            out.push(Note::End(Body { here: 0, ..b }));
+        }
+        self.state = State::Off;
+    }
+
+    fn off(&mut self, out: &mut Vec<Note>) {
+        self.state = State::Off;
+        self.head = Vec::new();
+        out.push(Note::NotHttp);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +448,98 @@ mod tests {
         ] {
             assert_eq!(parse_head(not), None, "{not:?}");
         }
+    }
+
+    fn fed(pieces: &[&[u8]], fin: bool) -> Vec<String> {
+        let mut r = HttpReader::new();
+        let mut out = Vec::new();
+        for p in pieces {
+            r.feed(p, &mut out);
+        }
+        if fin {
+            r.end(&mut out);
+        }
+        out.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_body_is_counted_across_segments_against_content_length() {
+        let notes = fed(
+            &[
+                b"HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nhel",
+                b"lo, ",
+                b"you!",
+            ],
+            true,
+        );
+        assert_eq!(
+            notes,
+            [
+                "http response: HTTP/1.0 200 OK (1 header); Content-Length 10, 0 body bytes here",
+                "http body: 3 bytes here, 3 so far of 10 (Content-Length)",
+                "http body: 4 bytes here, 7 so far of 10 (Content-Length)",
+                "http body: 3 bytes here, 10 so far of 10 (Content-Length): complete",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_head_in_pieces_and_a_body_cut_short_by_fin() {
+        let notes = fed(
+            &[b"HTTP/1.0 200 OK\r\nContent-Le", b"ngth: 8\r\n", b"\r\nabc"],
+            true,
+        );
+        assert_eq!(
+            notes,
+            [
+                "http response: HTTP/1.0 200 OK (1 header); Content-Length 8, 0 body bytes here [head complete, it came in 3 segments]",
+                "http body: 3 bytes here, 3 so far of 8 (Content-Length)",
+                "http body cut short: the sender closed (FIN) after 3 of the 8 Content-Length announced",
+            ]
+        );
+    }
+
+    #[test]
+    fn without_content_length_the_body_ends_at_fin() {
+        let notes = fed(&[b"HTTP/1.0 200 OK\r\n\r\n", b"abcd", b"ef"], true);
+        assert_eq!(
+            notes.last().map(String::as_str),
+            Some("end of stream (FIN): the body is the 6 bytes that came (no Content-Length: closing ends it)")
+        );
+        assert_eq!(
+            notes[2],
+            "http body: 2 bytes here, 6 so far (no Content-Length: the body ends when the sender closes)"
+        );
+    }
+
+    #[test]
+    fn a_request_has_no_body_and_the_next_message_follows() {
+        assert_eq!(
+            fed(&[b"GET / HTTP/1.0\r\n\r\n"], true),
+            ["http request: GET / HTTP/1.0 (0 headers)"]
+        );
+        // Two responses back to back: the second head starts after the first body.
+        let notes = fed(
+            &[b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"],
+            true,
+        );
+        assert_eq!(
+            notes,
+            [
+                "http response: HTTP/1.1 200 OK (1 header); Content-Length 2, 0 body bytes here",
+                "http body: 2 bytes here, 2 so far of 2 (Content-Length): complete",
+                "http response: HTTP/1.1 204 No Content (1 header); Content-Length 0, 0 body bytes here",
+            ]
+        );
+    }
+
+    #[test]
+    fn not_http_is_said_once_and_then_nothing() {
+        assert_eq!(
+            fed(&[b"hello\r\nworld\r\n\r\n", b"more"], true),
+            ["not HTTP: no request or status line, or a head longer than 16 KiB"]
+        );
+        let big = vec![b'a'; MAX_HEAD + 1];
+        assert_eq!(fed(&[b"GET / HTTP/1.0\r\nX: ", &big], false).len(), 1);
     }
 }

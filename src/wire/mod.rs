@@ -4,6 +4,7 @@
 pub mod course;
 pub mod decode_as;
 pub mod escape;
+pub mod framing;
 pub mod heuristics;
 pub mod http;
 pub mod monitor;

@@ -2,6 +2,7 @@
 //! must loop on a stream (numbers and records arriving in pieces).
 
 use std::io::Write;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
@@ -120,6 +121,21 @@ fn nodelay_connect(addr: std::net::SocketAddr) -> Result<std::net::TcpStream> {
     Ok(c)
 }
 
+/// Wait (bounded) until the server thread's recv() returned; a server
+/// that ended (with its error, reported at join) does not make us wait.
+fn wait_read(was_read: &mpsc::Receiver<()>) -> Result<()> {
+    match was_read.recv_timeout(PIECE_WAIT) {
+        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => Ok(()),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(anyhow!(
+            "the server did not read the piece within {}",
+            crate::duration::fmt_secs(PIECE_WAIT)
+        )),
+    }
+}
+
+/// Longest wait for the server to read one piece.
+const PIECE_WAIT: Duration = Duration::from_secs(10);
+
 fn split(ctx: &Ctx) -> Result<()> {
     let calc = act::listen_course(ctx, 10009)?;
     let mon = act::listen_course(ctx, 5000)?;
@@ -128,8 +144,13 @@ fn split(ctx: &Ctx) -> Result<()> {
     ctx.speaks(mon_addr.port(), 5000);
     let pause = Duration::from_millis(40);
     std::thread::scope(|sc| -> Result<()> {
-        // tcp-calc: numbers split across segments.
+        // tcp-calc: numbers split across segments. The client sends the
+        // next piece only once the server's recv() returned the previous
+        // one (lockstep), so a loaded machine cannot merge two pieces into
+        // one recv() and the lesson is the same on every run.
+        let (read, was_read) = mpsc::channel::<()>();
         let server = sc.spawn(|| -> Result<()> {
+            let read = read; // moved in: dropped (disconnecting) when the server ends
             let mut s = act::accept(&calc)?;
             let mut reader = NumberReader::new();
             let mut nums = Vec::new();
@@ -141,6 +162,7 @@ fn split(ctx: &Ctx) -> Result<()> {
                     return Err(anyhow!("the client closed early"));
                 }
                 sizes.push(n);
+                let _ = read.send(());
                 reader
                     .read_into(&buf[..n], &mut nums, 3)
                     .map_err(|(error, _)| anyhow!("bad number: {error}"))?;
@@ -164,6 +186,7 @@ fn split(ctx: &Ctx) -> Result<()> {
         let mut c = nodelay_connect(calc_addr)?;
         for piece in [&b"12"[..], b"3\0", b"45\0", b"0\0"] {
             act::send(Side::Client, &mut c, piece)?;
+            wait_read(&was_read)?;
             std::thread::sleep(pause);
         }
         let reply = act::recv_to_end(Side::Client, &mut c)?;
@@ -176,8 +199,10 @@ fn split(ctx: &Ctx) -> Result<()> {
             .join()
             .map_err(|_| anyhow!("server thread failed"))??;
 
-        // monitor: one 67-byte record in three pieces.
+        // monitor: one 67-byte record in three pieces, in lockstep too.
+        let (read, was_read) = mpsc::channel::<()>();
         let server = sc.spawn(|| -> Result<()> {
+            let read = read; // moved in: dropped (disconnecting) when the server ends
             let mut s = act::accept(&mon)?;
             let mut rec = [0u8; RECORD_LEN];
             let mut have = 0;
@@ -189,6 +214,7 @@ fn split(ctx: &Ctx) -> Result<()> {
                 }
                 sizes.push(n.to_string());
                 have += n;
+                let _ = read.send(());
             }
             let r = monitor::decode(&rec).map_err(|e| anyhow!("bad record: {e}"))?;
             ctx.fact(format!(
@@ -209,6 +235,7 @@ fn split(ctx: &Ctx) -> Result<()> {
                 format!("send({})", crate::plural::count(piece.len(), "byte"))
             });
             c.write_all(piece)?;
+            wait_read(&was_read)?;
             std::thread::sleep(pause);
         }
         act::close(Side::Client, c);

@@ -115,9 +115,12 @@ fn timeout(ctx: &Ctx) -> Result<()> {
                 "recv() unexpectedly returned {n} {n_bytes}",
                 n_bytes = crate::plural::noun(n, "byte")
             )),
+            // The setting, not the measurement, names the lesson: a loaded
+            // machine wakes the thread late (0.56 s is still "after 0.5 s").
             Err(e) if net::is_timeout(&e) => ctx.fact(format!(
-                "recv() timed out after {:.1} s: {}",
-                t.elapsed().as_secs_f64(),
+                "recv() timed out after {} (SO_RCVTIMEO; it returned after {}): {}",
+                crate::duration::fmt_secs(limit),
+                crate::duration::fmt_ns(i64::try_from(t.elapsed().as_nanos()).unwrap_or(i64::MAX)),
                 describe_io(&e)
             )),
             Err(e) => ctx.fact(format!("recv() failed: {}", describe_io(&e))),
