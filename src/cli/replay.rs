@@ -36,7 +36,7 @@ pub struct ReplayArgs {
     /// (a retransmission shown once, out-of-order segments put back), each
     /// segment beside the application messages it completes, like tshark
     /// -z follow,tcp.
-    #[arg(long, value_name = "N", conflicts_with_all = ["stats", "json"], value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, hide_short_help = true, value_name = "N", conflicts_with_all = ["stats", "json"], value_parser = clap::value_parser!(u32).range(1..))]
     pub follow: Option<u32>,
     /// Track at most N TCP connections at once.
     ///

@@ -40,7 +40,7 @@ pub struct SniffArgs {
     ///
     /// Shown at the end (-c or Ctrl-C), in stream order, each segment beside
     /// the messages it completes (see replay --follow).
-    #[arg(long, value_name = "N", conflicts_with = "json", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, hide_short_help = true, value_name = "N", conflicts_with = "json", value_parser = clap::value_parser!(u32).range(1..))]
     pub follow: Option<u32>,
     /// Keep at most this many bytes of each packet (0 = whole packets).
     ///
