@@ -200,9 +200,9 @@ impl Pipeline {
     /// Handle one packet; returns true when it matched the filter and was printed.
     pub fn handle<W: Write>(&mut self, w: &mut W, p: &Packet<'_>) -> io::Result<bool> {
         self.captured += 1;
-        if !self.print && self.stats.is_none() {
-            // Nothing is printed or counted from the decoded packet (`-w`
-            // with standard output discarded, `-w -`): as `tcpdump -w`,
+        if !self.print && self.stats.is_none() && self.follow.is_none() {
+            // Nothing is printed, counted or followed from the decoded
+            // packet (`-w` with standard output discarded, `-w -`): as `tcpdump -w`,
             // only the filter decides; no decoding, tracking or rendering.
             let pass =
                 self.kernel_filtered || self.filter.matches_frame(p.link, p.data, p.orig_len);
