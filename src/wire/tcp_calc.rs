@@ -120,10 +120,14 @@ pub fn parse_decimal(text: &[u8]) -> Result<i128, NumberError> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return Err(NumberError::NotDecimal);
     }
-    // At most 32 digits: fits an i128 (which holds 38).
+    // A reader stops at MAX_NUMBER_LEN bytes, but callers may hand any
+    // slice (a followed stream, a heuristic's guess): past i128 it is too long.
     let mut v: i128 = 0;
     for &d in digits {
-        v = v * 10 + i128::from(d - b'0');
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i128::from(d - b'0')))
+            .ok_or(NumberError::TooLong)?;
     }
     Ok(if neg { -v } else { v })
 }
@@ -237,6 +241,15 @@ mod tests {
         assert_eq!(parse_decimal(b" 42 ").unwrap(), 42);
         assert_eq!(parse_decimal(b"+7").unwrap(), 7);
         assert_eq!(parse_decimal(b"-").unwrap_err(), NumberError::NotDecimal);
+        // Past i128 (found by the stream fuzz target): an error, no overflow.
+        assert_eq!(
+            parse_decimal(&[b'9'; 60]).unwrap_err(),
+            NumberError::TooLong
+        );
+        assert_eq!(
+            parse_decimal(b"-170141183460469231731687303715884105727").unwrap(),
+            -i128::MAX
+        );
     }
 
     #[test]
