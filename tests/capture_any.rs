@@ -30,18 +30,7 @@ use common::{can_capture, Server};
 const WAIT: Duration = Duration::from_secs(10);
 
 fn have(tool: &str, arg: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg(arg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        common::skip(&format!(
-            "{tool} is not installed (the CI installs it: .ci/run)"
-        ));
-    }
-    ok
+    common::have_tool(tool, arg)
 }
 
 /// The line after its timestamp (`HH:MM:SS.uuuuuu `).

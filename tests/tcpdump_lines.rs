@@ -34,16 +34,7 @@ use capfiles::*;
 const BIN: &str = env!("CARGO_BIN_EXE_socklab");
 
 fn have_tcpdump() -> bool {
-    let ok = Command::new("tcpdump")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        common::skip("tcpdump is not installed (the CI installs it: .ci/run)");
-    }
-    ok
+    common::have_tool("tcpdump", "--version")
 }
 
 // ---------------------------------------------------------------- packets

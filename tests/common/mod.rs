@@ -40,6 +40,23 @@ pub fn skip(reason: &str) {
     skip_as(in_ci(), reason);
 }
 
+/// True if `tool ARG` runs and succeeds (e.g. `tcpdump --version`); else
+/// [`skip`]s with the reason (a failure under CI).
+pub fn have_tool(tool: &str, arg: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg(arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        skip(&format!(
+            "{tool} is not installed (the CI installs it: .ci/run)"
+        ));
+    }
+    ok
+}
+
 /// [`skip`] with the CI answer given (so the policy itself can be tested).
 pub fn skip_as(ci: bool, reason: &str) {
     if ci {
