@@ -363,7 +363,12 @@ fn dumps_and_quiet_lines_are_tcpdumps() {
             .output()
             .expect("tcpdump");
         let theirs = ok(&o);
-        let ours = ok(&socklab(&["replay", f.to_str().expect("utf-8"), "-S", flag]));
+        let ours = ok(&socklab(&[
+            "replay",
+            f.to_str().expect("utf-8"),
+            "-S",
+            flag,
+        ]));
         // -q prints exactly what tcpdump -q prints: no narration, no
         // course lines and no connection summary after the packets.
         let ours = if flag == "-q" {
