@@ -64,12 +64,7 @@ fn course_lines(out: &str) -> Vec<String> {
 fn listening_port(out: &str) -> u16 {
     out.split("listening on 127.0.0.1:")
         .nth(1)
-        .and_then(|r| {
-            r.split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse()
-                .ok()
-        })
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
         .unwrap_or_else(|| panic!("no listening port in:\n{out}"))
 }
 
