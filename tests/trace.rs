@@ -1629,6 +1629,41 @@ fn plain_pcap_w_file_is_read_by_tcpdump() {
     assert!(stdout(&o).contains(&format!("127.0.0.1.{port}")));
 }
 
+/// A program that counts the packet sockets its parent (socklab) holds,
+/// before and after its first socket call.
+const COUNT_CAPTURES: &str = r#"
+import os, socket
+def held():
+    with open('/proc/net/packet') as f:
+        inodes = {l.split()[-1] for l in list(f)[1:]}
+    d = '/proc/%d/fd' % os.getppid()
+    return sum(1 for n in os.listdir(d)
+               if os.readlink(os.path.join(d, n))[8:-1] in inodes)
+print('held before', held(), flush=True)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+print('held after', held(), flush=True)
+"#;
+
+// Start-up: closing a packet socket waits for an RCU grace period (10-20
+// ms), so the capture opens at the program's first socket call (which waits
+// for it), and a program that makes none, such as `python3 -c 'import
+// socket'`, costs no packet socket at all; no probe socket is kept either.
+#[test]
+fn the_capture_opens_at_the_first_socket_call() {
+    if !ready(true) {
+        return;
+    }
+    let t = trace_py(&[], &["-c", COUNT_CAPTURES]);
+    assert_eq!(t.status, Some(0), "{}", t.text);
+    assert!(t.text.contains("held before 0"), "{}", t.text);
+    assert!(t.text.contains("held after 1"), "{}", t.text);
+    // --all-packets shows the interface's packets from the start.
+    let t = trace_py(&["--all-packets"], &["-c", COUNT_CAPTURES]);
+    assert_eq!(t.status, Some(0), "{}", t.text);
+    assert!(t.text.contains("held before 1"), "{}", t.text);
+    assert!(t.text.contains("held after 1"), "{}", t.text);
+}
+
 #[test]
 fn a_capture_that_cannot_start_stops_the_program_at_its_first_socket_call() {
     if !ready(true) {
