@@ -179,6 +179,11 @@ impl Pipeline {
         self
     }
 
+    /// With [`Pipeline::follow_only`]: the conversation followed.
+    pub fn following(&self) -> Option<u32> {
+        self.follow.as_ref().map(Follow::conn)
+    }
+
     /// With [`Pipeline::follow_only`]: true once the conversation was seen.
     pub fn followed(&self) -> bool {
         self.follow.as_ref().is_some_and(|f| f.ends().is_some())
