@@ -345,7 +345,8 @@ fn tcpdump_part(s: &str) -> String {
     out
 }
 
-/// `-A`, `-x`, `-xx`, `-X`, `-XX` and `-q` print what tcpdump prints.
+/// `-A`, `-x`, `-xx`, `-X`, `-XX` print what tcpdump prints (beside
+/// socklab's own lines); `-q` prints only what tcpdump -q prints.
 #[test]
 fn dumps_and_quiet_lines_are_tcpdumps() {
     if !have_tcpdump() {
@@ -362,12 +363,19 @@ fn dumps_and_quiet_lines_are_tcpdumps() {
             .output()
             .expect("tcpdump");
         let theirs = ok(&o);
-        let ours = tcpdump_part(&ok(&socklab(&[
+        let ours = ok(&socklab(&[
             "replay",
             f.to_str().expect("utf-8"),
             "-S",
             flag,
-        ])));
+        ]));
+        // -q prints exactly what tcpdump -q prints: no narration, no
+        // course lines and no connection summary after the packets.
+        let ours = if flag == "-q" {
+            ours
+        } else {
+            tcpdump_part(&ours)
+        };
         assert_eq!(
             ours, theirs,
             "socklab replay {flag} differs from tcpdump {flag}"
@@ -429,21 +437,19 @@ fn c_0_is_refused_with_a_reason() {
     }
 }
 
-/// `sniff -D` lists every interface of this host, named as tcpdump -D
-/// names them, with its link type; lo is up and loopback.
+/// `sniff -D` lists every interface of this host and the `any`
+/// pseudo-device, each with its link type; lo is up and loopback.
 #[test]
 fn d_lists_the_interfaces() {
     let o = socklab(&["sniff", "-D"]);
     let list = ok(&o);
-    let names: Vec<String> = list
-        .lines()
-        .map(|l| {
-            let (n, rest) = l.split_once('.').expect("N.name");
-            assert!(n.parse::<u32>().is_ok(), "{l}");
-            assert!(l.contains(" (link type "), "{l}");
-            rest.split([' ', '[']).next().unwrap_or("").to_string()
-        })
-        .collect();
+    let mut names = Vec::new();
+    for (i, l) in list.lines().enumerate() {
+        let (n, rest) = l.split_once('.').expect("N.name");
+        assert_eq!(n.parse::<usize>().ok(), Some(i + 1), "numbered from 1: {l}");
+        assert!(l.contains(" (link type "), "{l}");
+        names.push(rest.split([' ', '[']).next().unwrap_or("").to_string());
+    }
     let lo = list
         .lines()
         .find(|l| l.contains(".lo "))
@@ -452,26 +458,78 @@ fn d_lists_the_interfaces() {
         lo.contains("[Up, Running, Loopback]") && lo.ends_with("(link type ethernet)"),
         "{lo}"
     );
-    let sys: Vec<String> = std::fs::read_dir("/sys/class/net")
+    let any = list
+        .lines()
+        .find(|l| l.contains(".any "))
+        .expect("any listed");
+    assert!(
+        any.ends_with(
+            ".any (Pseudo-device that captures on all interfaces) [Up, Running] (link type linux-sll2)"
+        ),
+        "{any}"
+    );
+    for s in &netdevs() {
+        assert!(names.contains(s), "{s} missing from:\n{list}");
+    }
+}
+
+/// The interfaces of /sys/class/net (what a packet socket can open).
+fn netdevs() -> Vec<String> {
+    std::fs::read_dir("/sys/class/net")
         .expect("/sys/class/net")
         .flatten()
         .filter(|e| e.path().join("ifindex").exists())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    for s in &sys {
-        assert!(names.contains(s), "{s} missing from:\n{list}");
+        .collect()
+}
+
+/// `sniff -D` is `tcpdump -D` with the link type added: the same order,
+/// names, descriptions and states, `any` included; tcpdump's devices that
+/// are not network interfaces (nflog, dbus, ...: nothing a packet socket
+/// opens) are the only ones socklab leaves out, and the numbers are
+/// tcpdump's wherever none of those came before.
+#[test]
+fn d_is_tcpdumps_list() {
+    if !have_tcpdump() {
+        return;
     }
-    if have_tcpdump() {
-        let theirs = ok(&Command::new("tcpdump")
-            .arg("-D")
-            .stdin(Stdio::null())
-            .output()
-            .expect("tcpdump -D"));
-        for n in &names {
-            assert!(
-                theirs.contains(&format!(".{n} ")) || theirs.contains(&format!(".{n}\n")),
-                "{n} not in tcpdump -D:\n{theirs}"
-            );
+    let ours = ok(&socklab(&["sniff", "-D"]));
+    let theirs = ok(&Command::new("tcpdump")
+        .arg("-D")
+        .stdin(Stdio::null())
+        .output()
+        .expect("tcpdump -D"));
+    let netdevs = netdevs();
+    // tcpdump's lines socklab lists too, with tcpdump's number.
+    let kept: Vec<(usize, &str)> = theirs
+        .lines()
+        .filter_map(|l| {
+            let (n, rest) = l.split_once('.')?;
+            let name = rest.split(' ').next()?;
+            (name == "any" || netdevs.iter().any(|d| d == name))
+                .then(|| (n.parse().expect("tcpdump's number"), rest))
+        })
+        .collect();
+    assert!(kept.iter().any(|(_, l)| l.starts_with("any ")), "{theirs}");
+    let ours: Vec<(usize, &str)> = ours
+        .lines()
+        .map(|l| {
+            let (n, rest) = l.split_once('.').expect("N.name");
+            let rest = rest
+                .rsplit_once(" (link type ")
+                .map_or(rest, |(before, _)| before);
+            (n.parse().expect("number"), rest)
+        })
+        .collect();
+    let strip = |v: &[(usize, &str)]| v.iter().map(|(_, l)| l.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        strip(&ours),
+        strip(&kept),
+        "socklab sniff -D (link types left out) against tcpdump -D:\n{theirs}"
+    );
+    for (k, (ours, theirs)) in ours.iter().zip(&kept).enumerate() {
+        if theirs.0 == k + 1 {
+            assert_eq!(ours.0, theirs.0, "number of {}", theirs.1);
         }
     }
 }

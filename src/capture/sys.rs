@@ -253,3 +253,51 @@ pub(super) fn attach_filter(fd: &OwnedFd, prog: &[crate::filter::bpf::Insn]) -> 
 pub fn can_capture() -> bool {
     open_packet_socket().is_ok()
 }
+
+/// `SIOCETHTOOL` from `<linux/sockios.h>`.
+const SIOCETHTOOL: libc::c_ulong = 0x8946;
+/// `ETHTOOL_GLINK` from `<linux/ethtool.h>`: is the link up (carrier)?
+const ETHTOOL_GLINK: u32 = 0x0000_000a;
+
+/// `struct ethtool_value` from `<linux/ethtool.h>`.
+#[repr(C)]
+struct EthtoolValue {
+    cmd: u32,
+    data: u32,
+}
+
+/// Ask the driver of interface `name` whether its link is detected
+/// (`ETHTOOL_GLINK`, as libpcap asks for `tcpdump -D`): `Ok(true)` connected,
+/// `Ok(false)` disconnected; `EOPNOTSUPP`/`EINVAL` when the driver cannot tell.
+/// Needs no privilege.
+pub(super) fn link_detected(name: &str) -> io::Result<bool> {
+    let bytes = name.as_bytes();
+    if bytes.len() >= libc::IFNAMSIZ || bytes.contains(&0) {
+        return Err(io::Error::from_raw_os_error(libc::ENODEV));
+    }
+    // SAFETY: socket() takes plain integers and returns a new descriptor or -1.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a freshly created descriptor that nothing else owns.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut value = EthtoolValue {
+        cmd: ETHTOOL_GLINK,
+        data: 0,
+    };
+    // SAFETY: ifreq is plain old data; all zeroes is a valid value.
+    let mut ifr: libc::ifreq = unsafe { mem::zeroed() };
+    for (d, s) in ifr.ifr_name.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    ifr.ifr_ifru.ifru_data = (&mut value as *mut EthtoolValue).cast();
+    // SAFETY: ifr holds a NUL-terminated name (checked shorter than
+    // IFNAMSIZ, rest zero) and points to `value`, alive for the call, which
+    // the kernel reads (cmd) and writes (data) as a `struct ethtool_value`.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), SIOCETHTOOL as _, &mut ifr) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(value.data != 0)
+}

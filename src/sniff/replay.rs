@@ -107,6 +107,9 @@ pub fn run(args: &Config) -> Result<ExitCode> {
             Summary::Stats
         } else if args.follow.is_some() {
             Summary::Follow
+        } else if opts.quiet {
+            // tcpdump -q prints the packet lines and nothing after them.
+            Summary::None
         } else {
             Summary::Connections
         });
