@@ -325,7 +325,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     if let Some((n, seen)) = cfg.follow.zip(session.unfollowed()) {
         bail!(
             "--follow {n}: the program had no TCP conversation #{n} ({}); its conversations \
-             are numbered from 1 as they start, as the -c table shows them",
+             are numbered in the order they start, from 1, as the -c table shows them",
             match seen {
                 0 => "it had none at all".to_string(),
                 k => format!("it had {k}"),
