@@ -39,7 +39,6 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::capture::background::BackgroundCapture;
-use crate::capture::file::{WriteOptions, Writer};
 use crate::capture::live::{self, LiveConfig};
 use crate::filter::Filter;
 use crate::render::out;
@@ -47,7 +46,7 @@ use crate::render::packet::PrintOptions;
 use crate::sniff::Pipeline;
 
 use event::TraceEvent;
-use session::{Session, Show};
+use session::{Printer, Session, Show};
 use tracer::{Mode, RunAs, Tracer};
 
 /// What `socklab trace` was asked to do (validated).
@@ -176,15 +175,12 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     if let (Some(n), None) = (cfg.follow, &live) {
         bail!("--follow {n} needs packets, and this run captures none (see above)");
     }
-    let pipe = live.as_ref().map(|_| {
-        let p = Pipeline::new(cfg.filter.clone().unwrap_or_else(Filter::all), cfg.print)
-            .decode(&cfg.decode)
-            .heuristics(cfg.heuristics);
-        match cfg.follow {
-            Some(n) => p.follow_only(n),
-            None => p,
-        }
-    });
+    let mut pipe = Pipeline::new(cfg.filter.clone().unwrap_or_else(Filter::all), cfg.print)
+        .decode(&cfg.decode)
+        .heuristics(cfg.heuristics);
+    if let Some(n) = cfg.follow {
+        pipe = pipe.follow_only(n);
+    }
     let write = cfg.write.clone();
     let show = Show {
         look: render::Look {
@@ -211,11 +207,13 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     let printer = std::thread::Builder::new()
         .name("socklab-trace-print".into())
         .spawn(move || -> Result<_> {
-            let opened = open_capture(live, write.as_deref());
+            let iface = live.as_ref().map(|l| l.iface.clone()).unwrap_or_default();
+            let opened = open_capture(live).and_then(|cap| {
+                let session = Session::new(show, cap.is_some(), rx, caught_up);
+                Ok(Printer::new(session, pipe, cap, write.as_deref(), &iface)?)
+            });
             let _ = ready_tx.send(opened.as_ref().map(|_| ()).map_err(|e| format!("{e:#}")));
-            let (cap, save) = opened?;
-            let session = Session::new(show, pipe, save);
-            session::print_loop(session, rx, cap, caught_up).context("writing the trace")
+            opened?.run().context("writing the trace")
         })
         .context("cannot start the printer thread")?;
     let mut readers = Vec::new();
@@ -288,7 +286,12 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     for r in readers {
         let _ = r.join();
     }
-    let (session, saved, dropped) = match printer.join() {
+    let session::Printed {
+        session,
+        saved,
+        dropped,
+        unfollowed,
+    } = match printer.join() {
         Ok(r) => r?,
         Err(_) => bail!("the printer thread failed"),
     };
@@ -322,7 +325,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         }
     }
     out::note(&msg);
-    if let Some((n, seen)) = cfg.follow.zip(session.unfollowed()) {
+    if let Some((n, seen)) = cfg.follow.zip(unfollowed) {
         bail!(
             "--follow {n}: the program had no TCP conversation #{n} ({}); its conversations \
              are numbered from 1 as they start, as the -c table shows them",
@@ -335,29 +338,14 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     Ok(exit_code(status.map(|s| s.status()).unwrap_or(0)))
 }
 
-/// The `-w` file being written, and its name.
-type Save = (Writer, PathBuf);
-
-/// Start capturing (`live`) and create the `-w` file; runs on the printer
-/// thread.
-fn open_capture(
-    live: Option<LiveConfig>,
-    write: Option<&std::path::Path>,
-) -> Result<(Option<BackgroundCapture>, Option<Save>)> {
+/// Start capturing (`live`); runs on the printer thread.
+fn open_capture(live: Option<LiveConfig>) -> Result<Option<BackgroundCapture>> {
     let Some(lc) = live else {
-        return Ok((None, None));
+        return Ok(None);
     };
     let cap =
         BackgroundCapture::start(&lc).with_context(|| format!("cannot capture on {}", lc.iface))?;
-    let save = match write {
-        Some(path) => {
-            let mut o = WriteOptions::new(path, cap.link_type(), false);
-            o.iface = Some(lc.iface.clone());
-            Some((Writer::create_with(path, &o)?, path.to_path_buf()))
-        }
-        None => None,
-    };
-    Ok((Some(cap), save))
+    Ok(Some(cap))
 }
 
 /// Wait (at most 5 s) until every `--with` peer listens (TCP) or has
