@@ -18,8 +18,12 @@ Each abuser reconnects at most 10 times a second.
 For each server it prints: valid requests answered in time (1 s) during the
 abuse, the valid client's p99 during the abuse against its idle p99, the
 server's peak RSS (VmHWM), log bytes per minute during the abuse, the share
-answered in the 5 s after the abuse stops, and threads/fds left over
-against the idle server. Needs a release build (it runs cargo build).
+answered in the 5 s after the abuse stops, threads/fds left over
+against the idle server, the server's CPU use during the abuse (100% = one
+core), and the 1-minute load average after the idle phase / after the
+abuse. The idle p99 is measured in the same run, just before the abuse, so
+the ratio compares like with like; the load average says how much of the
+2 cores other work took while it ran. Needs a release build (it runs cargo build).
 """
 import argparse, errno, os, random, selectors, signal, socket, struct, subprocess, sys, time
 
@@ -29,6 +33,7 @@ BIN = os.environ.get("SOCKLAB_BIN") or os.path.join(TARGET, "release", "socklab"
 IN_TIME = 1.0
 VALID_EVERY = 0.1
 RECONNECTS_PER_SEC = 10
+SERVER_NICE = 0  # --server-nice
 TCP_KINDS = ["garbage", "silent", "slow", "half-open", "oversized", "rst"]
 UDP_KINDS = ["wrong-size", "oversized", "garbage"]
 
@@ -50,6 +55,16 @@ def proc_field(pid, name):
     except OSError:
         pass
     return 0
+
+
+def cpu_secs(pid):
+    """CPU time (user + system) the process has used, in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def open_fds(pid):
@@ -133,6 +148,18 @@ class Valid:
             return False
         return False
 
+    @staticmethod
+    def _drain(s):
+        """Read and drop what waits on `s`; False once it is closed."""
+        while True:
+            try:
+                if not s.recv(1 << 20):
+                    return False
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+
     def _log_has(self, needle):
         # Only the tail: the log is bounded, but read little anyway.
         with open(self.log_path, "rb") as f:
@@ -140,18 +167,28 @@ class Valid:
             return needle in f.read()
 
     def _chat(self, n):
+        """Send on one connection, wait for the relay on the other. Both are
+        read, as a real chat client reads what it is sent: the server drops
+        a client that lets more than 64 KiB wait (a slow reader), so a sender
+        that never read would be measured being dropped, not relayed."""
         if self.chat is None:
             tx = socket.create_connection(("127.0.0.1", self.port), timeout=IN_TIME)
             rx = socket.create_connection(("127.0.0.1", self.port), timeout=IN_TIME)
             rx.setblocking(False)
+            tx.setblocking(False)
             self.chat = (tx, rx, bytearray())
         tx, rx, buf = self.chat
         line = b"valid line %d" % n
+        if not self._drain(tx):
+            self.chat = None
+            return False
+        tx.settimeout(IN_TIME)
         try:
             tx.sendall(line + b"\n")
         except OSError:
             self.chat = None
             return False
+        tx.setblocking(False)
         end = time.time() + IN_TIME
         while time.time() < end:
             try:
@@ -166,6 +203,9 @@ class Valid:
                 if len(buf) > 1 << 20:
                     del buf[: len(buf) - 4096]
             except BlockingIOError:
+                if not self._drain(tx):
+                    self.chat = None
+                    return False
                 time.sleep(0.002)
             except OSError:
                 self.chat = None
@@ -313,7 +353,12 @@ def bench(name, clients, seconds):
     port = free_port(kind)
     log_path = f"/tmp/socklab-abuse-{name}-{os.getpid()}.log"
     log = open(log_path, "wb")
-    srv = subprocess.Popen([BIN] + args + ["--bind", f"127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
+    srv = subprocess.Popen(
+        [BIN] + args + ["--bind", f"127.0.0.1:{port}"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=(lambda: os.nice(SERVER_NICE)) if SERVER_NICE else None,
+    )
     try:
         return bench_running(name, clients, seconds, port, kind, srv, log_path)
     finally:
@@ -334,6 +379,7 @@ def bench_running(name, clients, seconds, port, kind, srv, log_path):
     run_valid_for(valid, 1.0)  # warm up
     base_threads, base_fds = proc_field(srv.pid, "Threads"), open_fds(srv.pid)
     _, _, idle_lat = run_valid_for(valid, 3.0)
+    idle_load = os.getloadavg()[0]
     # The abuse, in one loop; the valid client asks between its steps.
     sel = selectors.DefaultSelector()
     if kind == socket.SOCK_DGRAM:
@@ -341,6 +387,7 @@ def bench_running(name, clients, seconds, port, kind, srv, log_path):
     else:
         abusers = [Abuser(TCP_KINDS[i % len(TCP_KINDS)], port, name) for i in range(clients)]
     log_before = os.path.getsize(log_path)
+    cpu_before = cpu_secs(srv.pid)
     t_start = time.time()
     end = t_start + seconds
     next_valid = t_start
@@ -360,6 +407,8 @@ def bench_running(name, clients, seconds, port, kind, srv, log_path):
                 lat.append(time.time() - t0)
         time.sleep(0.005)
     abuse_secs = time.time() - t_start
+    load = os.getloadavg()[0]
+    cpu = (cpu_secs(srv.pid) - cpu_before) / abuse_secs * 100
     log_rate = (os.path.getsize(log_path) - log_before) / abuse_secs * 60
     for a in abusers:
         a.drop(sel)
@@ -387,6 +436,9 @@ def bench_running(name, clients, seconds, port, kind, srv, log_path):
         "fds": left_fds,
         "alive": srv.poll() is None,
         "recovery_window": time.time() - stopped,
+        "load": load,
+        "idle_load": idle_load,
+        "cpu": cpu,
     }
 
 
@@ -394,8 +446,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clients", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument(
+        "--server-nice",
+        type=int,
+        default=0,
+        help="run the server at this niceness (e.g. -10, root only): shows what the server does "
+        "when other work on the machine does not take its CPU",
+    )
     ap.add_argument("servers", nargs="*", default=list(SERVERS))
     a = ap.parse_args()
+    global SERVER_NICE
+    SERVER_NICE = a.server_nice
     if not 1 <= a.clients <= 2000 or not 1 <= a.seconds <= 120:
         sys.exit("--clients 1..2000, --seconds 1..120 (the bench is bounded)")
     for s in a.servers:
@@ -403,8 +464,11 @@ def main():
             sys.exit(f"unknown server {s}; one of {' '.join(SERVERS)}")
     if not os.environ.get("SOCKLAB_BIN"):
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    print(f"{a.clients} abusive clients for {a.seconds:g} s per server; valid client every 100 ms, in time = {IN_TIME:g} s")
-    head = f"{'server':<19} {'valid answered':>14} {'p99 ms':>8} {'idle p99':>9} {'ratio':>6} {'peak RSS':>9} {'log/min':>9} {'recovery':>9} {'left thr/fd':>12}"
+    print(
+        f"{a.clients} abusive clients for {a.seconds:g} s per server; valid client every 100 ms, in time = {IN_TIME:g} s; "
+        f"{os.cpu_count()} CPUs; server niceness {a.server_nice}"
+    )
+    head = f"{'server':<19} {'valid answered':>14} {'p99 ms':>8} {'idle p99':>9} {'ratio':>6} {'peak RSS':>9} {'log/min':>9} {'recovery':>9} {'left thr/fd':>12} {'srv cpu':>8} {'load':>10}"
     print(head)
     print("-" * len(head))
     for s in a.servers:
@@ -413,6 +477,7 @@ def main():
         print(
             f"{r['server']:<19} {r['answered']:>13.1f}% {r['p99']:>8.1f} {r['idle_p99']:>9.1f} {ratio:>6.1f} "
             f"{r['peak_mb']:>7.1f}MB {r['log_kb_min']:>6.0f} kB {r['recovery']:>8.1f}% {r['threads']:>5}/{r['fds']:<6}"
+            f" {r['cpu']:>7.0f}% {r['idle_load']:>4.1f}/{r['load']:<5.1f}"
             + ("" if r["alive"] else "  SERVER DIED"),
             flush=True,
         )

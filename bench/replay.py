@@ -12,14 +12,14 @@ traffic): /tmp/big.pcap (1,000,000 packets, 71 MB) and /tmp/big10.pcap
 10x file). Each timing is the best of 3 runs (wall clock). Peak RSS is the
 kernel's ru_maxrss for the child process. Needs tcpdump.
 """
-import os, shutil, subprocess, sys, time
+import os, shutil, subprocess, sys
 
+from common import best, timed
 from socklab_bin import ROOT, need_file, release_binary
 
 BIN = None  # set by main() from cargo
 MAKE = os.path.join(ROOT, "..", "shared", "bench", "make_pcap.py")
 QUICK = "--quick" in sys.argv
-RUNS = 3
 
 
 def ensure(path, packets):
@@ -34,34 +34,6 @@ def ensure(path, packets):
     need_file(MAKE, "the capture generator make_pcap.py")
     subprocess.run([sys.executable, MAKE, path, str(packets)], check=True, stdout=subprocess.DEVNULL)
     return True
-
-
-TIME = "/usr/bin/time"
-
-
-def run(cmd):
-    """Wall time and peak RSS (KB) of one run, output to /dev/null.
-
-    The RSS comes from GNU time's %M: os.wait4's ru_maxrss would include
-    the memory of the forked Python interpreter before exec (tens of MB).
-    """
-    rss_file = "/tmp/replay-bench.rss"
-    full = [TIME, "-f", "%M", "-o", rss_file] + cmd if os.path.exists(TIME) else cmd
-    t0 = time.perf_counter()
-    p = subprocess.run(full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}")
-    rss = 0
-    if full is not cmd:
-        with open(rss_file) as f:
-            rss = int(f.read().split()[-1])
-    return wall, rss
-
-
-def best(cmd):
-    runs = [run(cmd) for _ in range(RUNS)]
-    return min(w for w, _ in runs), max(r for _, r in runs)
 
 
 def main():
@@ -93,7 +65,7 @@ def main():
     rss1 = results["text"][3]
     if have10:
         _, rss10 = best([BIN, "replay", big10]) if not QUICK else (0, 0)
-        _, rss10x = run([BIN, "replay", "-X", big10])
+        _, rss10x = timed([BIN, "replay", "-X", big10])
         rss10 = max(rss10, rss10x)
     else:
         rss10 = None

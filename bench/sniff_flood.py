@@ -9,54 +9,26 @@ socklab's own udp-calc load mode against a socklab udp-calc server.
 Prints packets captured and dropped by the kernel for each, and the ratio
 of their losses. Needs root (CAP_NET_RAW) and tcpdump.
 """
-import os, re, shutil, signal, socket, subprocess, sys, time
+import re, shutil, subprocess, sys, time
 
-from socklab_bin import need, release_binary
+from common import counts, free_port, iperf3_flood, need_root, start_sniffers, stop
+from socklab_bin import release_binary
 
 SECS = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def stop(p):
-    p.send_signal(signal.SIGINT)
-    try:
-        _, err = p.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        _, err = p.communicate()
-    return err.decode(errors="replace")
-
-
 def main():
-    if os.geteuid() != 0:
-        sys.exit("needs root: both sniffers open packet sockets")
-    if not shutil.which("tcpdump"):
-        sys.exit("needs tcpdump (apt-get install tcpdump)")
+    need_root("tcpdump")
     BIN = release_binary()
     port = free_port()
     devnull = subprocess.DEVNULL
-    ours = subprocess.Popen([BIN, "sniff", "-i", "lo", "udp", "port", str(port)],
-                            stdout=devnull, stderr=subprocess.PIPE)
-    theirs = subprocess.Popen(["tcpdump", "-i", "lo", "-nn", "udp", "port", str(port)],
-                              stdout=devnull, stderr=subprocess.PIPE)
-    time.sleep(1.5)
+    ours, theirs = start_sniffers([BIN, "sniff", "-i", "lo", "udp", "port", str(port)],
+                                  ["tcpdump", "-i", "lo", "-nn", "udp", "port", str(port)])
     helpers = []
     if shutil.which("iperf3"):
         flood = "iperf3 -u -b 0 -l 64"
-        helpers.append(subprocess.Popen(["iperf3", "-s", "-1", "-p", str(port)], stdout=devnull, stderr=devnull))
-        time.sleep(0.5)
-        r = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-u", "-b", "0", "-l", "64",
-                            "-t", f"{SECS:g}"], capture_output=True, text=True)
-        what = f"load generator `iperf3 -c ... -u -b 0 -l 64` (exit status {r.returncode})"
-        m = re.findall(r"(\d+)/(\d+) \([\d.e+-]+%\)\s+sender", r.stdout)
-        sent = int(m[-1][1]) if m and r.returncode == 0 else None
+        what = "load generator `iperf3 -c ... -u -b 0 -l 64`"
+        sent, said = iperf3_flood(port, SECS)
     else:
         flood = "socklab udp-calc load"
         helpers.append(subprocess.Popen([BIN, "udp-calc", "serve", "-q", "--bind", f"127.0.0.1:{port}"],
@@ -68,19 +40,16 @@ def main():
         what = f"load generator `socklab udp-calc ask --count ...` (exit status {r.returncode})"
         m = re.search(r"sent: (\d+)\s+ok: (\d+)", r.stdout)
         sent = int(m.group(1)) if m else None
-        r.stdout += r.stderr
-    time.sleep(1.0)
+        said = (r.stdout + r.stderr).strip()
+        time.sleep(1.0)
     for h in helpers:
         h.kill()
         h.wait()
-    err_ours, err_theirs = stop(ours), stop(theirs)
+    err_ours, err_theirs = stop(ours)[0], stop(theirs)[0]
     if not sent:
         sys.exit(f"benchmark failed: {what} sent nothing, so there is nothing to compare:\n"
-                 + (r.stdout.strip() or "(no output)"))
-    oc = int(need(r"(\d+) packets? captured", err_ours, "socklab sniff's summary").group(1))
-    od = int(need(r"(\d+) packets? dropped by the kernel", err_ours, "socklab sniff's summary").group(1))
-    tc = int(need(r"(\d+) packets? captured", err_theirs, "tcpdump's summary").group(1))
-    td = int(need(r"(\d+) packets? dropped by kernel", err_theirs, "tcpdump's summary").group(1))
+                 + (said or "(no output)"))
+    oc, od, tc, td = counts(err_ours, err_theirs)
     if oc == 0 or tc == 0:
         sys.exit(f"benchmark failed: a sniffer captured nothing (socklab {oc}, tcpdump {tc}) "
                  f"although {sent} datagrams were sent")

@@ -20,11 +20,11 @@ if missing. socklab's timings are the best of 3 runs, tcpdump's one run (at most
 """
 import os, shutil, struct, subprocess, sys, time
 
+from common import best
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "socklab")
 MAKE = os.path.join(ROOT, "..", "shared", "bench", "make_pcap.py")
-TIME = "/usr/bin/time"
-RUNS = 3
 
 
 def csum(data):
@@ -52,27 +52,6 @@ def make_syn_scan(path, n):
             frame = eth + ip + tcp
             f.write(struct.pack("<IIII", 1_763_703_627 + i // 100_000, (i % 100_000) * 10, len(frame), len(frame)))
             f.write(frame)
-
-
-def run(cmd):
-    """Wall time and peak RSS (KB) of one run, output to /dev/null."""
-    rss_file = "/tmp/syn-scan-bench.rss"
-    full = [TIME, "-f", "%M", "-o", rss_file] + cmd if os.path.exists(TIME) else cmd
-    t0 = time.perf_counter()
-    p = subprocess.run(full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}")
-    rss = 0
-    if full is not cmd:
-        with open(rss_file) as f:
-            rss = int(f.read().split()[-1])
-    return wall, rss
-
-
-def best(cmd):
-    runs = [run(cmd) for _ in range(RUNS)]
-    return min(w for w, _ in runs), max(r for _, r in runs)
 
 
 def tcpdump_once(path, limit=600):

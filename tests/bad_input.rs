@@ -355,7 +355,11 @@ fn chat_broadcasts_announces_and_survives_long_lines() {
     let x = "x".repeat(4096);
     assert_eq!(text, format!("[{a_addr}] {x}\n[{a_addr}] after\n"));
     srv.wait_for(
-        "line longer than 4096 bytes: relayed cut at 4096, the rest dropped",
+        "line longer than 4096 bytes: the rest of it is dropped, its first 4096 bytes are relayed when it ends",
+        T,
+    );
+    srv.wait_for(
+        &format!("bad input from {a_addr}: line of 10000 bytes ended: relayed cut at 4096"),
         T,
     );
     drop(a);

@@ -6,7 +6,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use std::time::Duration;
 
@@ -20,55 +20,11 @@ const ESC: &str = "\x1b[";
 /// (so `auto` means no colour), bounded by `run_limited`'s rules.
 fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(bin());
-    c.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env_remove("NO_COLOR");
+    c.args(args).env_remove("NO_COLOR");
     for (k, v) in env {
         c.env(k, v);
     }
-    let mut child = c.spawn().expect("spawn socklab");
-    // Drain both pipes while it runs, so any amount of output fits.
-    let drain = |r: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut v);
-            }
-            v
-        })
-    };
-    let out = drain(
-        child
-            .stdout
-            .take()
-            .map(|r| Box::new(r) as Box<dyn Read + Send>),
-    );
-    let err = drain(
-        child
-            .stderr
-            .take()
-            .map(|r| Box::new(r) as Box<dyn Read + Send>),
-    );
-    let limit = std::time::Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st;
-        }
-        if std::time::Instant::now() > limit {
-            let _ = child.kill();
-            break child.wait().expect("wait");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let o = Output {
-        status,
-        stdout: out.join().expect("stdout reader"),
-        stderr: err.join().expect("stderr reader"),
-    };
-    common::keep_output(args, &o.stdout, &o.stderr);
-    o
+    common::run_command_limited(c, Duration::from_secs(60))
 }
 
 /// `args` with `--color WHEN` put before a `--` (or at the end).

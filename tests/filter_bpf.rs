@@ -180,18 +180,6 @@ fn libpcap(file: &CorpusFile, expr: &str, optimise: bool) -> Option<Prog> {
     Some(prog)
 }
 
-fn have_tcpdump() -> bool {
-    let ok = Command::new("tcpdump")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        common::skip("the tcpdump comparisons: tcpdump is not installed (.ci/run installs it)");
-    }
-    ok
-}
-
 /// Extra expressions that stress the compiler: long programs (jumps past
 /// 255 instructions go through `ja`) and arithmetic through scratch memory.
 fn extra_exprs() -> Vec<String> {
@@ -215,7 +203,7 @@ fn extra_exprs() -> Vec<String> {
 fn compiled_programs_accept_what_the_evaluator_accepts() {
     let dir = temp_dir("filter-bpf");
     let files = corpus(&dir);
-    let tcpdump = have_tcpdump();
+    let tcpdump = common::have_tool("tcpdump", "--version");
     let mut exprs: Vec<String> = EXPRS.iter().map(|s| s.to_string()).collect();
     exprs.extend(extra_exprs());
     let (mut programs, mut verdicts, mut accepted, mut libpcap_runs) = (0, 0, 0, 0);
@@ -372,7 +360,7 @@ fn cooked_socket_programs_accept_what_the_evaluator_accepts() {
 /// SLL2 link type, before socklab moves it to the cooked socket's offsets).
 #[test]
 fn dump_for_any_matches_tcpdump_i_any_d() {
-    if !have_tcpdump() {
+    if !common::have_tool("tcpdump", "--version") {
         return;
     }
     // tcpdump opens the device to learn its link type: root only.
@@ -453,7 +441,7 @@ fn nesting_past_the_scratch_memory_falls_back_to_user_space() {
 /// libpcap's optimiser lays them out differently.
 #[test]
 fn dump_matches_tcpdump_d() {
-    if !have_tcpdump() {
+    if !common::have_tool("tcpdump", "--version") {
         return;
     }
     let dir = temp_dir("filter-bpf-d");

@@ -18,19 +18,6 @@ use std::process::Command;
 use capfiles::temp_dir;
 use filters::{corpus, stamped_numbers, EXPRS};
 
-/// True when tcpdump is installed; skips (or, under CI, fails) otherwise.
-fn have_tcpdump() -> bool {
-    let ok = Command::new("tcpdump")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        common::skip("tcpdump is not installed (.ci/run installs it)");
-    }
-    ok
-}
-
 /// Packet numbers tcpdump selects, or its error.
 fn tcpdump(file: &Path, out: &Path, expr: &str, optimize: bool) -> Result<Vec<u64>, String> {
     let o = Command::new("tcpdump")
@@ -81,7 +68,7 @@ fn filters_select_the_same_packets_as_tcpdump() {
         "the table has {} expressions",
         EXPRS.len()
     );
-    if !have_tcpdump() {
+    if !common::have_tool("tcpdump", "--version") {
         return;
     }
     let dir = temp_dir("filter-parity");

@@ -26,21 +26,6 @@ use common::can_capture;
 
 const BIN: &str = env!("CARGO_BIN_EXE_socklab");
 
-/// True when `tool` runs; otherwise says why the test is skipped (and
-/// fails in CI, where every tool must be installed).
-fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !ok {
-        common::skip(&format!("{tool} is not installed"));
-    }
-    ok
-}
-
 /// `reading from file ...` only, and the number of packets tcpdump printed.
 fn tcpdump_count(file: &Path) -> usize {
     let o = Command::new("tcpdump")
@@ -98,10 +83,10 @@ fn reported(stderr: &str) -> usize {
 /// The file is whole and holds exactly the reported packets.
 fn assert_whole(file: &Path, stderr: &str) -> usize {
     let n = reported(stderr);
-    if have("tcpdump") {
+    if common::have_tool("tcpdump", "--version") {
         assert_eq!(tcpdump_count(file), n, "tcpdump count of {file:?}");
     }
-    if have("capinfos") {
+    if common::have_tool("capinfos", "--version") {
         assert_eq!(capinfos_count(file), n, "capinfos count of {file:?}");
     }
     n
@@ -533,7 +518,7 @@ fn feed(port: u16, n: usize) {
 
 #[test]
 fn live_capture_w_file_is_whole_after_sigint_sigterm_and_count() {
-    if !can_capture() || !have("tcpdump") {
+    if !can_capture() || !common::have_tool("tcpdump", "--version") {
         return;
     }
     let dir = temp_dir("live-signals");
@@ -602,7 +587,7 @@ fn live_capture_statistics_reach_stderr_when_stdout_is_a_file() {
 
 #[test]
 fn live_capture_w_file_is_whole_after_a_closed_pipe_and_a_full_disk() {
-    if !can_capture() || !have("tcpdump") {
+    if !can_capture() || !common::have_tool("tcpdump", "--version") {
         return;
     }
     let dir = temp_dir("live-pipe");

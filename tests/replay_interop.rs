@@ -24,21 +24,6 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_socklab");
 
-fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        common::skip(&format!(
-            "{tool} is not installed (the CI installs it: .ci/run)"
-        ));
-    }
-    ok
-}
-
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -202,7 +187,10 @@ fn assert_same_as_tcpdump(f: &Path) -> usize {
 fn files_socklab_writes_open_in_tcpdump_and_tshark() {
     use socklab::capture::file::{WriteOptions, Writer};
     use socklab::capture::{LinkType, Packet, Timestamp};
-    let (tcpdump, tshark) = (have("tcpdump"), have("tshark"));
+    let (tcpdump, tshark) = (
+        common::have_tool("tcpdump", "--version"),
+        common::have_tool("tshark", "--version"),
+    );
     if !tcpdump && !tshark {
         return;
     }
@@ -239,7 +227,7 @@ fn files_socklab_writes_open_in_tcpdump_and_tshark() {
 
 #[test]
 fn files_tcpdump_and_tshark_write_replay_the_same() {
-    if !have("tcpdump") {
+    if !common::have_tool("tcpdump", "--version") {
         return;
     }
     for (name, link) in [
@@ -376,7 +364,7 @@ fn live_capture_written_then_replayed_gives_the_same_lines() {
             .arg(&cut)
             .args(["tcp", "port", &p]),
     );
-    let tcpdump = have("tcpdump");
+    let tcpdump = common::have_tool("tcpdump", "--version");
     let mut dumps = Vec::new();
     if tcpdump {
         for (name, args) in [
@@ -444,7 +432,7 @@ fn live_capture_written_then_replayed_gives_the_same_lines() {
                 a.iter().filter(|l| l.contains(": Flags")).count()
             );
         }
-        if have("tshark") {
+        if common::have_tool("tshark", "--version") {
             tshark_count(f);
         }
         first_live.get_or_insert(a);

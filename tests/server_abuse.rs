@@ -763,3 +763,56 @@ fn monitor_poll_sees_a_close_waiting_behind_the_data() {
         T,
     );
 }
+
+/// Read `s` until `done(text so far)` or [`T`]; returns the text.
+fn read_until(s: &mut TcpStream, done: impl Fn(&str) -> bool) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    let end = Instant::now() + T;
+    while !done(&String::from_utf8_lossy(&got)) && Instant::now() < end {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// Regression (issue 13, chat under the 1,000-client abuse bench at 91%):
+/// a line was relayed as soon as MAX_LINE (4096) bytes of it had come,
+/// before it ended, so abusers that reconnected to send an endless line
+/// had the server write 4 KiB to every client on each connection (4 MB to
+/// each reader during the bench), and valid lines waited behind them or
+/// their readers were dropped as too slow. A line is relayed when it ends:
+/// an endless one never, an over-long one cut, at its newline.
+#[test]
+fn chat_an_endless_line_is_not_relayed_before_it_ends() {
+    let port = tcp_port();
+    let srv = Server::socklab(&["chat", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let mut reader = connect(port);
+    let mut endless = connect(port);
+    let addr = endless.local_addr().unwrap();
+    srv.wait_for(&format!("connection from {addr}"), T);
+    endless.write_all(&[b'A'; 65536]).unwrap();
+    srv.wait_for("line longer than 4096 bytes", T);
+    let mut other = connect(port);
+    other.write_all(b"marker\n").unwrap();
+    let got = read_until(&mut reader, |t| t.contains("] marker\n"));
+    assert!(got.contains("] marker\n"), "{got}\n{}", srv.output());
+    assert!(!got.contains("AAAA"), "relayed before it ended:\n{got}");
+    // Its newline comes: relayed cut at 4096, then the next line whole.
+    endless.write_all(b"AAA\nok\n").unwrap();
+    let mine = format!("[{addr}] ");
+    let got = read_until(&mut reader, |t| t.contains(&format!("{mine}ok\n")));
+    let relayed: Vec<&str> = got.lines().filter(|l| l.starts_with(&mine)).collect();
+    assert_eq!(
+        relayed,
+        [format!("{mine}{}", "A".repeat(4096)), format!("{mine}ok")],
+        "{got}"
+    );
+    srv.wait_for(
+        &format!("bad input from {addr}: line of 65539 bytes ended: relayed cut at 4096"),
+        T,
+    );
+}

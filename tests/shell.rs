@@ -10,22 +10,6 @@ use std::time::Duration;
 
 use common::{run_limited, socklab, stderr, stdout};
 
-/// True if `tool` is on PATH; otherwise [`common::skip`] says why.
-fn have_tool(tool: &str, package: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !found {
-        common::skip(&format!(
-            "{tool} is not installed (.ci/run installs {package})"
-        ));
-    }
-    found
-}
-
 /// What bash's completion function offers for the words typed so far.
 fn bash_complete(script: &Path, words: &[&str]) -> Vec<String> {
     let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
@@ -50,7 +34,7 @@ fn bash_complete(script: &Path, words: &[&str]) -> Vec<String> {
 
 #[test]
 fn bash_completion_completes_subcommands_and_values() {
-    if !have_tool("bash", "bash") {
+    if !common::have_tool("bash", "--version") {
         return;
     }
     let out = socklab(&["completions", "bash"]);
@@ -136,7 +120,7 @@ fn man_render(page: &str) -> (String, String) {
 
 #[test]
 fn man_pages_render_with_man_l_one_per_command() {
-    if !have_tool("man", "man-db") {
+    if !common::have_tool("man", "--version") {
         return;
     }
     let dir = tempdir("man");

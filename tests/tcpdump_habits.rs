@@ -372,6 +372,18 @@ fn dumps_and_quiet_lines_are_tcpdumps() {
         // -q prints exactly what tcpdump -q prints: no narration, no
         // course lines and no connection summary after the packets.
         let ours = if flag == "-q" {
+            // The same from `sniff -r`.
+            let sniff_r = ok(&socklab(&[
+                "sniff",
+                "-r",
+                f.to_str().expect("utf-8"),
+                "-S",
+                flag,
+            ]));
+            assert_eq!(
+                sniff_r, theirs,
+                "socklab sniff -r FILE -q differs from tcpdump -q"
+            );
             ours
         } else {
             tcpdump_part(&ours)

@@ -723,22 +723,7 @@ fn every_repository_capture_prints_tcpdumps_lines() {
     if !have_tcpdump() {
         return;
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    for dir in ["captures", "tests/fixtures"] {
-        for e in std::fs::read_dir(root.join(dir))
-            .expect("read dir")
-            .flatten()
-        {
-            let p = e.path();
-            let ext = p.extension().and_then(|x| x.to_str()).unwrap_or("");
-            if ext == "pcap" || ext == "pcapng" {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    assert!(files.len() >= 10, "capture files: {files:?}");
+    let files = repository_captures();
     let mut t = Tally::default();
     for f in &files {
         for tz in ["UTC0", "EST5EDT,M3.2.0,M11.1.0"] {

@@ -10,6 +10,9 @@
 //! (Test binaries run in name order: this file's name puts it after every
 //! binary that runs `--json`.)
 
+#[path = "common/capfiles.rs"]
+#[allow(dead_code)]
+mod capfiles;
 mod common;
 
 use std::io::{Read, Write};
@@ -20,6 +23,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use capfiles::repository_captures;
 use common::{bin, keep_output, outputs_dir, run_limited, stderr, stdout};
 
 fn repo() -> PathBuf {
@@ -71,25 +75,6 @@ fn run(args: &[&str]) -> std::process::Output {
     o
 }
 
-fn captures() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for dir in ["captures", "tests/fixtures"] {
-        for e in std::fs::read_dir(repo().join(dir))
-            .expect("read dir")
-            .flatten()
-        {
-            let p = e.path();
-            let ext = p.extension().and_then(|x| x.to_str()).unwrap_or("");
-            if ext == "pcap" || ext == "pcapng" {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    assert!(files.len() >= 10, "captures found: {files:?}");
-    files
-}
-
 fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
@@ -120,7 +105,7 @@ fn the_schema_rejects_what_version_1_does_not_allow() {
 fn replay_json_of_every_capture_follows_the_schema() {
     let mut packets = 0;
     let mut kinds = std::collections::BTreeSet::new();
-    for f in captures() {
+    for f in repository_captures() {
         let o = run(&["replay", path_str(&f), "--json"]);
         let objs = check_lines(&format!("replay {} --json", f.display()), &stdout(&o));
         for v in &objs {
@@ -151,7 +136,7 @@ fn replay_json_of_every_capture_follows_the_schema() {
 
 #[test]
 fn stats_json_is_one_object_of_the_schema() {
-    for f in captures() {
+    for f in repository_captures() {
         let o = run(&["replay", path_str(&f), "--stats", "--json"]);
         let out = stdout(&o);
         let objs = check_lines(&format!("replay {} --stats --json", f.display()), &out);

@@ -3,7 +3,7 @@
 //! others; arrivals and departures are announced.
 //!
 //! Per-client memory is bounded in bytes: a line is cut at [`MAX_LINE`]
-//! (the rest of it is dropped), a message is stored once and shared by
+//! (the rest of it is dropped, and it is relayed only when it ends), a message is stored once and shared by
 //! every queue, and a client whose unsent output passes [`MAX_QUEUE`] bytes
 //! is disconnected as too slow at once. So one client costs at most
 //! `MAX_LINE + MAX_QUEUE` bytes plus its socket, whose send buffer is
@@ -91,6 +91,8 @@ struct Client {
     line: Vec<u8>,
     /// Dropping the rest of an over-long line until its newline.
     cutting: bool,
+    /// Bytes of the over-long line dropped so far.
+    dropped: usize,
     /// Messages waiting to be sent, each shared with the other queues.
     out: VecDeque<Rc<[u8]>>,
     /// Bytes of the front message already sent.
@@ -290,6 +292,7 @@ impl Server {
                 addr,
                 line: Vec::new(),
                 cutting: false,
+                dropped: 0,
                 out: VecDeque::new(),
                 sent: 0,
                 queued_bytes: 0,
@@ -360,7 +363,13 @@ impl Server {
         true
     }
 
-    /// Split incoming bytes into lines and relay each complete one.
+    /// Split incoming bytes into lines and relay each complete one. A line
+    /// is relayed when it ends (its newline), never before: an over-long
+    /// line keeps its first [`MAX_LINE`] bytes, the rest is dropped, and it
+    /// is relayed cut once its newline comes. A line that never ends (an
+    /// endless stream without a newline) is never relayed, so a client
+    /// that reconnects to send one cannot make the server write to every
+    /// client on each connection.
     fn take_lines(&mut self, id: usize, mut data: &[u8]) {
         while !data.is_empty() {
             let Some(c) = self.clients.get_mut(id) else {
@@ -369,62 +378,87 @@ impl Server {
             let nl = data.iter().position(|&b| b == b'\n');
             if c.cutting {
                 // The rest of an over-long line: dropped up to its end.
-                match nl {
-                    Some(p) => {
-                        c.cutting = false;
-                        data = &data[p + 1..];
-                    }
-                    None => return,
-                }
+                let Some(p) = nl else {
+                    c.dropped += data.len();
+                    return;
+                };
+                c.cutting = false;
+                c.dropped += p;
+                data = &data[p + 1..];
+                let dropped = std::mem::take(&mut c.dropped);
+                let line = std::mem::take(&mut c.line);
+                self.relay_line(id, line, dropped);
                 continue;
             }
             let room = MAX_LINE - c.line.len();
-            let (part, rest, complete) = match nl {
-                Some(p) if p <= room => (&data[..p], &data[p + 1..], true),
-                _ if data.len() < room => (data, &data[data.len()..], false),
-                _ => (&data[..room], &data[room..], true),
-            };
-            c.line.extend_from_slice(part);
-            data = rest;
-            if !complete {
-                continue;
+            match nl {
+                Some(p) if p <= room => {
+                    c.line.extend_from_slice(&data[..p]);
+                    data = &data[p + 1..];
+                    let line = std::mem::take(&mut c.line);
+                    self.relay_line(id, line, 0);
+                }
+                _ if data.len() <= room => {
+                    c.line.extend_from_slice(data);
+                    return;
+                }
+                _ => {
+                    // Full and not ended: keep the first MAX_LINE bytes.
+                    c.line.extend_from_slice(&data[..room]);
+                    data = &data[room..];
+                    c.cutting = true;
+                    let from = c.addr;
+                    self.log.bad_input(
+                        from,
+                        &format!("line longer than {MAX_LINE} bytes: the rest of it is dropped, its first {MAX_LINE} bytes are relayed when it ends"),
+                        &data[..data.len().min(32)],
+                    );
+                }
             }
-            let cut = c.line.len() == MAX_LINE && nl.is_none_or(|p| p > room);
-            if cut {
-                c.cutting = true;
-            }
-            let from = c.addr;
-            let line = std::mem::take(&mut c.line);
-            let body = line.strip_suffix(b"\r").unwrap_or(&line);
-            if cut {
-                self.log.bad_input(
-                    from,
-                    &format!("line longer than {MAX_LINE} bytes: relayed cut at {MAX_LINE}, the rest dropped"),
-                    &line[..line.len().min(32)],
-                );
-            }
-            if let Some(pos) = not_text(body) {
-                self.log.bad_input(
-                    from,
-                    &format!("not text (a control byte or invalid UTF-8 at byte {pos}): line not relayed"),
-                    &body[..body.len().min(32)],
-                );
-                continue;
-            }
-            if !self.allow(id, body.len()) {
-                continue;
-            }
-            let mut msg = format!("[{from}] ").into_bytes();
-            msg.extend_from_slice(body);
-            msg.push(b'\n');
-            let len = msg.len();
-            let n = self.broadcast(Some(id), msg.into());
-            self.log.event(&format!(
-                "relayed {} from {from} to {}",
-                crate::plural::count(len, "byte"),
-                crate::plural::count(n, "client")
-            ));
         }
+    }
+
+    /// Relay one line that ended; `dropped` bytes of it past [`MAX_LINE`]
+    /// were not kept.
+    fn relay_line(&mut self, id: usize, line: Vec<u8>, dropped: usize) {
+        let Some(c) = self.clients.get(id) else {
+            return;
+        };
+        let from = c.addr;
+        let body = line.strip_suffix(b"\r").unwrap_or(&line);
+        if dropped > 0 {
+            self.log.bad_input(
+                from,
+                &format!(
+                    "line of {} ended: relayed cut at {MAX_LINE}",
+                    crate::plural::count(line.len() + dropped, "byte")
+                ),
+                &[],
+            );
+        }
+        if let Some(pos) = not_text(body) {
+            self.log.bad_input(
+                from,
+                &format!(
+                    "not text (a control byte or invalid UTF-8 at byte {pos}): line not relayed"
+                ),
+                &body[..body.len().min(32)],
+            );
+            return;
+        }
+        if !self.allow(id, body.len()) {
+            return;
+        }
+        let mut msg = format!("[{from}] ").into_bytes();
+        msg.extend_from_slice(body);
+        msg.push(b'\n');
+        let len = msg.len();
+        let n = self.broadcast(Some(id), msg.into());
+        self.log.event(&format!(
+            "relayed {} from {from} to {}",
+            crate::plural::count(len, "byte"),
+            crate::plural::count(n, "client")
+        ));
     }
 
     /// Flood control: may `id` have `len` more bytes relayed now?

@@ -45,6 +45,28 @@ pub fn temp_dir(name: &str) -> TempDir {
     TempDir(d)
 }
 
+/// Every capture file of the repository (`captures/` and `tests/fixtures/`,
+/// `.pcap` and `.pcapng`), sorted by path; at least 10 of them.
+pub fn repository_captures() -> Vec<PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["captures", "tests/fixtures"] {
+        for e in std::fs::read_dir(root.join(dir))
+            .expect("read dir")
+            .flatten()
+        {
+            let p = e.path();
+            let ext = p.extension().and_then(|x| x.to_str()).unwrap_or("");
+            if ext == "pcap" || ext == "pcapng" {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 10, "capture files: {files:?}");
+    files
+}
+
 /// An IPv4 header from 127.0.0.1 to 127.0.0.1 (DF, TTL 64, no checksum)
 /// for `payload_len` bytes of protocol `proto` after it.
 fn ipv4_loopback(proto: u8, payload_len: usize) -> Vec<u8> {

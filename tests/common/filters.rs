@@ -189,21 +189,6 @@ pub fn stamped_numbers(path: &Path) -> Vec<u64> {
     out
 }
 
-fn project_files() -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut out = Vec::new();
-    for dir in ["captures", "tests/fixtures"] {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
-            .expect("read capture dir")
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-            .collect();
-        v.sort();
-        out.extend(v);
-    }
-    out
-}
-
 // ---- generated frames -------------------------------------------------
 
 const MAC_A: [u8; 6] = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
@@ -594,7 +579,7 @@ pub fn corpus(dir: &Path) -> Vec<CorpusFile> {
             frames: Vec::new(),
         })
         .collect();
-    for path in project_files() {
+    for path in crate::capfiles::repository_captures() {
         let mut r = Reader::open(&path).expect("open project capture");
         let name = path
             .file_name()

@@ -291,10 +291,21 @@ impl Drop for Server {
 /// Run a program with a time limit (killed after it); returns its output.
 /// stdout and stderr are drained while it runs, so any amount fits.
 pub fn run_limited(program: impl Into<PathBuf>, args: &[&str], limit: Duration) -> Output {
-    let program = program.into();
-    let is_socklab = program == bin();
-    let mut child = Command::new(program)
-        .args(args)
+    let mut cmd = Command::new(program.into());
+    cmd.args(args);
+    run_command_limited(cmd, limit)
+}
+
+/// [`run_limited`] for a command the caller prepared (its environment, its
+/// working directory): stdin is null, stdout and stderr are piped and
+/// drained while it runs, and it is killed after `limit`.
+pub fn run_command_limited(mut cmd: Command, limit: Duration) -> Output {
+    let is_socklab = cmd.get_program() == bin().as_os_str();
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -338,7 +349,8 @@ pub fn run_limited(program: impl Into<PathBuf>, args: &[&str], limit: Duration) 
         stderr: err.join().expect("stderr reader"),
     };
     if is_socklab {
-        keep_output(args, &output.stdout, &output.stderr);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        keep_output(&args, &output.stdout, &output.stderr);
     }
     output
 }
