@@ -828,3 +828,93 @@ impl Printer {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::packet::PrintOptions;
+
+    fn accept(id: u64, start: i64, end: i64) -> CallEvent {
+        CallEvent {
+            id,
+            start: Timestamp::new(start, 0),
+            end: Timestamp::new(end, 0),
+            pid: 7,
+            tid: 7,
+            call: "accept",
+            fd: Some(3),
+            socket: None,
+            args: "3".into(),
+            ret: 4,
+            errno: None,
+            result: String::new(),
+            data: None,
+            target: None,
+            course: None,
+            note: None,
+            unfinished: false,
+        }
+    }
+
+    /// A blocking accept from 10 s to 20 s, and (`packet`) another
+    /// socket's packet at 12 s, which only the driver holds at first;
+    /// what is printed at cut 15 s, then at cut 25 s.
+    fn blocking_accept(packet: bool) -> (String, String) {
+        let (_tx, rx) = std::sync::mpsc::channel();
+        let show = Show {
+            all_packets: true,
+            ..Show::default()
+        };
+        let mut s = Session::new(show, true, rx, Watermark::new());
+        s.event(TraceEvent::Enter {
+            id: 1,
+            ts: Timestamp::new(10, 0),
+            pid: 7,
+            tid: 7,
+            text: "accept(3)".into(),
+            serial: None,
+        });
+        s.event(TraceEvent::Call(Box::new(accept(1, 10, 20))));
+        let mut printer = PacketPrinter::new(PrintOptions::default());
+        let mut first = Vec::new();
+        s.write_before(&mut first, &mut printer, Timestamp::new(15, 0))
+            .expect("vec");
+        if packet {
+            // Released by the driver once the cut passed its time.
+            let p = Packet {
+                ts: Timestamp::new(12, 0),
+                data: &[],
+                orig_len: 0,
+                link: LinkType::Ethernet,
+            };
+            s.packet(&p, b"OTHER PACKET\n".to_vec(), None);
+        }
+        let mut then = Vec::new();
+        s.write_before(&mut then, &mut printer, Timestamp::new(25, 0))
+            .expect("vec");
+        let text = |v: Vec<u8>| String::from_utf8_lossy(&v).into_owned();
+        (text(first), text(then))
+    }
+
+    /// Regression for the move onto the driver: a blocking call whose end
+    /// is known waits until the packets of its time are released, so that
+    /// a packet of another socket in between still splits it in two.
+    #[test]
+    fn a_blocking_call_waits_for_the_packets_of_its_time() {
+        let (first, then) = blocking_accept(true);
+        assert_eq!(first, "", "nothing before the call's packets are in");
+        let lines: Vec<&str> = then.lines().collect();
+        assert_eq!(lines.len(), 3, "{then}");
+        assert!(lines[0].ends_with("accept(3) ..."), "{then}");
+        assert_eq!(lines[1], "OTHER PACKET");
+        assert!(lines[2].contains("... accept(3) = 4"), "{then}");
+        // Nothing in between: printed whole, once.
+        let (first, then) = blocking_accept(false);
+        assert_eq!(first, "");
+        assert_eq!(then.lines().count(), 1, "{then}");
+        assert!(
+            then.contains("accept(3) = 4") && !then.contains("..."),
+            "{then}"
+        );
+    }
+}
