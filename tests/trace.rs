@@ -257,13 +257,20 @@ fn check_tcp_client(t: &Trace, port: u16) {
         })
         .collect();
     // A FIN, or an RST when the program closes with unread bytes (tcp-calc's
-    // second NUL): either way the close (or shutdown) sent it.
-    assert_eq!(fin.len(), 1, "{}", t.text);
-    let by = Trace::caused_by(fin[0]);
-    assert!(
-        by.starts_with("close(fd 3)") || by.starts_with("shutdown(fd 3)"),
-        "{by}"
-    );
+    // second NUL): either way the close (or shutdown) sent it. One FIN at
+    // most; after an RST the kernel answers each segment still arriving
+    // (the server's FIN crossing it) with another RST, so there may be two.
+    assert!(!fin.is_empty(), "{}", t.text);
+    let fins = fin.iter().filter(|p| p["tcp"]["fin"] == true).count();
+    assert!(fins <= 1, "{}", t.text);
+    for f in &fin {
+        let by = Trace::caused_by(f);
+        assert!(
+            by.starts_with("close(fd 3)") || by.starts_with("shutdown(fd 3)"),
+            "{by}: {}",
+            t.text
+        );
+    }
     // Every call of the program on fd 3 names its socket.
     for c in t
         .calls()
@@ -1520,7 +1527,10 @@ fn sendmmsg_and_recvmmsg_payloads_are_decoded() {
 }
 
 /// Start `socklab trace OPTS -- PYTHON stop_loop.py PORT`; the trace, the
-/// traced program's pid and the socket its ticks arrive on.
+/// traced program's pid and the socket its ticks arrive on. socklab runs
+/// in a process group of its own, never an orphaned one (see
+/// `Server::start_own_group`), so a SIGTSTP stops the program as it
+/// would from a shell however the suite itself was started.
 fn traced_ticker(opts: &[&str]) -> (Server, i32, std::net::UdpSocket) {
     let rx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     let port = rx.local_addr().expect("port").port().to_string();
@@ -1528,7 +1538,7 @@ fn traced_ticker(opts: &[&str]) -> (Server, i32, std::net::UdpSocket) {
     let mut args = vec!["trace"];
     args.extend_from_slice(opts);
     args.extend_from_slice(&["--", python3(), &p, &port]);
-    let s = Server::start(bin(), &args, "ready");
+    let s = Server::start_own_group(bin(), &args, "ready");
     let pid = s
         .output()
         .lines()
@@ -1551,6 +1561,18 @@ fn tick_within(rx: &std::net::UdpSocket, limit: Duration) -> bool {
     false
 }
 
+/// Read every datagram already queued on `rx`, without waiting.
+fn drain(rx: &std::net::UdpSocket) {
+    rx.set_nonblocking(true).expect("nonblocking");
+    let mut b = [0u8; 16];
+    for _ in 0..100_000 {
+        if rx.recv(&mut b).is_err() {
+            break;
+        }
+    }
+    rx.set_nonblocking(false).expect("blocking");
+}
+
 /// The state letter of /proc/PID/stat (`S`, `R`, `T`, `t`...).
 fn proc_state(pid: i32) -> char {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -1559,11 +1581,15 @@ fn proc_state(pid: i32) -> char {
         .unwrap_or('?')
 }
 
-// Passes alone (`cargo test --test trace -- --ignored a_stopped`), but in
-// every full-suite run of 2026-12-02 the program ran on after the stop
-// signal: a race between the group-stop and another stop is not found yet.
+// Regression: in full-suite runs started without a job-control shell
+// (setsid, CI), the program "ran on after SIGTSTP". Not a tracer race: the
+// test's process group was orphaned, and the kernel discards SIGTSTP sent
+// to an orphaned group's process, traced or not (an untraced python3 under
+// `setsid` ignores it the same way). traced_ticker now gives socklab a
+// group of its own; the stop is awaited as the tracer's "stopped by" event
+// (the thread is then in PTRACE_LISTEN), not as a 't' state, which a
+// seccomp stop shows too.
 #[test]
-#[ignore = "the stop is lost under the full suite's load; see the comment above"]
 fn a_stopped_program_stays_stopped_until_sigcont() {
     if !ready(false) {
         return;
@@ -1573,21 +1599,17 @@ fn a_stopped_program_stays_stopped_until_sigcont() {
     let target = nix::unistd::Pid::from_raw(pid);
     assert!(tick_within(&rx, Duration::from_secs(10)), "{}", s.output());
     // SIGSTOP (kill -STOP) and SIGTSTP (Ctrl-Z) both leave it stopped.
-    for sig in [Signal::SIGSTOP, Signal::SIGTSTP] {
+    for (round, sig) in [Signal::SIGSTOP, Signal::SIGTSTP].into_iter().enumerate() {
         kill(target, sig).expect("kill");
-        let end = std::time::Instant::now() + Duration::from_secs(10);
-        while !matches!(proc_state(pid), 't' | 'T') && std::time::Instant::now() < end {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // What was sent before it stopped; then nothing for 1.5 s.
-        let drain = std::time::Instant::now() + Duration::from_secs(10);
-        while tick_within(&rx, Duration::from_millis(300)) {
-            assert!(
-                std::time::Instant::now() < drain,
-                "the program ran on after {sig}: {}",
-                s.output()
-            );
-        }
+        s.wait_for(&format!("stopped by {sig}"), Duration::from_secs(10));
+        assert!(
+            matches!(proc_state(pid), 't' | 'T'),
+            "{}: {}",
+            proc_state(pid),
+            s.output()
+        );
+        // Ticks sent before it stopped are queued already; then nothing.
+        drain(&rx);
         assert!(
             !tick_within(&rx, Duration::from_millis(1500)),
             "the program ran on after {sig}: {}",
@@ -1600,7 +1622,10 @@ fn a_stopped_program_stays_stopped_until_sigcont() {
             "not running again after SIGCONT: {}",
             s.output()
         );
-        s.wait_for(&format!("stopped by {sig}"), Duration::from_secs(10));
+        let end = std::time::Instant::now() + Duration::from_secs(10);
+        while s.count("continued (SIGCONT)") <= round && std::time::Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
     let code = s.interrupt();
     let t = Trace::parse(s.output(), code);
@@ -1699,6 +1724,41 @@ fn plain_pcap_w_file_is_read_by_tcpdump() {
         stdout(&o)
     );
     assert!(stdout(&o).contains(&format!("127.0.0.1.{port}")));
+}
+
+/// A program that counts the packet sockets its parent (socklab) holds,
+/// before and after its first socket call.
+const COUNT_CAPTURES: &str = r#"
+import os, socket
+def held():
+    with open('/proc/net/packet') as f:
+        inodes = {l.split()[-1] for l in list(f)[1:]}
+    d = '/proc/%d/fd' % os.getppid()
+    return sum(1 for n in os.listdir(d)
+               if os.readlink(os.path.join(d, n))[8:-1] in inodes)
+print('held before', held(), flush=True)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+print('held after', held(), flush=True)
+"#;
+
+// Start-up: closing a packet socket waits for an RCU grace period (10-20
+// ms), so the capture opens at the program's first socket call (which waits
+// for it), and a program that makes none, such as `python3 -c 'import
+// socket'`, costs no packet socket at all; no probe socket is kept either.
+#[test]
+fn the_capture_opens_at_the_first_socket_call() {
+    if !ready(true) {
+        return;
+    }
+    let t = trace_py(&[], &["-c", COUNT_CAPTURES]);
+    assert_eq!(t.status, Some(0), "{}", t.text);
+    assert!(t.text.contains("held before 0"), "{}", t.text);
+    assert!(t.text.contains("held after 1"), "{}", t.text);
+    // --all-packets shows the interface's packets from the start.
+    let t = trace_py(&["--all-packets"], &["-c", COUNT_CAPTURES]);
+    assert_eq!(t.status, Some(0), "{}", t.text);
+    assert!(t.text.contains("held before 1"), "{}", t.text);
+    assert!(t.text.contains("held after 1"), "{}", t.text);
 }
 
 #[test]

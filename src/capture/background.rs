@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::live::{LiveCapture, LiveConfig, StopFlag};
+use super::live::{link_type_of, LiveCapture, LiveConfig, StopFlag};
 use super::{CaptureError, KernelStats, LinkType, OwnedPacket};
 
 /// After [`BackgroundCapture::stop`], keep draining at most this long.
@@ -38,38 +38,70 @@ impl BackgroundCapture {
     /// reported here, and privileges can be dropped right after), then
     /// read it on a new thread.
     pub fn start(cfg: &LiveConfig) -> Result<BackgroundCapture, CaptureError> {
-        let cap = LiveCapture::open(cfg)?;
+        Self::start_on(cfg, None)
+    }
+
+    /// [`BackgroundCapture::start`] on the socket of [`super::live::probe`]
+    /// (see [`LiveCapture::open_on`]).
+    pub fn start_on(
+        cfg: &LiveConfig,
+        probe: Option<std::os::fd::OwnedFd>,
+    ) -> Result<BackgroundCapture, CaptureError> {
+        let cap = LiveCapture::open_on(cfg, probe)?;
         Self::from_capture(cap)
     }
 
     /// Run an already opened capture on a new thread.
-    pub fn from_capture(mut cap: LiveCapture) -> Result<BackgroundCapture, CaptureError> {
-        let stop = StopFlag::new();
+    pub fn from_capture(cap: LiveCapture) -> Result<BackgroundCapture, CaptureError> {
         let link = cap.link_type();
+        Self::spawn(link, move |tx, flag| read_loop(cap, tx, flag))
+    }
+
+    /// A capture that opens only once `go` says so (on its own thread):
+    /// `ready` then gets `Ok` or why it could not open. If `go` is dropped
+    /// first, or the capture is stopped, it never opens. `socklab trace`
+    /// opens the capture at the program's first socket call: a program
+    /// that makes none never opens (and closes) a packet socket.
+    pub fn deferred(
+        cfg: LiveConfig,
+        probe: Option<std::os::fd::OwnedFd>,
+        go: mpsc::Receiver<()>,
+        ready: mpsc::SyncSender<Result<(), String>>,
+    ) -> Result<BackgroundCapture, CaptureError> {
+        Self::spawn(link_type_of(&cfg.iface), move |tx, flag| {
+            loop {
+                match go.recv_timeout(Duration::from_millis(50)) {
+                    Ok(()) => break,
+                    Err(mpsc::RecvTimeoutError::Timeout) if !flag.is_set() => {}
+                    Err(_) => return Ok(KernelStats::default()),
+                }
+            }
+            match LiveCapture::open_on(&cfg, probe) {
+                Ok(cap) => {
+                    let _ = ready.send(Ok(()));
+                    read_loop(cap, tx, flag)
+                }
+                Err(e) => {
+                    // Reported through `ready`; the run ends there.
+                    let _ = ready.send(Err(format!("cannot capture on {}: {e}", cfg.iface)));
+                    Ok(KernelStats::default())
+                }
+            }
+        })
+    }
+
+    fn spawn(
+        link: LinkType,
+        body: impl FnOnce(mpsc::Sender<OwnedPacket>, StopFlag) -> Result<KernelStats, CaptureError>
+            + Send
+            + 'static,
+    ) -> Result<BackgroundCapture, CaptureError> {
+        let stop = StopFlag::new();
         let (tx, rx) = mpsc::channel();
         let flag = stop.clone();
         let handle = thread::Builder::new()
             .name("socklab-capture".into())
-            .spawn(move || {
-                let mut stop_seen: Option<Instant> = None;
-                loop {
-                    match cap.next_packet()? {
-                        // The receiver is gone: nobody wants more packets.
-                        Some(p) if tx.send(p.to_owned_packet()).is_err() => break,
-                        Some(_) => {}
-                        // Idle for one poll interval: everything sent so far was read.
-                        None if flag.is_set() => break,
-                        None => {}
-                    }
-                    if flag.is_set() {
-                        let t = *stop_seen.get_or_insert_with(Instant::now);
-                        if t.elapsed() > MAX_DRAIN {
-                            break;
-                        }
-                    }
-                }
-                Ok(cap.stats())
-            })
+            .spawn(move || body(tx, flag))
             .map_err(|e| CaptureError::os("start the capture thread", &e))?;
         Ok(BackgroundCapture {
             stop,
@@ -111,6 +143,33 @@ impl BackgroundCapture {
         };
         Ok((self.rx.try_iter().collect(), stats))
     }
+}
+
+/// Read `cap` into `tx` until `flag` is set and the socket is idle for one
+/// poll interval (at most [`MAX_DRAIN`] after the flag), or nobody listens.
+fn read_loop(
+    mut cap: LiveCapture,
+    tx: mpsc::Sender<OwnedPacket>,
+    flag: StopFlag,
+) -> Result<KernelStats, CaptureError> {
+    let mut stop_seen: Option<Instant> = None;
+    loop {
+        match cap.next_packet()? {
+            // The receiver is gone: nobody wants more packets.
+            Some(p) if tx.send(p.to_owned_packet()).is_err() => break,
+            Some(_) => {}
+            // Idle for one poll interval: everything sent so far was read.
+            None if flag.is_set() => break,
+            None => {}
+        }
+        if flag.is_set() {
+            let t = *stop_seen.get_or_insert_with(Instant::now);
+            if t.elapsed() > MAX_DRAIN {
+                break;
+            }
+        }
+    }
+    Ok(cap.stats())
 }
 
 impl Drop for BackgroundCapture {

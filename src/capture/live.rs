@@ -167,25 +167,28 @@ impl LiveCapture {
     /// Open a capture on `cfg.iface`. Needs CAP_NET_RAW; without it the
     /// error says how to get it.
     pub fn open(cfg: &LiveConfig) -> Result<LiveCapture, CaptureError> {
+        Self::open_on(cfg, None)
+    }
+
+    /// [`LiveCapture::open`] on `probe`, the socket [`probe`] opened to
+    /// learn that capturing is allowed, when it fits (`cfg.iface` is not
+    /// `any`): closing a packet socket waits for the kernel (an RCU grace
+    /// period, about 10-20 ms), so a run that closes one socket instead of
+    /// two starts that much sooner.
+    pub fn open_on(
+        cfg: &LiveConfig,
+        probe: Option<std::os::fd::OwnedFd>,
+    ) -> Result<LiveCapture, CaptureError> {
         let any = cfg.iface == ANY;
         let interfaces = datalink::interfaces();
         let ni = interfaces.iter().find(|i| i.name == cfg.iface);
         if ni.is_none() && !any {
-            let available = interfaces
-                .iter()
-                .map(|i| i.name.as_str())
-                .chain(std::iter::once(ANY))
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(CaptureError::NoSuchInterface {
-                name: cfg.iface.clone(),
-                available,
-            });
+            return Err(no_such_interface(&cfg.iface, &interfaces));
         }
-        let sock = if any {
-            sys::open_cooked_socket()
-        } else {
-            sys::open_packet_socket()
+        let sock = match probe {
+            Some(p) if !any => Ok(p),
+            _ if any => sys::open_cooked_socket(),
+            _ => sys::open_packet_socket(),
         }
         .map_err(|e| match e.raw_os_error() {
             Some(libc::EPERM | libc::EACCES) => CaptureError::no_permission(&e),
@@ -226,16 +229,10 @@ impl LiveCapture {
             })?;
         }
 
-        // Give the kernel's deferred enabling of timestamps time to land
-        // (a workqueue item, normally done within microseconds) before the
-        // bind below lets packets in.
-        if let Some(rest) = TIMESTAMP_SETTLE.checked_sub(timestamps_asked.elapsed()) {
-            std::thread::sleep(rest);
-        }
-
+        let settle = Settle(timestamps_asked);
         let (rx, fd, ring_fallback) = match ni {
-            Some(ni) if !any => open_rx(sock, ni, cfg, cfg.promiscuous && !is_loopback)?,
-            _ => open_cooked_rx(sock, cfg)?,
+            Some(ni) if !any => open_rx(sock, ni, cfg, cfg.promiscuous && !is_loopback, settle)?,
+            _ => open_cooked_rx(sock, cfg, settle)?,
         };
         Ok(LiveCapture {
             rx,
@@ -357,6 +354,24 @@ impl LiveCapture {
     }
 }
 
+/// When kernel timestamps were asked for (see [`Settle::wait`]).
+#[derive(Debug, Clone, Copy)]
+struct Settle(Instant);
+
+impl Settle {
+    /// Before a socket read with `recvfrom` is bound: give the kernel's
+    /// deferred enabling of timestamps time to land (a workqueue item,
+    /// normally done within microseconds), or the first packets would be
+    /// stamped when read. A ring needs no wait: the kernel stamps each
+    /// packet as it writes it into the ring, with the time of arrival when
+    /// the packet carries no timestamp.
+    fn wait(self) {
+        if let Some(rest) = TIMESTAMP_SETTLE.checked_sub(self.0.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
+}
+
 /// The receive path: a memory-mapped ring where one can be set up (bound to
 /// the interface here), else pnet's recvfrom channel (which binds it), with
 /// the one line that says why the ring is missing.
@@ -365,6 +380,7 @@ fn open_rx(
     ni: &datalink::NetworkInterface,
     cfg: &LiveConfig,
     promiscuous: bool,
+    settle: Settle,
 ) -> Result<(Rx, RawFd, Option<String>), CaptureError> {
     let mut ring_fallback = None;
     if let Some(bytes) = cfg.ring.filter(|_| !promiscuous) {
@@ -387,6 +403,7 @@ fn open_rx(
             }
         }
     }
+    settle.wait();
     let fd = sock.into_raw_fd();
     let config = datalink::Config {
         read_buffer_size: MAX_FRAME,
@@ -421,6 +438,7 @@ fn open_rx(
 fn open_cooked_rx(
     sock: std::os::fd::OwnedFd,
     cfg: &LiveConfig,
+    settle: Settle,
 ) -> Result<(Rx, RawFd, Option<String>), CaptureError> {
     let bind = |sock: &std::os::fd::OwnedFd| {
         sys::bind_all(sock, 0)
@@ -442,6 +460,7 @@ fn open_cooked_rx(
             }
         }
     }
+    settle.wait();
     bind(&sock)?;
     let buf = vec![0u8; crate::wire::sll2::LEN + MAX_FRAME];
     Ok((Rx::Cooked { buf, _sock: sock }, fd, ring_fallback))
@@ -454,7 +473,37 @@ impl AsRawFd for LiveCapture {
     }
 }
 
+fn no_such_interface(name: &str, interfaces: &[datalink::NetworkInterface]) -> CaptureError {
+    let available = interfaces
+        .iter()
+        .map(|i| i.name.as_str())
+        .chain(std::iter::once(ANY))
+        .collect::<Vec<_>>()
+        .join(", ");
+    CaptureError::NoSuchInterface {
+        name: name.to_string(),
+        available,
+    }
+}
+
+/// `Ok` when `iface` exists (or is `any`), else the error
+/// [`LiveCapture::open`] would give, for a caller that opens later.
+pub fn check_iface(iface: &str) -> Result<(), CaptureError> {
+    let interfaces = datalink::interfaces();
+    if iface == ANY || interfaces.iter().any(|i| i.name == iface) {
+        return Ok(());
+    }
+    Err(no_such_interface(iface, &interfaces))
+}
+
 /// True when this process may capture (it can open an AF_PACKET socket).
 pub fn can_capture() -> bool {
     sys::can_capture()
+}
+
+/// The socket [`can_capture`] opens, kept (`None` when capturing is not
+/// allowed), to be handed to [`LiveCapture::open_on`] so it is not closed
+/// and opened again. It receives nothing until bound.
+pub fn probe() -> Option<std::os::fd::OwnedFd> {
+    sys::open_packet_socket().ok()
 }

@@ -32,6 +32,7 @@ pub mod tracer;
 pub mod watermark;
 
 use std::io::{BufRead, BufReader};
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -91,13 +92,18 @@ pub struct TraceConfig {
 
 /// Where packets come from.
 enum Packets {
-    /// Capturing this interface on the host.
-    Host(String),
+    /// Capturing this interface on the host, on the socket that showed
+    /// capturing is allowed if one was opened to learn it (so at most one
+    /// packet socket is ever closed).
+    Host(String, Option<OwnedFd>),
     /// Capturing `lo` of the private namespace socklab entered.
     Private,
     /// No capture; the reason was said.
     None,
 }
+
+/// Size of trace's capture ring (as the recvfrom path's receive buffer).
+const TRACE_RING: usize = 8 << 20;
 
 /// How the program's status maps to socklab's.
 fn exit_code(status: i32) -> ExitCode {
@@ -120,8 +126,13 @@ fn plan(cfg: &TraceConfig) -> Packets {
     if cfg.no_packets {
         return Packets::None;
     }
-    if live::can_capture() {
-        return Packets::Host(cfg.iface.clone());
+    // Without a socket if the capability says enough: closing a packet
+    // socket costs an RCU grace period (10-20 ms) on the way out.
+    if crate::capture::privs::net_raw_here() {
+        return Packets::Host(cfg.iface.clone(), None);
+    }
+    if let Some(probe) = live::probe() {
+        return Packets::Host(cfg.iface.clone(), Some(probe));
     }
     if cfg.pid.is_some() {
         out::note(
@@ -157,17 +168,21 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
              tables are x86_64's); use strace -f -e trace=network here"
         );
     }
-    let packets = plan(cfg);
-    let live = match &packets {
-        Packets::Host(i) => Some(i.clone()),
-        Packets::Private => Some("lo".to_string()),
-        Packets::None => None,
-    }
-    .map(|iface| {
+    let (live, probe) = match plan(cfg) {
+        Packets::Host(i, probe) => (Some(i), probe),
+        Packets::Private => (Some("lo".to_string()), None),
+        Packets::None => (None, None),
+    };
+    let live = live.map(|iface| {
+        let mut lc = LiveConfig::new(&iface);
         // A short poll: the capture's last drain (one idle poll) is part
         // of every traced run's time.
-        let mut lc = LiveConfig::new(&iface);
         lc.poll = Duration::from_millis(10);
+        // A ring: the kernel hands packets over a block at a time (at the
+        // latest after the ring's block timeout, 10 ms, well within the
+        // printer's horizon), so the capture thread wakes once per block,
+        // not once per packet, and reads with no system call per packet.
+        lc.ring = Some(TRACE_RING);
         lc
     });
     if cfg.write.is_some() && live.is_none() {
@@ -182,7 +197,10 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     if let Some(n) = cfg.follow {
         pipe = pipe.follow_only(n);
     }
-    let write = cfg.write.clone();
+    if let Some(lc) = &live {
+        live::check_iface(&lc.iface).with_context(|| format!("cannot capture on {}", lc.iface))?;
+    }
+    let iface = live.as_ref().map(|l| l.iface.clone()).unwrap_or_default();
     let show = Show {
         look: render::Look {
             color: cfg.print.color,
@@ -195,27 +213,35 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         summary: cfg.summary,
     };
     let (tx, rx) = mpsc::channel::<TraceEvent>();
-    // The capture opens on the printer thread while the program starts
-    // (the kernel takes tens of ms to turn timestamps on); the program's
-    // first socket call waits until it is ready (Tracer::gate).
+    // The capture opens on its own thread at the program's first socket
+    // call, which waits until it is ready (Tracer::gate): a program that
+    // makes none costs no packet socket (whose close alone takes 10-20 ms).
+    // With --all-packets or -p every packet counts: it opens at once.
     let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<(), String>>(1);
+    let (go_tx, go_rx) = mpsc::sync_channel::<()>(1);
     let watermark = watermark::Watermark::new();
     let caught_up = watermark.clone();
 
     // Threads started from here on do not take SIGINT/SIGTERM: the tracer
     // thread (this one) must, to pass them on to the program.
     let blocked = tracer::block_signals();
+    let cap = match live {
+        Some(lc) => Some(BackgroundCapture::deferred(lc, probe, go_rx, ready_tx)?),
+        None => None,
+    };
+    let go = if cfg.all_packets || cfg.pid.is_some() {
+        let _ = go_tx.send(());
+        None
+    } else {
+        Some(go_tx)
+    };
+    let gated = cap.is_some();
+    // The packet loop, the session as its merger; the -w file is created here.
+    let session = Session::new(show, cap.is_some(), rx, caught_up);
+    let work = Printer::new(session, pipe, cap, cfg.write.as_deref(), &iface)?;
     let printer = std::thread::Builder::new()
         .name("socklab-trace-print".into())
-        .spawn(move || -> Result<_> {
-            let iface = live.as_ref().map(|l| l.iface.clone()).unwrap_or_default();
-            let opened = open_capture(live).and_then(|cap| {
-                let session = Session::new(show, cap.is_some(), rx, caught_up);
-                Ok(Printer::new(session, pipe, cap, write.as_deref(), &iface)?)
-            });
-            let _ = ready_tx.send(opened.as_ref().map(|_| ()).map_err(|e| format!("{e:#}")));
-            opened?.run().context("writing the trace")
-        })
+        .spawn(move || -> Result<_> { work.run().context("writing the trace") })
         .context("cannot start the printer thread")?;
     let mut readers = Vec::new();
     let stdio = if cfg.inline_output {
@@ -243,7 +269,9 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         Mode::Seccomp
     };
     let mut t = Tracer::new(mode, tx, cfg.snap, watermark);
-    t.gate(ready_rx);
+    if gated {
+        t.gate(ready_rx, go);
+    }
     t.decode_as(&cfg.decode);
     let run_as = sudo_user();
     let stdio_fds = stdio.as_ref().map(|(o, e)| {
@@ -329,7 +357,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     if let Some((n, seen)) = cfg.follow.zip(unfollowed) {
         bail!(
             "--follow {n}: the program had no TCP conversation #{n} ({}); its conversations \
-             are numbered from 1 as they start, as the -c table shows them",
+             are numbered in the order they start, from 1, as the -c table shows them",
             match seen {
                 0 => "it had none at all".to_string(),
                 k => format!("it had {k}"),
@@ -337,16 +365,6 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         );
     }
     Ok(exit_code(status.map(|s| s.status()).unwrap_or(0)))
-}
-
-/// Start capturing (`live`); runs on the printer thread.
-fn open_capture(live: Option<LiveConfig>) -> Result<Option<BackgroundCapture>> {
-    let Some(lc) = live else {
-        return Ok(None);
-    };
-    let cap =
-        BackgroundCapture::start(&lc).with_context(|| format!("cannot capture on {}", lc.iface))?;
-    Ok(Some(cap))
 }
 
 /// Wait (at most 5 s) until every `--with` peer listens (TCP) or has
@@ -370,7 +388,7 @@ fn wait_ready(t: &mut Tracer, peers: &[nix::unistd::Pid]) {
     );
 }
 
-fn pipe_pair() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+fn pipe_pair() -> Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .context("cannot make a pipe for --inline-output")
 }

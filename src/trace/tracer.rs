@@ -11,7 +11,7 @@
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -156,6 +156,8 @@ pub struct Tracer {
     watermark: Watermark,
     /// Until the capture is ready: the first socket call waits for it.
     gate: Option<Receiver<Result<(), String>>>,
+    /// Tells a deferred capture to open (at the first socket call).
+    go: Option<SyncSender<()>>,
     /// The capture could not start (the tracees were killed): why.
     pub gate_failed: Option<String>,
 }
@@ -189,6 +191,7 @@ impl Tracer {
             attached: false,
             watermark,
             gate: None,
+            go: None,
             gate_failed: None,
         }
     }
@@ -196,8 +199,11 @@ impl Tracer {
     /// Hold the first socket call of any tracee until `ready` says the
     /// capture is on (so no packet is missed); on an error, or after 10 s,
     /// kill the tracees and keep the reason in [`Tracer::gate_failed`].
-    pub fn gate(&mut self, ready: Receiver<Result<(), String>>) {
+    /// With `go`, that first call is also what tells the capture to open
+    /// (dropped with the tracer if no call ever comes).
+    pub fn gate(&mut self, ready: Receiver<Result<(), String>>, go: Option<SyncSender<()>>) {
         self.gate = Some(ready);
+        self.go = go;
     }
 
     /// Wait at the gate, once. False if tracing must end.
@@ -205,6 +211,9 @@ impl Tracer {
         let Some(g) = self.gate.take() else {
             return true;
         };
+        if let Some(go) = self.go.take() {
+            let _ = go.send(());
+        }
         let why = match g.recv_timeout(Duration::from_secs(10)) {
             Ok(Ok(())) => return true,
             Ok(Err(e)) => e,

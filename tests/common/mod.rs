@@ -144,9 +144,25 @@ pub struct Server {
 impl Server {
     /// Start `program args`, wait until a line contains `ready` (max 10 s).
     pub fn start(program: impl Into<PathBuf>, args: &[&str], ready: &str) -> Server {
-        let program = program.into();
+        Server::spawn(program.into(), args, ready, false)
+    }
+
+    /// Like [`Server::start`], in a process group of its own whose parent
+    /// (this test) is in the same session, so the group is never orphaned
+    /// however the suite was started (setsid, CI): the kernel discards
+    /// SIGTSTP, SIGTTIN and SIGTTOU sent to an orphaned group's processes.
+    pub fn start_own_group(program: impl Into<PathBuf>, args: &[&str], ready: &str) -> Server {
+        Server::spawn(program.into(), args, ready, true)
+    }
+
+    fn spawn(program: PathBuf, args: &[&str], ready: &str, own_group: bool) -> Server {
+        use std::os::unix::process::CommandExt;
         let is_socklab = program == bin();
-        let mut child = Command::new(program)
+        let mut cmd = Command::new(program);
+        if own_group {
+            cmd.process_group(0);
+        }
+        let mut child = cmd
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
