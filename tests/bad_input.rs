@@ -2,20 +2,21 @@
 //! only the offending client is dropped, and the server keeps serving.
 
 mod common;
+#[path = "common/servers.rs"]
+#[allow(dead_code)]
+mod servers;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream, UdpSocket};
 use std::time::Duration;
 
 use common::*;
+use servers::*;
 
 const T: Duration = Duration::from_secs(3);
 
 fn connect(port: u16) -> TcpStream {
-    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(T)).unwrap();
-    s.set_write_timeout(Some(T)).unwrap();
-    s
+    connect_with(port, T)
 }
 
 fn tcp_calc_ok(port: u16) {
@@ -34,7 +35,7 @@ fn tcp_calc_ok(port: u16) {
 #[test]
 fn udp_calc_wrong_sizes_are_dumped_and_skipped() {
     let port = udp_port();
-    let srv = Server::socklab(&["udp-calc", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let srv = serve(port, &["udp-calc", "serve"]);
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
     s.set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
@@ -65,14 +66,7 @@ fn udp_calc_wrong_sizes_are_dumped_and_skipped() {
 #[test]
 fn tcp_calc_bad_numbers_each_get_a_clear_line() {
     let port = tcp_port();
-    let srv = Server::socklab(&[
-        "tcp-calc",
-        "serve",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "--idle-timeout",
-        "0.5",
-    ]);
+    let srv = serve(port, &["tcp-calc", "serve", "--idle-timeout", "0.5"]);
     // Not decimal.
     let mut s = connect(port);
     s.write_all(b"12a\0").unwrap();
@@ -112,16 +106,17 @@ fn tcp_calc_bad_numbers_each_get_a_clear_line() {
 #[test]
 fn tcp_calc_iterative_is_not_blocked_forever_by_a_silent_client() {
     let port = tcp_port();
-    let srv = Server::socklab(&[
-        "tcp-calc",
-        "serve",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "--mode",
-        "iterative",
-        "--idle-timeout",
-        "0.5",
-    ]);
+    let srv = serve(
+        port,
+        &[
+            "tcp-calc",
+            "serve",
+            "--mode",
+            "iterative",
+            "--idle-timeout",
+            "0.5",
+        ],
+    );
     let _silent = connect(port);
     std::thread::sleep(Duration::from_millis(100));
     tcp_calc_ok(port);
@@ -134,13 +129,7 @@ fn tcp_calc_iterative_is_not_blocked_forever_by_a_silent_client() {
 #[test]
 fn tcp_calc_many_connections_at_once() {
     let port = tcp_port();
-    let _srv = Server::socklab(&[
-        "tcp-calc",
-        "serve",
-        "-q",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-    ]);
+    let _srv = serve(port, &["tcp-calc", "serve", "-q"]);
     // 64 clients connected at the same time, all answered.
     let mut conns: Vec<TcpStream> = (0..64).map(|_| connect(port)).collect();
     for (i, c) in conns.iter_mut().enumerate() {
@@ -174,16 +163,17 @@ fn tcp_calc_many_connections_at_once() {
 #[test]
 fn tcp_calc_threads_mode_caps_clients() {
     let port = tcp_port();
-    let srv = Server::socklab(&[
-        "tcp-calc",
-        "serve",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "--max-clients",
-        "2",
-        "--idle-timeout",
-        "2",
-    ]);
+    let srv = serve(
+        port,
+        &[
+            "tcp-calc",
+            "serve",
+            "--max-clients",
+            "2",
+            "--idle-timeout",
+            "2",
+        ],
+    );
     let _a = connect(port);
     let _b = connect(port);
     std::thread::sleep(Duration::from_millis(200));
@@ -194,26 +184,14 @@ fn tcp_calc_threads_mode_caps_clients() {
     srv.wait_for("2 clients already connected (--max-clients)", T);
 }
 
-fn record(text: &str) -> Vec<u8> {
-    let mut b = text.as_bytes().to_vec();
-    b.resize(67, b' ');
-    b
-}
-
 #[test]
 fn monitor_bad_records_then_good_ones_both_modes() {
     for mode in ["poll", "threads"] {
         let port = tcp_port();
-        let mut srv = Server::socklab(&[
-            "monitor",
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--mode",
-            mode,
-            "--idle-timeout",
-            "0.5",
-        ]);
+        let mut srv = serve(
+            port,
+            &["monitor", "serve", "--mode", mode, "--idle-timeout", "0.5"],
+        );
         // A record in pieces, a record that is not the layout, bad UTF-8, then a cut record.
         let mut s = connect(port);
         let good = record("Hostname:box Carga de CPU: 1.5% Memória Disponível: 20.0%");
@@ -262,14 +240,7 @@ fn monitor_bad_records_then_good_ones_both_modes() {
 #[test]
 fn echo_idle_client_is_closed_and_others_served() {
     let port = tcp_port();
-    let srv = Server::socklab(&[
-        "echo",
-        "serve",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "--idle-timeout",
-        "0.5",
-    ]);
+    let srv = serve(port, &["echo", "serve", "--idle-timeout", "0.5"]);
     let mut q = connect(port);
     let o = socklab(&[
         "echo",
@@ -286,29 +257,14 @@ fn echo_idle_client_is_closed_and_others_served() {
 #[test]
 fn echo_ok_style_and_udp() {
     let port = tcp_port();
-    let _srv = Server::socklab(&[
-        "echo",
-        "serve",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "--style",
-        "ok",
-    ]);
+    let _srv = serve(port, &["echo", "serve", "--style", "ok"]);
     let o = socklab(&["echo", "send", "hola", "--to", &format!("127.0.0.1:{port}")]);
     assert_eq!(
         stdout(&o),
         "Welcome to the server. Type something and hit enter\nOK...hola\n"
     );
     let uport = udp_port();
-    let _u = Server::socklab(&[
-        "echo",
-        "serve",
-        "--udp",
-        "--bind",
-        &format!("127.0.0.1:{uport}"),
-        "--style",
-        "upper",
-    ]);
+    let _u = serve(uport, &["echo", "serve", "--udp", "--style", "upper"]);
     let o = socklab(&[
         "echo",
         "send",
@@ -323,7 +279,7 @@ fn echo_ok_style_and_udp() {
 #[test]
 fn chat_broadcasts_announces_and_survives_long_lines() {
     let port = tcp_port();
-    let srv = Server::socklab(&["chat", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let srv = serve(port, &["chat", "serve"]);
     let mut a = connect(port);
     let mut buf = [0u8; 8192];
     let n = a.read(&mut buf).unwrap();

@@ -5,6 +5,9 @@
 //! senders are cut off, the fd cap follows `ulimit -n`, threads are reaped.
 
 mod common;
+#[path = "common/servers.rs"]
+#[allow(dead_code)]
+mod servers;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream, UdpSocket};
@@ -12,14 +15,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
+use servers::*;
 
 const T: Duration = Duration::from_secs(5);
 
 fn connect(port: u16) -> TcpStream {
-    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(T)).unwrap();
-    s.set_write_timeout(Some(T)).unwrap();
-    s
+    connect_with(port, T)
 }
 
 fn lines(srv: &Server, needle: &str) -> Vec<String> {
@@ -87,7 +88,7 @@ fn bad_total(srv: &mut Server) -> u64 {
 #[test]
 fn udp_calc_bad_datagrams_are_rate_limited_per_peer_and_summarised() {
     let port = udp_port();
-    let mut srv = Server::socklab(&["udp-calc", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let mut srv = serve(port, &["udp-calc", "serve"]);
     let peer = flood_bad_datagrams(port, 3000);
     assert_eq!(udp_calc_ask(port), "result: 42");
     srv.wait_for(
@@ -114,13 +115,7 @@ fn udp_calc_bad_datagrams_are_rate_limited_per_peer_and_summarised() {
 #[test]
 fn quiet_udp_calc_shows_only_summaries() {
     let port = udp_port();
-    let mut srv = Server::socklab(&[
-        "udp-calc",
-        "serve",
-        "-q",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-    ]);
+    let mut srv = serve(port, &["udp-calc", "serve", "-q"]);
     let peer = flood_bad_datagrams(port, 500);
     assert_eq!(udp_calc_ask(port), "result: 42");
     srv.wait_for(
@@ -137,7 +132,7 @@ fn quiet_udp_calc_shows_only_summaries() {
 #[test]
 fn chat_one_huge_line_keeps_memory_bounded_and_is_cut() {
     let port = tcp_port();
-    let srv = Server::socklab(&["chat", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let srv = serve(port, &["chat", "serve"]);
     let mut reader = connect(port);
     let mut buf = [0u8; 65536];
     let _ = reader.read(&mut buf).unwrap(); // welcome
@@ -169,7 +164,7 @@ fn chat_one_huge_line_keeps_memory_bounded_and_is_cut() {
 #[test]
 fn chat_binary_garbage_is_not_relayed() {
     let port = tcp_port();
-    let srv = Server::socklab(&["chat", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let srv = serve(port, &["chat", "serve"]);
     let mut a = connect(port);
     let mut buf = [0u8; 4096];
     let _ = a.read(&mut buf).unwrap();
@@ -189,7 +184,7 @@ fn chat_binary_garbage_is_not_relayed() {
 #[test]
 fn chat_slow_reader_is_dropped_and_others_keep_chatting() {
     let port = tcp_port();
-    let srv = Server::socklab(&["chat", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let srv = serve(port, &["chat", "serve"]);
     // The slow reader: a tiny receive buffer, and it never reads.
     let slow = {
         let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
@@ -261,23 +256,10 @@ fn chat_slow_reader_is_dropped_and_others_keep_chatting() {
     assert!(peak_kb < 64 * 1024, "peak RSS {peak_kb} kB");
 }
 
-fn record(text: &str) -> Vec<u8> {
-    let mut b = text.as_bytes().to_vec();
-    b.resize(67, b' ');
-    b
-}
-
 #[test]
 fn monitor_poll_loop_is_fair_to_a_valid_client_under_a_flood() {
     let port = tcp_port();
-    let srv = Server::socklab(&[
-        "monitor",
-        "serve",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "--mode",
-        "poll",
-    ]);
+    let srv = serve(port, &["monitor", "serve", "--mode", "poll"]);
     // Two flooders send bad records as fast as they can for 3 s.
     let flooders: Vec<_> = (0..2)
         .map(|_| {
@@ -292,10 +274,7 @@ fn monitor_poll_loop_is_fair_to_a_valid_client_under_a_flood() {
     thread::sleep(Duration::from_millis(300));
     let mut good = connect(port);
     let sent = Instant::now();
-    good.write_all(&record(
-        "Hostname:fair Carga de CPU: 1.0% Memória Disponível: 2.0%",
-    ))
-    .unwrap();
+    good.write_all(&host_record("fair")).unwrap();
     srv.wait_for("host fair  CPU 1.0%", Duration::from_secs(2));
     assert!(sent.elapsed() < Duration::from_secs(2));
     for f in flooders {
@@ -314,16 +293,10 @@ fn monitor_poll_loop_is_fair_to_a_valid_client_under_a_flood() {
 fn monitor_slow_sender_is_cut_off_after_the_idle_time_in_both_modes() {
     for mode in ["poll", "threads"] {
         let port = tcp_port();
-        let srv = Server::socklab(&[
-            "monitor",
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--mode",
-            mode,
-            "--idle-timeout",
-            "1",
-        ]);
+        let srv = serve(
+            port,
+            &["monitor", "serve", "--mode", mode, "--idle-timeout", "1"],
+        );
         let mut s = connect(port);
         // One byte every 0.2 s: never idle for 1 s, but a record takes 13 s.
         let end = Instant::now() + Duration::from_secs(4);
@@ -369,27 +342,23 @@ fn the_client_cap_follows_ulimit_n_and_the_server_keeps_serving() {
     assert!(srv.open_fds() <= 64);
     drop(held);
     thread::sleep(Duration::from_millis(500));
-    let mut good = connect(port);
-    good.write_all(&record(
-        "Hostname:after Carga de CPU: 1.0% Memória Disponível: 2.0%",
-    ))
-    .unwrap();
-    srv.wait_for("host after  CPU 1.0%", T);
+    monitor_serves(&srv, port, "after", T);
 }
 
 #[test]
 fn thread_servers_reap_their_threads() {
     let port = tcp_port();
-    let mut srv = Server::socklab(&[
-        "monitor",
-        "serve",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "--mode",
-        "threads",
-        "--idle-timeout",
-        "1",
-    ]);
+    let mut srv = serve(
+        port,
+        &[
+            "monitor",
+            "serve",
+            "--mode",
+            "threads",
+            "--idle-timeout",
+            "1",
+        ],
+    );
     let base = srv.status_field("Threads");
     // 30 half-open clients: a partial record, then silence.
     let held: Vec<TcpStream> = (0..30)
@@ -421,43 +390,35 @@ fn thread_servers_reap_their_threads() {
     assert_eq!(srv.count("still running"), 0, "{}", srv.output());
 }
 
-/// Lower the running server's descriptor limit (`prlimit --pid PID
-/// --nofile=N`): its client cap was worked out for the old limit, so the
-/// next clients run into EMFILE in accept().
-fn lower_nofile(srv: &Server, soft: u64) {
-    let pid = srv.pid() as libc::pid_t;
-    let mut old = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: prlimit reads `new` and writes `old`, both live locals; the
-    // pid is our own child's.
-    let r = unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, std::ptr::null(), &mut old) };
-    assert_eq!(r, 0, "prlimit get: {}", std::io::Error::last_os_error());
-    let new = libc::rlimit {
-        rlim_cur: soft,
-        rlim_max: old.rlim_max,
-    };
-    // SAFETY: as above.
-    let r = unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, &new, std::ptr::null_mut()) };
-    assert_eq!(r, 0, "prlimit set: {}", std::io::Error::last_os_error());
+/// Start `server` (with `--mode MODE` unless empty), then lower its
+/// descriptor limit to room for about 3 clients more than it holds now.
+/// Returns the port, the server and its descriptors before any client.
+fn near_its_descriptor_limit(server: &str, mode: &str) -> (u16, Server, u64) {
+    let port = tcp_port();
+    let mut args = vec![server, "serve"];
+    if !mode.is_empty() {
+        args.extend(["--mode", mode]);
+    }
+    let srv = serve(port, &args);
+    // The banner comes before the loop opens its last descriptors.
+    thread::sleep(Duration::from_millis(300));
+    let base = srv.open_fds() as u64;
+    lower_nofile(&srv, base + 3);
+    (port, srv, base)
 }
 
-/// True once `s` reads end of stream (or a reset) within `limit`.
-fn sees_close(s: &mut TcpStream, limit: Duration) -> bool {
-    s.set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let end = Instant::now() + limit;
-    let mut buf = [0u8; 4096];
-    while Instant::now() < end {
-        match s.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
-            Err(_) => {}
-        }
+/// Once the clients are gone and their descriptors back, a new client is
+/// served (a chat line relayed, a monitor record logged).
+fn serves_again(server: &str, srv: &Server, port: u16, base: u64) {
+    let end = Instant::now() + T;
+    while srv.open_fds() as u64 > base && Instant::now() < end {
+        thread::sleep(Duration::from_millis(20));
     }
-    false
+    if server == "chat" {
+        chat_relays(srv, port, "after the storm", T);
+    } else {
+        monitor_serves(srv, port, "storm", T);
+    }
 }
 
 /// Out of descriptors under an accept storm (issue 13 point 1, the EMFILE
@@ -468,19 +429,7 @@ fn sees_close(s: &mut TcpStream, limit: Duration) -> bool {
 #[test]
 fn out_of_descriptors_clients_are_closed_at_once_and_the_server_keeps_serving() {
     for (server, mode) in [("monitor", "poll"), ("monitor", "threads"), ("chat", "")] {
-        let port = tcp_port();
-        let bind = format!("127.0.0.1:{port}");
-        let mut args = vec![server, "serve", "--bind", &bind];
-        if !mode.is_empty() {
-            args.extend(["--mode", mode]);
-        }
-        let srv = Server::socklab(&args);
-        // The banner comes before the loop opens its last descriptors.
-        thread::sleep(Duration::from_millis(300));
-        let base = srv.open_fds() as u64;
-        // Room for about 3 clients more than the server holds now.
-        let soft = base + 3;
-        lower_nofile(&srv, soft);
+        let (port, srv, base) = near_its_descriptor_limit(server, mode);
         let mut held: Vec<TcpStream> = (0..12).map(|_| connect(port)).collect();
         srv.wait_for("Too many open files (EMFILE)", T);
         // The last one can only have been refused: it is closed, not left waiting.
@@ -498,42 +447,41 @@ fn out_of_descriptors_clients_are_closed_at_once_and_the_server_keeps_serving() 
             lesson.len()
         );
         drop(held);
-        // Descriptors come back as the server sees the clients leave.
+        serves_again(server, &srv, port, base);
+    }
+}
+
+/// Accept-error recovery in the edge-triggered poll loops (issue 13 point
+/// 1): epoll reports the listener once per arrival, so a loop that stopped
+/// accepting after EMFILE without staying armed would leave the clients
+/// already waiting in the backlog there until someone else connects. Ten
+/// clients arrive while the server is stopped (one wake-up for all of
+/// them); with no later arrival, every one must leave the accept queue
+/// (held, or accepted on the spare descriptor and closed), and the server
+/// serves again once descriptors are free.
+#[test]
+fn poll_loops_keep_accepting_after_emfile_without_a_new_arrival() {
+    for server in ["monitor", "chat"] {
+        let mode = if server == "monitor" { "poll" } else { "" };
+        let (port, srv, base) = near_its_descriptor_limit(server, mode);
+        assert_eq!(accept_queue(port), Some(0), "listener on {port}");
+        signal(&srv, "-STOP");
+        let held: Vec<TcpStream> = (0..10).map(|_| connect(port)).collect();
+        assert_eq!(accept_queue(port), Some(10), "all ten wait in the backlog");
+        signal(&srv, "-CONT");
         let end = Instant::now() + T;
-        while srv.open_fds() as u64 > base && Instant::now() < end {
+        while accept_queue(port) != Some(0) && Instant::now() < end {
             thread::sleep(Duration::from_millis(20));
         }
-        if server == "chat" {
-            let mut a = connect(port);
-            let mut b = connect(port);
-            srv.wait_for("connection from", T);
-            thread::sleep(Duration::from_millis(200));
-            a.write_all(b"after the storm\n").unwrap();
-            let end = Instant::now() + T;
-            let mut got = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !String::from_utf8_lossy(&got).contains("after the storm") && Instant::now() < end
-            {
-                match b.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => got.extend_from_slice(&buf[..n]),
-                    Err(_) => {}
-                }
-            }
-            assert!(
-                String::from_utf8_lossy(&got).contains("] after the storm"),
-                "{}\n{}",
-                String::from_utf8_lossy(&got),
-                srv.output()
-            );
-        } else {
-            let mut good = connect(port);
-            good.write_all(&record(
-                "Hostname:storm Carga de CPU: 1.0% Memória Disponível: 2.0%",
-            ))
-            .unwrap();
-            srv.wait_for("host storm  CPU 1.0%", T);
-        }
+        assert_eq!(
+            accept_queue(port),
+            Some(0),
+            "{server}: clients left in the backlog after EMFILE:\n{}",
+            srv.output()
+        );
+        srv.wait_for("Too many open files (EMFILE)", T);
+        drop(held);
+        serves_again(server, &srv, port, base);
     }
 }
 
@@ -543,7 +491,7 @@ fn out_of_descriptors_clients_are_closed_at_once_and_the_server_keeps_serving() 
 #[test]
 fn monitor_records_are_logged_through_a_connection_storm() {
     let port = tcp_port();
-    let srv = Server::socklab(&["monitor", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let srv = serve(port, &["monitor", "serve"]);
     let storm = thread::spawn(move || {
         let end = Instant::now() + Duration::from_secs(3);
         let mut n = 0u64;
@@ -579,7 +527,7 @@ fn monitor_records_are_logged_through_a_connection_storm() {
 #[test]
 fn chat_announces_a_reconnect_storm_as_a_count() {
     let port = tcp_port();
-    let _srv = Server::socklab(&["chat", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let _srv = serve(port, &["chat", "serve"]);
     let mut reader = connect(port);
     reader
         .set_read_timeout(Some(Duration::from_millis(200)))
@@ -625,23 +573,14 @@ fn chat_announces_a_reconnect_storm_as_a_count() {
 fn monitor_closes_a_client_after_32_bad_records_in_a_row() {
     for mode in ["poll", "threads"] {
         let port = tcp_port();
-        let srv = Server::socklab(&[
-            "monitor",
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--mode",
-            mode,
-        ]);
+        let srv = serve(port, &["monitor", "serve", "--mode", mode]);
         // 31 bad, 1 good, 31 bad: never 32 in a row, still connected.
         let mut mixed = connect(port);
         let bad = record("garbage, not a record");
         let mut burst = Vec::new();
         for i in 0..63 {
             if i == 31 {
-                burst.extend(record(
-                    "Hostname:mixed Carga de CPU: 1.0% Memória Disponível: 2.0%",
-                ));
+                burst.extend(host_record("mixed"));
             } else {
                 burst.extend_from_slice(&bad);
             }
@@ -663,11 +602,7 @@ fn monitor_closes_a_client_after_32_bad_records_in_a_row() {
             srv.output()
         );
         // The mixed client is still served.
-        mixed
-            .write_all(&record(
-                "Hostname:still Carga de CPU: 1.0% Memória Disponível: 2.0%",
-            ))
-            .unwrap();
+        mixed.write_all(&host_record("still")).unwrap();
         srv.wait_for("host still  CPU 1.0%", T);
     }
 }
@@ -679,7 +614,7 @@ fn monitor_closes_a_client_after_32_bad_records_in_a_row() {
 #[test]
 fn chat_a_reader_that_keeps_up_survives_a_turn_of_128_kib() {
     let port = tcp_port();
-    let srv = Server::socklab(&["chat", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let srv = serve(port, &["chat", "serve"]);
     let mut reader = connect(port);
     let mut talkers: Vec<TcpStream> = (0..8).map(|_| connect(port)).collect();
     let end = Instant::now() + T;
@@ -687,20 +622,12 @@ fn chat_a_reader_that_keeps_up_survives_a_turn_of_128_kib() {
         thread::sleep(Duration::from_millis(20));
     }
     thread::sleep(Duration::from_millis(200));
-    let pid = srv.pid().to_string();
-    let signal = |sig: &str| {
-        let st = std::process::Command::new("kill")
-            .args([sig, &pid])
-            .status()
-            .unwrap();
-        assert!(st.success());
-    };
-    signal("-STOP");
+    signal(&srv, "-STOP");
     let line = format!("{}\n", "z".repeat(4000));
     for t in &mut talkers {
         t.write_all(line.repeat(4).as_bytes()).unwrap();
     }
-    signal("-CONT");
+    signal(&srv, "-CONT");
     let relayed = |all: &[u8]| {
         all.split(|&b| b == b'\n')
             .filter(|l| l.ends_with(&[b'z'; 4000]))
@@ -727,56 +654,24 @@ fn chat_a_reader_that_keeps_up_survives_a_turn_of_128_kib() {
 #[test]
 fn monitor_poll_sees_a_close_waiting_behind_the_data() {
     let port = tcp_port();
-    let srv = Server::socklab(&[
-        "monitor",
-        "serve",
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "--mode",
-        "poll",
-        "--idle-timeout",
-        "0",
-    ]);
+    let srv = serve(
+        port,
+        &["monitor", "serve", "--mode", "poll", "--idle-timeout", "0"],
+    );
     let mut c = connect(port);
     let me = c.local_addr().unwrap();
     srv.wait_for(&format!("connection from {me}"), T);
-    let pid = srv.pid().to_string();
-    let signal = |sig: &str| {
-        let st = std::process::Command::new("kill")
-            .args([sig, &pid])
-            .status()
-            .unwrap();
-        assert!(st.success());
-    };
     // The record and the FIN both arrive while the server is stopped.
-    signal("-STOP");
-    c.write_all(&record(
-        "Hostname:behind Carga de CPU: 1.0% Memória Disponível: 2.0%",
-    ))
-    .unwrap();
+    signal(&srv, "-STOP");
+    c.write_all(&host_record("behind")).unwrap();
     c.shutdown(Shutdown::Write).unwrap();
     thread::sleep(Duration::from_millis(100));
-    signal("-CONT");
+    signal(&srv, "-CONT");
     srv.wait_for("host behind  CPU 1.0%", T);
     srv.wait_for(
         &format!("closed connection with {me} (it closed its side)"),
         T,
     );
-}
-
-/// Read `s` until `done(text so far)` or [`T`]; returns the text.
-fn read_until(s: &mut TcpStream, done: impl Fn(&str) -> bool) -> String {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 65536];
-    let end = Instant::now() + T;
-    while !done(&String::from_utf8_lossy(&got)) && Instant::now() < end {
-        match s.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(_) => {}
-        }
-    }
-    String::from_utf8_lossy(&got).into_owned()
 }
 
 /// Regression (issue 13, chat under the 1,000-client abuse bench at 91%):
@@ -789,7 +684,7 @@ fn read_until(s: &mut TcpStream, done: impl Fn(&str) -> bool) -> String {
 #[test]
 fn chat_an_endless_line_is_not_relayed_before_it_ends() {
     let port = tcp_port();
-    let srv = Server::socklab(&["chat", "serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let srv = serve(port, &["chat", "serve"]);
     let mut reader = connect(port);
     let mut endless = connect(port);
     let addr = endless.local_addr().unwrap();
@@ -798,13 +693,13 @@ fn chat_an_endless_line_is_not_relayed_before_it_ends() {
     srv.wait_for("line longer than 4096 bytes", T);
     let mut other = connect(port);
     other.write_all(b"marker\n").unwrap();
-    let got = read_until(&mut reader, |t| t.contains("] marker\n"));
+    let got = read_until(&mut reader, T, |t| t.contains("] marker\n"));
     assert!(got.contains("] marker\n"), "{got}\n{}", srv.output());
     assert!(!got.contains("AAAA"), "relayed before it ended:\n{got}");
     // Its newline comes: relayed cut at 4096, then the next line whole.
     endless.write_all(b"AAA\nok\n").unwrap();
     let mine = format!("[{addr}] ");
-    let got = read_until(&mut reader, |t| t.contains(&format!("{mine}ok\n")));
+    let got = read_until(&mut reader, T, |t| t.contains(&format!("{mine}ok\n")));
     let relayed: Vec<&str> = got.lines().filter(|l| l.starts_with(&mine)).collect();
     assert_eq!(
         relayed,
