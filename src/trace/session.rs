@@ -97,6 +97,10 @@ enum Item {
     },
 }
 
+/// The call a packet is tied to: its id, how it is named
+/// (`connect(fd 3) in pid 4242`), when it started.
+type Link = (u64, String, Timestamp);
+
 #[derive(Debug)]
 struct Slot {
     /// Where it sorts.
@@ -124,7 +128,7 @@ pub struct Session {
     ended: bool,
     /// The packet [`Merger::admit`] let through last: its facts and link
     /// (with the call's start), for [`Merger::packet`].
-    admitted: Option<(Option<Facts>, Option<(u64, String, Timestamp)>)>,
+    admitted: Option<(Option<Facts>, Option<Link>)>,
     slots: Vec<Slot>,
     seq: u64,
     announced: HashSet<u64>,
@@ -315,7 +319,7 @@ impl Session {
 
     /// The call that caused a packet with these facts, if one is known:
     /// its id, how it is named (`connect(fd 3) in pid 4242`), its start.
-    fn link_of(&self, f: &Facts) -> Option<(u64, String, Timestamp)> {
+    fn link_of(&self, f: &Facts) -> Option<Link> {
         let ids = [f.src.port(), f.dst.port()]
             .into_iter()
             .filter_map(|p| self.by_port.get(&p))
