@@ -19,6 +19,7 @@ pub mod decode;
 pub mod epoll;
 pub mod event;
 pub mod link;
+pub mod linkable;
 pub mod mem;
 pub mod names;
 pub mod procs;

@@ -34,6 +34,7 @@ use crate::wire::packet::decode_captured;
 use super::addr::Addr;
 use super::event::{CallEvent, ProcKind, TraceEvent};
 use super::link::{self, Facts};
+use super::linkable::Linkable;
 use super::render::{self, Look};
 use super::summary::Summary;
 use super::watermark::Watermark;
@@ -135,10 +136,11 @@ pub struct Session {
     /// Calls not printed yet, by id.
     calls: HashMap<u64, CallEvent>,
     /// Calls that can cause packets (connect, sends, close, shutdown),
-    /// kept a while after they end for linking, by id.
-    linkable: HashMap<u64, CallEvent>,
-    /// Their ids by port (the socket's local port, a connect's target port).
-    by_port: HashMap<u16, Vec<u64>>,
+    /// kept a while after they end for linking, by port (the socket's
+    /// local port, a connect's target port) and time.
+    linkable: Linkable,
+    /// Packets looked up in `linkable` (each once, when released).
+    link_attempts: u64,
     hidden_serials: HashSet<u64>,
     /// Processes that made socket calls (only their births and ends are shown).
     active: HashSet<i32>,
@@ -180,8 +182,8 @@ impl Session {
             seq: 0,
             announced: HashSet::new(),
             calls: HashMap::new(),
-            linkable: HashMap::new(),
-            by_port: HashMap::new(),
+            linkable: Linkable::default(),
+            link_attempts: 0,
             hidden_serials: HashSet::new(),
             active: HashSet::new(),
             deferred: HashMap::new(),
@@ -283,51 +285,19 @@ impl Session {
             return;
         }
         self.last_sending_call = self.last_sending_call.max(c.end);
-        let ports = [
-            c.socket
-                .as_ref()
-                .and_then(|s| s.local.as_ref())
-                .and_then(Addr::inet),
-            c.target.as_ref().and_then(Addr::inet),
-        ];
-        for a in ports.into_iter().flatten() {
-            if a.port() != 0 {
-                self.by_port.entry(a.port()).or_default().push(c.id);
-            }
-        }
-        self.linkable.insert(c.id, c.clone());
+        self.linkable.insert(c);
     }
 
     /// Forget linkable calls that ended long before `horizon`.
     fn prune(&mut self, horizon: Timestamp) {
-        let oldest = horizon.as_nanos() - KEEP_CALLS_NS;
-        let old: HashSet<u64> = self
-            .linkable
-            .iter()
-            .filter(|(_, c)| c.end.as_nanos() < oldest)
-            .map(|(id, _)| *id)
-            .collect();
-        if old.is_empty() {
-            return;
-        }
-        self.linkable.retain(|id, _| !old.contains(id));
-        self.by_port.retain(|_, ids| {
-            ids.retain(|id| !old.contains(id));
-            !ids.is_empty()
-        });
+        self.linkable.prune(horizon.as_nanos() - KEEP_CALLS_NS);
     }
 
     /// The call that caused a packet with these facts, if one is known:
     /// its id, how it is named (`connect(fd 3) in pid 4242`), its start.
-    fn link_of(&self, f: &Facts) -> Option<Link> {
-        let ids = [f.src.port(), f.dst.port()]
-            .into_iter()
-            .filter_map(|p| self.by_port.get(&p))
-            .flatten();
-        let c = ids
-            .filter_map(|id| self.linkable.get(id))
-            .filter(|c| link::caused(c, f))
-            .min_by_key(|c| (link::distance(c, f), c.id))?;
+    fn link_of(&mut self, f: &Facts) -> Option<Link> {
+        self.link_attempts += 1;
+        let c = self.linkable.find(f)?;
         let fd = c.fd.map(|f| format!("fd {f}")).unwrap_or_default();
         Some((c.id, format!("{}({fd}) in pid {}", c.call, c.pid), c.start))
     }
@@ -920,5 +890,106 @@ mod tests {
             then.contains("accept(3) = 4") && !then.contains("..."),
             "{then}"
         );
+    }
+
+    /// On the driver, flushed every 64 packets: each packet is looked up
+    /// once, when released (the peer's replies, which never link, are
+    /// not tried again at later flushes), and the program's own data is
+    /// tied to the send whose time it falls in, among 200 sends.
+    #[test]
+    fn each_packet_is_linked_once_and_to_its_own_send() {
+        use crate::capture::OwnedPacket;
+        use crate::capture::source::Memory;
+        use crate::filter::Filter;
+        use crate::render::packet::PrintOptions;
+        use crate::trace::sockets::SocketInfo;
+        use crate::wire::packet::tcp_flags as fl;
+        use crate::wire::packet::testframes::tcp;
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (ours, peer): (std::net::SocketAddr, std::net::SocketAddr) =
+            ("127.0.0.1:40000".parse().unwrap(), "127.0.0.1:21009".parse().unwrap());
+        let sock = SocketInfo {
+            serial: 1,
+            family: libc::AF_INET,
+            kind: libc::SOCK_STREAM,
+            local: Some(Addr::Inet(ours)),
+            peer: Some(Addr::Inet(peer)),
+            nonblocking: false,
+            name_service: false,
+        };
+        // Send i runs from base + i ms to base + i ms + 100 µs, base 450 ms
+        // ago; the tracer caught up to 200 ms ago: every packet is released
+        // at the first flush after it is read, and the calls are kept (for
+        // 1 s after the cut) unless this test takes over 2.5 s.
+        let now = Timestamp::now().as_nanos();
+        let at = |ns: i128| {
+            Timestamp::new(
+                ns.div_euclid(1_000_000_000) as i64,
+                ns.rem_euclid(1_000_000_000) as u32,
+            )
+        };
+        let base = now - 450_000_000;
+        let ms = |i: u32, us: u32| at(base + i128::from(i) * 1_000_000 + i128::from(us) * 1000);
+        let caught_up = Watermark::new();
+        caught_up.set(at(now - 200_000_000));
+        let mut packets = Vec::new();
+        for i in 0..200u32 {
+            let mut c = accept(u64::from(i) + 1, 0, 0);
+            c.call = "send";
+            c.fd = Some(i as i32 + 3);
+            c.start = ms(i, 0);
+            c.end = ms(i, 100);
+            c.socket = Some(sock.clone());
+            tx.send(TraceEvent::Call(Box::new(c))).expect("send");
+            // Ours, 30 µs into send i; the peer's echo 400 µs in (unlinkable).
+            for (data, at) in [
+                (tcp(40000, 21009, i, 0, fl::ACK | fl::PSH, b"x"), ms(i, 30)),
+                (tcp(21009, 40000, i, 0, fl::ACK | fl::PSH, b"x"), ms(i, 400)),
+            ] {
+                packets.push(OwnedPacket {
+                    ts: at,
+                    orig_len: data.len(),
+                    data,
+                    link: LinkType::Ethernet,
+                });
+            }
+        }
+        drop(tx);
+        let show = Show {
+            look: Look::default(),
+            ..Show::default()
+        };
+        let session = Session::new(show, true, rx, caught_up);
+        let pipe = Pipeline::new(Filter::all(), PrintOptions::default());
+        let mut out = Vec::new();
+        let (end, _, merger) = Driver::new(Memory::new(&packets, LinkType::Ethernet), pipe)
+            .live(Duration::ZERO)
+            .summary(DriverSummary::None)
+            .hold(Box::new(session))
+            .run_merger(&mut out);
+        assert!(end.error.is_none(), "{:?}", end.error);
+        let s = merger
+            .and_then(|m| m.into_any().downcast::<Session>().ok())
+            .expect("the session back");
+        assert_eq!(s.link_attempts, 400, "each packet looked up once");
+        assert_eq!(s.packets_shown, 400);
+        assert_eq!(s.packets_linked, 200);
+        let text = String::from_utf8_lossy(&out);
+        let linked: Vec<&str> = text.lines().filter(|l| l.contains("<- send(")).collect();
+        assert_eq!(linked.len(), 200, "{text}");
+        // Send i is told apart by its fd (i + 3): our packet i is tied to
+        // send i, not to a neighbour within SLACK_NS.
+        for i in 0..200u32 {
+            let seq = format!("seq {i}:{}, ", i + 1);
+            let tag = format!("<- send(fd {}) in pid 7", i + 3);
+            let ours = text
+                .lines()
+                .find(|l| l.contains("40000 > 127.0.0.1.21009") && l.contains(&seq))
+                .unwrap_or_else(|| panic!("packet {i}:\n{text}"));
+            assert!(ours.ends_with(&tag), "{ours}");
+        }
+        // Only calls near each packet were compared, not all 200.
+        assert!(s.linkable.checks <= 400 * 20, "{}", s.linkable.checks);
     }
 }
