@@ -97,7 +97,12 @@ impl Linkable {
             let Some(at) = self.by_port.get(port) else {
                 continue;
             };
-            for c in at.short.range(range.clone()).map(|(_, c)| c).chain(&at.long) {
+            for c in at
+                .short
+                .range(range.clone())
+                .map(|(_, c)| c)
+                .chain(&at.long)
+            {
                 checks += 1;
                 if c.end.as_nanos() < self.kept_from || !link::caused(c, f) {
                     continue;

@@ -898,8 +898,8 @@ mod tests {
     /// tied to the send whose time it falls in, among 200 sends.
     #[test]
     fn each_packet_is_linked_once_and_to_its_own_send() {
-        use crate::capture::OwnedPacket;
         use crate::capture::source::Memory;
+        use crate::capture::OwnedPacket;
         use crate::filter::Filter;
         use crate::render::packet::PrintOptions;
         use crate::trace::sockets::SocketInfo;
@@ -907,8 +907,10 @@ mod tests {
         use crate::wire::packet::testframes::tcp;
 
         let (tx, rx) = std::sync::mpsc::channel();
-        let (ours, peer): (std::net::SocketAddr, std::net::SocketAddr) =
-            ("127.0.0.1:40000".parse().unwrap(), "127.0.0.1:21009".parse().unwrap());
+        let (ours, peer): (std::net::SocketAddr, std::net::SocketAddr) = (
+            "127.0.0.1:40000".parse().unwrap(),
+            "127.0.0.1:21009".parse().unwrap(),
+        );
         let sock = SocketInfo {
             serial: 1,
             family: libc::AF_INET,
