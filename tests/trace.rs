@@ -367,6 +367,103 @@ fn tcp_calc_client_against_socklabs_server() {
     tcp_calc_client(port);
 }
 
+/// `trace --follow N` (issue 12 point 4): the calls as usual, then the
+/// program's conversation as two byte streams with the segment and the
+/// message boundaries; no packet lines.
+#[test]
+fn follow_shows_the_programs_conversation_after_it_ends() {
+    if !ready(true) {
+        return;
+    }
+    let (_s, port) = py_server("tcp_calc_server.py");
+    let (client, p) = (peer_path("tcp_calc_client.py"), port.to_string());
+    let rule = format!("{port}=tcp-calc");
+    let run = |n: &str| {
+        let args = [
+            "--color",
+            "never",
+            "--follow",
+            n,
+            "--decode",
+            &rule,
+            "--",
+            python3(),
+            &client,
+            "127.0.0.1",
+            &p,
+            "5",
+            "8",
+            "1",
+        ];
+        trace_text(&args)
+    };
+    // A capture on the shared `lo` can lose packets when something else
+    // floods it (the closing note then counts them): try again then.
+    let (out, err, code) = (0..3)
+        .map(|_| run("1"))
+        .find(|(_, err, _)| !err.contains("dropped by the kernel"))
+        .unwrap_or_else(|| panic!("the kernel dropped packets in each of 3 runs"));
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    // The calls are still the trace.
+    assert!(
+        out.contains(&format!("connect(3, 127.0.0.1:{port})")),
+        "{out}"
+    );
+    let f = out
+        .split("Follow TCP stream #1: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no conversation:\n{out}\n{err}"));
+    assert!(
+        f.contains(&format!("127.0.0.1.{port} (server), decoded as tcp-calc")),
+        "{f}"
+    );
+    // Both directions' bytes, each segment a row, the messages beside them.
+    for want in [
+        "tcp-calc numbers: 5 (from",
+        "tcp-calc numbers: 8 (from",
+        "tcp-calc numbers: 1 (from",
+        "\"-3\\x00\\x00\"",
+        "tcp-calc reply: -3",
+        "client > server: 6 bytes in",
+        "server > client: 4 bytes in",
+    ] {
+        assert!(f.contains(want), "lacks {want:?}:\n{f}\n{err}");
+    }
+    assert!(
+        f.lines().filter(|l| l.contains("  client  ")).count() >= 3,
+        "one row per client segment: {f}"
+    );
+    // Instead of the packet lines, not besides them.
+    assert!(!out.contains("Flags ["), "{out}");
+    // Not there: a clear error naming what there was.
+    let (out, err, code) = run("2");
+    assert_eq!(code, Some(1), "{out}\n{err}");
+    assert!(
+        err.contains("--follow 2: the program had no TCP conversation #2 (it had 1)"),
+        "{err}"
+    );
+    assert!(!out.contains("Follow TCP stream"), "{out}");
+}
+
+#[test]
+fn follow_refuses_what_it_cannot_do() {
+    for (args, want) in [
+        (&["--follow", "0"][..], "0 is not in 1.."),
+        (&["--follow", "1", "--json"][..], "cannot be used with"),
+        (
+            &["--follow", "1", "--no-packets"][..],
+            "cannot be used with",
+        ),
+    ] {
+        let mut a = vec!["trace"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--", "true"]);
+        let o = run_limited(bin(), &a, Duration::from_secs(10));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
+}
+
 fn udp_calc_client(port: u16) {
     let t = trace_client("udp_calc_client.py", port, &["7", "5", "0"]);
     let s = t.one("sendto");

@@ -74,6 +74,13 @@ pub struct TraceArgs {
     /// Socket calls only: no packet capture.
     #[arg(long)]
     pub no_packets: bool,
+    /// TCP conversation N's two byte streams at the end, instead of its packets.
+    ///
+    /// Numbered as in the -c table (the program's own conversations, from
+    /// 1 as they start); in stream order, each segment beside the messages
+    /// it completes (see replay --follow). The calls are still shown.
+    #[arg(long, hide_short_help = true, value_name = "N", conflicts_with_all = ["json", "no_packets"], value_parser = clap::value_parser!(u32).range(1..))]
+    pub follow: Option<u32>,
     /// How calls and packets are printed.
     #[command(flatten)]
     pub print: PrintArgs,
@@ -131,6 +138,7 @@ impl TraceArgs {
             filter,
             iface: self.iface.clone(),
             no_packets: self.no_packets,
+            follow: self.follow,
             print: self.print.options(),
             decode: self.print.decode_table(),
             heuristics: !self.print.no_heuristics,

@@ -179,6 +179,11 @@ impl Pipeline {
         self
     }
 
+    /// With [`Pipeline::follow_only`]: the conversation followed.
+    pub fn following(&self) -> Option<u32> {
+        self.follow.as_ref().map(Follow::conn)
+    }
+
     /// With [`Pipeline::follow_only`]: true once the conversation was seen.
     pub fn followed(&self) -> bool {
         self.follow.as_ref().is_some_and(|f| f.ends().is_some())
@@ -197,10 +202,43 @@ impl Pipeline {
         }
     }
 
+    /// True when some consumer of this pipeline reads the decoded packet
+    /// (the printer, `--stats`, `--follow`); false only when the filter
+    /// alone decides (`-w` with standard output discarded, `-w -`), as in
+    /// `tcpdump -w`. [`Pipeline::handle`] skips decoding, tracking and
+    /// rendering then.
+    ///
+    /// Every field of the pipeline is named here, so that a field added
+    /// later (a new consumer) does not compile until it is sorted into
+    /// "reads the decoded packet" or "does not".
+    pub fn needs_decoding(&self) -> bool {
+        let Pipeline {
+            // Consumers of the decoded packet.
+            print,
+            stats,
+            follow,
+            // Work done for the consumers above (or before decoding), not
+            // a reason to decode on its own.
+            filter: _,
+            tracker: _,
+            printer: _,
+            events: _,
+            decode: _,
+            heuristics: _,
+            effective: _,
+            learned: _,
+            http: _,
+            kernel_filtered: _,
+            captured: _,
+            shown: _,
+        } = self;
+        *print || stats.is_some() || follow.is_some()
+    }
+
     /// Handle one packet; returns true when it matched the filter and was printed.
     pub fn handle<W: Write>(&mut self, w: &mut W, p: &Packet<'_>) -> io::Result<bool> {
         self.captured += 1;
-        if !self.print && self.stats.is_none() && self.follow.is_none() {
+        if !self.needs_decoding() {
             // Nothing is printed, counted or followed from the decoded
             // packet (`-w` with standard output discarded, `-w -`): as `tcpdump -w`,
             // only the filter decides; no decoding, tracking or rendering.
@@ -510,4 +548,76 @@ pub fn describe(o: &WriteOptions) -> String {
         },
         if o.nano { "nanosecond" } else { "microsecond" }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{LinkType, Timestamp};
+    use crate::wire::packet::tcp_flags as fl;
+    use crate::wire::packet::testframes::tcp;
+
+    /// A handshake and one data segment each way.
+    fn exchange() -> Vec<Vec<u8>> {
+        let (c, s) = (40000, 21009);
+        vec![
+            tcp(c, s, 100, 0, fl::SYN, &[]),
+            tcp(s, c, 500, 101, fl::SYN | fl::ACK, &[]),
+            tcp(c, s, 101, 501, fl::ACK, &[]),
+            tcp(c, s, 101, 501, fl::PSH | fl::ACK, b"12\0"),
+            tcp(s, c, 501, 104, fl::PSH | fl::ACK, b"OK\0"),
+        ]
+    }
+
+    fn feed(pipe: &mut Pipeline) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, f) in exchange().iter().enumerate() {
+            let p = Packet {
+                ts: Timestamp::new(1, i as u32 * 1000),
+                data: f,
+                orig_len: f.len(),
+                link: LinkType::Ethernet,
+            };
+            assert!(pipe.handle(&mut out, &p).expect("vec"));
+        }
+        out
+    }
+
+    /// Regression (the -w fast path once skipped `--follow`): every way
+    /// a pipeline can be built, each consumer it has sees the decoded
+    /// packets, and only one with none skips decoding.
+    #[test]
+    fn every_consumer_combination_gets_decoded_packets() {
+        for mask in 0u8..16 {
+            let (silent, stats, follow, print) =
+                (mask & 1 != 0, mask & 2 != 0, mask & 4 != 0, mask & 8 != 0);
+            let mut pipe = Pipeline::new(Filter::all(), PrintOptions::default());
+            if silent {
+                pipe = pipe.silent();
+            }
+            if stats {
+                pipe = pipe.stats_only();
+            }
+            if follow {
+                pipe = pipe.follow_only(1);
+            }
+            let printing = print && !silent && !stats && !follow;
+            if !print && !silent && !stats && !follow {
+                continue; // the default is printing: covered by `print`
+            }
+            let what = format!("silent {silent}, stats {stats}, follow {follow}, print {print}");
+            let consumers = printing || stats || follow;
+            assert_eq!(pipe.needs_decoding(), consumers, "{what}");
+            let out = feed(&mut pipe);
+            assert_eq!(pipe.shown, 5, "{what}");
+            assert_eq!(!out.is_empty(), printing, "{what}: printed");
+            assert_eq!(pipe.followed(), follow, "{what}: followed");
+            let mut report = Vec::new();
+            pipe.write_stats(&mut report).expect("vec");
+            let report = String::from_utf8_lossy(&report);
+            assert_eq!(report.contains("21009"), stats, "{what}: stats: {report}");
+            // Decoding (and so tracking) happened exactly when someone reads it.
+            assert_eq!(!pipe.summaries().0.is_empty(), consumers, "{what}: tracked");
+        }
+    }
 }

@@ -80,6 +80,8 @@ pub struct TraceConfig {
     pub iface: String,
     /// `--no-packets`.
     pub no_packets: bool,
+    /// `--follow N`: that TCP conversation at the end instead of its packets.
+    pub follow: Option<u32>,
     /// How packets print (`-X`, `-v`, `--json`, colour).
     pub print: PrintOptions,
     /// `--decode PORT=PROTO`: for the packets and the calls' bytes.
@@ -186,10 +188,17 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     if cfg.write.is_some() && live.is_none() {
         bail!("-w needs packets, and this run captures none (see above)");
     }
+    if let (Some(n), None) = (cfg.follow, &live) {
+        bail!("--follow {n} needs packets, and this run captures none (see above)");
+    }
     let pipe = live.as_ref().map(|_| {
-        Pipeline::new(cfg.filter.clone().unwrap_or_else(Filter::all), cfg.print)
+        let p = Pipeline::new(cfg.filter.clone().unwrap_or_else(Filter::all), cfg.print)
             .decode(&cfg.decode)
-            .heuristics(cfg.heuristics)
+            .heuristics(cfg.heuristics);
+        match cfg.follow {
+            Some(n) => p.follow_only(n),
+            None => p,
+        }
     });
     if let Some(lc) = &live {
         live::check_iface(&lc.iface).with_context(|| format!("cannot capture on {}", lc.iface))?;
@@ -350,6 +359,16 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         }
     }
     out::note(&msg);
+    if let Some((n, seen)) = cfg.follow.zip(session.unfollowed()) {
+        bail!(
+            "--follow {n}: the program had no TCP conversation #{n} ({}); its conversations \
+             are numbered in the order they start, from 1, as the -c table shows them",
+            match seen {
+                0 => "it had none at all".to_string(),
+                k => format!("it had {k}"),
+            }
+        );
+    }
     Ok(exit_code(status.map(|s| s.status()).unwrap_or(0)))
 }
 

@@ -580,7 +580,15 @@ impl Session {
         }
     }
 
-    /// Finish: print everything left, the `-c` table, and close the `-w` file.
+    /// With `--follow N`: `Some(conversations seen)` when conversation N
+    /// was not among them; `None` when it was, or when not following.
+    pub fn unfollowed(&self) -> Option<usize> {
+        let pipe = self.pipe.as_ref()?;
+        (pipe.following().is_some() && !pipe.followed()).then(|| pipe.summaries().0.len())
+    }
+
+    /// Finish: print everything left, the `--follow` conversation, the
+    /// `-c` table, and close the `-w` file.
     /// Returns the closing note (`-w` count).
     pub fn finish<W: Write>(&mut self, w: &mut W) -> io::Result<String> {
         self.flush(
@@ -590,6 +598,10 @@ impl Session {
                 nanos: 0,
             },
         )?;
+        if let Some(pipe) = self.pipe.as_mut().filter(|_| !self.out_gone) {
+            let r = pipe.write_follow(w).and_then(|_| w.flush());
+            r.or_else(|e| self.gone(e))?;
+        }
         if self.show.summary && !self.out_gone {
             let conns = self
                 .pipe
