@@ -13,7 +13,7 @@ root (CAP_NET_RAW); without it the capture-on row is left out. strace is
 installed here (apt-get) when missing: it is the benchmark's peer, not a
 dependency of socklab.
 """
-import os, shutil, socket, statistics, subprocess, sys, threading, time
+import os, re, shutil, socket, statistics, subprocess, sys, threading, time
 
 from socklab_bin import need, release_binary
 
@@ -98,12 +98,18 @@ def main():
     # The real interpreter, not a version-manager shim (a shell script).
     py = [sys.executable]
     loops = {}
+    # A capture that cannot keep up would look fast: count what the kernel
+    # dropped (socklab's closing line says it; the capture sees all of lo,
+    # so other traffic on the machine counts too).
+    drops = {}
     for name, pre in modes:
         loop = []
         for _ in range(RUNS):
             r = subprocess.run(pre + py + ["-c", CLIENT, str(port), str(N)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             loop.append(float(need(r"round trips ([\d.]+) s", r.stderr, name).group(1)))
+            m = re.search(r"([\d,]+) packets? dropped by the kernel", r.stderr)
+            drops[name] = drops.get(name, 0) + (int(m.group(1).replace(",", "")) if m else 0)
         loops[name] = statistics.median(loop)
     # Start-up: the modes take turns within each round, so a change in the
     # machine's load hits them alike; each mode's cost is the median of its
@@ -122,8 +128,10 @@ def main():
           f"(median of {STARTS} rounds, and of the per-round difference to untraced):")
     for name, _ in modes:
         extra = statistics.median(a - b for a, b in zip(starts[name], starts["untraced"]))
+        dropped = f"   {drops[name]} dropped" if name.startswith("socklab trace (capture") else ""
         print(f"  {name:42s} {loops[name]:6.3f} s  x{loops[name] / base:4.2f} untraced"
-              f"   start-up {statistics.median(starts[name]) * 1e3:6.1f} ms ({extra * 1e3:+6.1f} ms)")
+              f"   start-up {statistics.median(starts[name]) * 1e3:6.1f} ms ({extra * 1e3:+6.1f} ms)"
+              f"{dropped}")
     st = next((n for n, _ in modes if n.startswith("strace")), None)
     for name, _ in modes:
         if name.startswith("socklab") and st:

@@ -19,6 +19,11 @@ use common::*;
 use serde_json::Value;
 
 /// True when the prerequisites are here (the helpers fail under CI when not).
+/// How long a test waits for `socklab trace` to end after a signal: its
+/// printer reads every packet it captured on `lo` first, and on a machine
+/// busy with other traffic on `lo` that took over 5 s.
+const TRACE_END: Duration = Duration::from_secs(30);
+
 fn ready(packets: bool) -> bool {
     have_python_peers() && (!packets || can_capture())
 }
@@ -625,7 +630,7 @@ fn traced_server(script: &str) -> (Server, u16) {
 }
 
 fn finish(mut s: Server) -> Trace {
-    let code = s.interrupt();
+    let code = s.signal_within("INT", TRACE_END);
     assert!(
         code.is_some(),
         "socklab trace did not stop on Ctrl-C:\n{}",
@@ -1052,7 +1057,7 @@ fn ctrl_c_reaches_the_program_and_leaves_nothing_running() {
         .and_then(|l| l.split(']').next())
         .and_then(|p| p.parse().ok())
         .expect("pid on the accept line");
-    let code = s.interrupt();
+    let code = s.signal_within("INT", TRACE_END);
     assert_eq!(code, Some(130), "{}", s.output());
     assert!(
         s.output().contains("... accept(3) = -1 ERESTARTSYS"),
@@ -1386,7 +1391,7 @@ fn attach_to_a_running_server_and_detach_on_ctrl_c() {
     let o = run_peer("echo_client.py", &["127.0.0.1", &p]);
     assert!(stdout(&o).contains("Recibido="), "{}", stderr(&o));
     t.wait_for("close(4) = 0", Duration::from_secs(5));
-    assert_eq!(t.interrupt(), Some(0), "{}", t.output());
+    assert_eq!(t.signal_within("INT", TRACE_END), Some(0), "{}", t.output());
     let out = t.output();
     assert!(out.contains("accept(3"), "{out}");
     assert!(
@@ -1627,7 +1632,7 @@ fn a_stopped_program_stays_stopped_until_sigcont() {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-    let code = s.interrupt();
+    let code = s.signal_within("INT", TRACE_END);
     let t = Trace::parse(s.output(), code);
     assert_eq!(t.status, Some(130), "{}", t.text);
     let jobs: Vec<&str> = t
@@ -1667,7 +1672,7 @@ fn sigterm_reaches_the_program_and_the_file_is_whole() {
     let (mut s, pid, rx) = traced_ticker(&opts);
     assert!(tick_within(&rx, Duration::from_secs(10)), "{}", s.output());
     // Python's default for SIGTERM: die of it; socklab's status says so.
-    let code = s.signal("TERM");
+    let code = s.signal_within("TERM", TRACE_END);
     assert_eq!(code, Some(143), "{}", s.output());
     assert!(
         s.output().contains("+++ killed by SIGTERM +++"),

@@ -278,10 +278,15 @@ impl Server {
     /// Send the signal named `sig` (`INT`, `TERM`...) and wait for the exit
     /// code (max 5 s).
     pub fn signal(&mut self, sig: &str) -> Option<i32> {
+        self.signal_within(sig, Duration::from_secs(5))
+    }
+
+    /// [`Server::signal`], waiting at most `limit` for the exit.
+    pub fn signal_within(&mut self, sig: &str, limit: Duration) -> Option<i32> {
         let _ = Command::new("kill")
             .args([&format!("-{sig}"), &self.child.id().to_string()])
             .status();
-        let end = Instant::now() + Duration::from_secs(5);
+        let end = Instant::now() + limit;
         while Instant::now() < end {
             if let Ok(Some(st)) = self.child.try_wait() {
                 // Give the reader threads a moment to collect the last lines.
