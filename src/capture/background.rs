@@ -38,17 +38,7 @@ impl BackgroundCapture {
     /// reported here, and privileges can be dropped right after), then
     /// read it on a new thread.
     pub fn start(cfg: &LiveConfig) -> Result<BackgroundCapture, CaptureError> {
-        Self::start_on(cfg, None)
-    }
-
-    /// [`BackgroundCapture::start`] on the socket of [`super::live::probe`]
-    /// (see [`LiveCapture::open_on`]).
-    pub fn start_on(
-        cfg: &LiveConfig,
-        probe: Option<std::os::fd::OwnedFd>,
-    ) -> Result<BackgroundCapture, CaptureError> {
-        let cap = LiveCapture::open_on(cfg, probe)?;
-        Self::from_capture(cap)
+        Self::from_capture(LiveCapture::open(cfg)?)
     }
 
     /// Run an already opened capture on a new thread.
@@ -57,8 +47,9 @@ impl BackgroundCapture {
         Self::spawn(link, move |tx, flag| read_loop(cap, tx, flag))
     }
 
-    /// A capture that opens only once `go` says so (on its own thread):
-    /// `ready` then gets `Ok` or why it could not open. If `go` is dropped
+    /// A capture that opens only once `go` says so (on its own thread, on
+    /// `probe` if given: see [`LiveCapture::open_on`]): `ready` then gets
+    /// `Ok` or why it could not open. If `go` is dropped
     /// first, or the capture is stopped, it never opens. `socklab trace`
     /// opens the capture at the program's first socket call: a program
     /// that makes none never opens (and closes) a packet socket.
