@@ -19,7 +19,8 @@
 //!    -> write (`-w`, [`capture::file::Writer`]). Events from other threads
 //!    (socket calls, a traced program's system calls, program output) are
 //!    merged into the same time-ordered timeline through a
-//!    [`sniff::driver::Inbox`]. The driver owns stopping (Ctrl-C, SIGTERM,
+//!    [`sniff::driver::Inbox`], or a [`sniff::driver::Merger`] that holds
+//!    packets back until the calls that caused them are in (`trace`). The driver owns stopping (Ctrl-C, SIGTERM,
 //!    `-c N`), flushing, the summary, kernel statistics, and finishing the
 //!    `-w` file whatever ends the run.
 //! 5. Errors travel back up to `main` as values: a closed stdout pipe is a

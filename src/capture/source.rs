@@ -168,6 +168,7 @@ impl<R: Read> PacketSource for File<R> {
 #[derive(Debug)]
 pub struct Background {
     cap: Option<BackgroundCapture>,
+    wait: Duration,
     link: LinkType,
     rest: VecDeque<OwnedPacket>,
     current: Option<OwnedPacket>,
@@ -182,18 +183,26 @@ impl Background {
     pub fn new(cap: BackgroundCapture) -> Self {
         Background {
             link: cap.link_type(),
+            wait: Self::WAIT,
             cap: Some(cap),
             rest: VecDeque::new(),
             current: None,
             stats: None,
         }
     }
+
+    /// Wait at most `d` for a packet (instead of [`Background::WAIT`]): how
+    /// late an idle loop notices what else happened.
+    pub fn wait(mut self, d: Duration) -> Self {
+        self.wait = d;
+        self
+    }
 }
 
 impl PacketSource for Background {
     fn next(&mut self) -> Result<Next<'_>, SourceError> {
         self.current = match &self.cap {
-            Some(cap) => match cap.next_timeout(Self::WAIT) {
+            Some(cap) => match cap.next_timeout(self.wait) {
                 Some(p) => Some(p),
                 None => return Ok(Next::Idle),
             },

@@ -52,6 +52,16 @@
 //! ([`TimelineItem::Call`]) and pre-rendered bytes ([`TimelineItem::Rendered`])
 //! share one timeline.
 //!
+//! ## Holding packets back
+//! A traced program's packets must wait for the calls that caused them
+//! (the tracer runs late on a loaded machine). [`Driver::hold`] takes a
+//! [`Merger`] that holds: each packet read is kept until the merger's
+//! [`Merger::release_before`] says its time is safe, then it is admitted
+//! (or hidden) and annotated by [`Merger::admit`], and goes through the
+//! pipeline and `-w` (with the annotation as its pcapng comment) as any
+//! other packet, onto the merger's timeline. Without a merger (sniff,
+//! replay, lab) nothing of this runs: each packet goes straight through.
+//!
 //! Allocation: none per packet in direct mode once the buffers have grown
 //! (apart from narration text); in merge mode each shown packet's text is
 //! one buffer handed to the timeline.
@@ -67,10 +77,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::Pipeline;
 use crate::capture::file::{FileError, WriteOptions, Writer};
 use crate::capture::source::{Next, PacketSource, SourceError};
-use crate::capture::{KernelStats, Packet, Timestamp};
+use crate::capture::{KernelStats, OwnedPacket, Packet, Timestamp};
 use crate::proto::stop;
 use crate::render::out::WriteError;
-use crate::render::packet::{Timeline, TimelineItem};
+use crate::render::packet::{PacketPrinter, Timeline, TimelineItem};
 use crate::render::tree::LEGEND;
 
 /// Sources at least this big (in bytes) get a progress bar when stderr is a terminal.
@@ -142,6 +152,91 @@ impl Inbox {
         for (ts, item) in items {
             t.push(ts, item);
         }
+    }
+}
+
+/// What happens to a packet on its way to the pipeline ([`Merger::admit`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admit {
+    /// Not shown: not decoded, printed or saved.
+    Hide,
+    /// Shown, with an annotation (the `-w` file's comment for it, pcapng only).
+    Show(Option<String>),
+}
+
+/// The timeline packets are printed on, in time order with events from
+/// other threads, and (when it [`holds`](Merger::holds)) the gate that
+/// holds packets back until those events are in.
+///
+/// The driver calls, at every flush: [`release_before`](Merger::release_before)
+/// (take in the other threads' events, say up to when it is safe), then
+/// for each packet released [`admit`](Merger::admit) and, once the
+/// pipeline rendered it, [`packet`](Merger::packet), then
+/// [`write_before`](Merger::write_before) with the same time. At the end,
+/// every packet still held is released and [`write_all`](Merger::write_all)
+/// writes the rest.
+pub trait Merger: Send {
+    /// True when packets wait for [`Merger::release_before`]; false when
+    /// each goes through as it is read (the default).
+    fn holds(&self) -> bool {
+        false
+    }
+    /// Take in what other threads sent; packets stamped before the time
+    /// returned are released now, and items before it are due.
+    fn release_before(&mut self) -> Timestamp;
+    /// A released packet: hidden, or shown with its annotation.
+    fn admit(&mut self, _p: &Packet<'_>) -> Admit {
+        Admit::Show(None)
+    }
+    /// A shown packet (it passed the filter), rendered, with its annotation.
+    fn packet(&mut self, p: &Packet<'_>, rendered: Vec<u8>, note: Option<String>);
+    /// Write the items due before `cut`, in time order.
+    fn write_before(
+        &mut self,
+        out: &mut dyn Write,
+        printer: &mut PacketPrinter,
+        cut: Timestamp,
+    ) -> io::Result<()>;
+    /// The end: write everything left.
+    fn write_all(&mut self, out: &mut dyn Write, printer: &mut PacketPrinter) -> io::Result<()>;
+    /// Back to its own type after the run ([`Driver::run_merger`]).
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+}
+
+/// [`Driver::merge`]'s merger: the [`Inbox`]'s items and the packets on a
+/// [`Timeline`], each printed once older than the horizon; nothing held.
+struct InboxTimeline {
+    inbox: Inbox,
+    horizon: Duration,
+    timeline: Timeline,
+}
+
+impl Merger for InboxTimeline {
+    fn release_before(&mut self) -> Timestamp {
+        self.inbox.drain_into(&mut self.timeline);
+        Timestamp::from(SystemTime::now() - self.horizon)
+    }
+    fn packet(&mut self, p: &Packet<'_>, rendered: Vec<u8>, _note: Option<String>) {
+        self.timeline.push(p.ts, TimelineItem::Rendered(rendered));
+    }
+    fn write_before(
+        &mut self,
+        mut out: &mut dyn Write,
+        printer: &mut PacketPrinter,
+        cut: Timestamp,
+    ) -> io::Result<()> {
+        self.timeline.flush_before(&mut out, printer, cut)
+    }
+    fn write_all(
+        &mut self,
+        mut out: &mut dyn Write,
+        printer: &mut PacketPrinter,
+    ) -> io::Result<()> {
+        self.inbox.drain_into(&mut self.timeline);
+        self.timeline.flush_all(&mut out, printer)
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
     }
 }
 
@@ -301,7 +396,7 @@ pub struct Driver<S: PacketSource> {
     out_buf: usize,
     summary: Summary,
     legend: bool,
-    merge: Option<(Inbox, Duration)>,
+    merger: Option<Box<dyn Merger>>,
     progress: bool,
     flush_each: bool,
 }
@@ -320,7 +415,7 @@ impl<S: PacketSource> Driver<S> {
             out_buf: 256 * 1024,
             summary: Summary::Connections,
             legend: false,
-            merge: None,
+            merger: None,
             progress: false,
             flush_each: false,
         }
@@ -406,7 +501,18 @@ impl<S: PacketSource> Driver<S> {
     /// Merge events pushed to `inbox` in time order with the packets,
     /// printing each once it is older than `horizon`.
     pub fn merge(mut self, inbox: Inbox, horizon: Duration) -> Self {
-        self.merge = Some((inbox, horizon));
+        self.merger = Some(Box::new(InboxTimeline {
+            inbox,
+            horizon,
+            timeline: Timeline::new(),
+        }));
+        self
+    }
+
+    /// Print the packets on `merger`'s timeline, held back and annotated
+    /// by it when it [`holds`](Merger::holds) (see the module docs).
+    pub fn hold(mut self, merger: Box<dyn Merger>) -> Self {
+        self.merger = Some(merger);
         self
     }
 
@@ -443,7 +549,19 @@ impl<S: PacketSource> Driver<S> {
 
     /// [`Driver::run`], also giving back the pipeline (for the tracker's
     /// summaries) and the source.
-    pub fn run_parts<W: Write>(mut self, out: W) -> (End, Pipeline, S) {
+    pub fn run_parts<W: Write>(self, out: W) -> (End, Pipeline, S) {
+        let (end, pipe, source, _) = self.run_all(out);
+        (end, pipe, source)
+    }
+
+    /// [`Driver::run`], also giving back the pipeline and the merger
+    /// given to [`Driver::hold`] (for what it kept).
+    pub fn run_merger<W: Write>(self, out: W) -> (End, Pipeline, Option<Box<dyn Merger>>) {
+        let (end, pipe, _, merger) = self.run_all(out);
+        (end, pipe, merger)
+    }
+
+    fn run_all<W: Write>(mut self, out: W) -> (End, Pipeline, S, Option<Box<dyn Merger>>) {
         let mut end = End {
             captured: 0,
             shown: 0,
@@ -474,8 +592,11 @@ impl<S: PacketSource> Driver<S> {
                 end.error = Some(WriteError::stdout(e).into());
             }
         }
-        let mut timeline = self.merge.as_ref().map(|_| Timeline::new());
+        // Packets a holding merger keeps until their time is safe.
+        let mut held: Vec<OwnedPacket> = Vec::new();
         let mut last_flush = Instant::now();
+        // Packets read (a holding merger's are handled later).
+        let mut read: u64 = 0;
         let mut stopping = false;
         // Link types the filter was checked against (a pcapng file may mix them).
         let mut links = Vec::with_capacity(1);
@@ -491,11 +612,13 @@ impl<S: PacketSource> Driver<S> {
             // Some(shown) for a packet, None when the source was idle.
             let shown = match self.source.next() {
                 Ok(Next::Packet(p)) => {
+                    read += 1;
                     match take(
                         &mut self.pipe,
                         &mut self.save,
                         &mut out,
-                        &mut timeline,
+                        &mut self.merger,
+                        &mut held,
                         &mut links,
                         &p,
                     ) {
@@ -517,9 +640,9 @@ impl<S: PacketSource> Driver<S> {
                 (None, _) => true,
                 (Some(true), _) if self.flush_each => true,
                 (Some(shown), Some(every)) => {
-                    (shown && tty && timeline.is_none())
+                    (shown && tty && self.merger.is_none())
                         // The clock is read every 64 packets, not each.
-                        || (self.pipe.captured % 64 == 0 && last_flush.elapsed() >= every)
+                        || (read % 64 == 0 && last_flush.elapsed() >= every)
                 }
                 (Some(_), None) => false,
             };
@@ -528,8 +651,8 @@ impl<S: PacketSource> Driver<S> {
                     &mut out,
                     &mut self.save,
                     &mut self.pipe,
-                    &self.merge,
-                    &mut timeline,
+                    &mut self.merger,
+                    &mut held,
                 ) {
                     end.error = Some(e);
                 }
@@ -550,9 +673,8 @@ impl<S: PacketSource> Driver<S> {
         // The end: everything still held is written, whatever happened.
         let out_failed = matches!(end.error, Some(DriverError::Output(_)));
         if !out_failed {
-            let r = self.finish_output(&mut out, &mut timeline);
-            if let Err(e) = r {
-                end.error.get_or_insert(WriteError::stdout(e).into());
+            if let Err(e) = self.finish_output(&mut out, &mut held) {
+                end.error.get_or_insert(e);
             }
         }
         if let Some(mut s) = self.save.take() {
@@ -587,43 +709,48 @@ impl<S: PacketSource> Driver<S> {
         end.kernel = self.source.kernel_stats();
         end.captured = self.pipe.captured;
         end.shown = self.pipe.shown;
-        (end, self.pipe, self.source)
+        (end, self.pipe, self.source, self.merger)
     }
 
     fn finish_output<W: Write>(
         &mut self,
         out: &mut W,
-        timeline: &mut Option<Timeline>,
-    ) -> io::Result<()> {
-        if let Some(t) = timeline {
-            if let Some((inbox, _)) = &self.merge {
-                inbox.drain_into(t);
-            }
-            t.flush_all(out, self.pipe.printer())?;
+        held: &mut Vec<OwnedPacket>,
+    ) -> Result<(), DriverError> {
+        if let Some(m) = &mut self.merger {
+            let all = Timestamp {
+                secs: i64::MAX,
+                nanos: 0,
+            };
+            release(&mut self.pipe, &mut self.save, m.as_mut(), held, all)?;
+            m.write_all(out, self.pipe.printer())
+                .map_err(WriteError::stdout)?;
         }
         let opts = self.pipe.printer().options();
-        match self.summary {
-            Summary::None => {}
-            Summary::Stats => self.pipe.write_stats(out)?,
-            Summary::Follow => self.pipe.write_follow(out)?,
-            Summary::Connections if opts.json => {
-                out.flush()?;
+        let r = match self.summary {
+            Summary::None => Ok(()),
+            Summary::Stats => self.pipe.write_stats(out),
+            Summary::Follow => self.pipe.write_follow(out),
+            Summary::Connections if opts.json => out.flush().map(|_| {
                 // The summary is for people; stderr failing is not the run failing.
                 let _ = self.pipe.write_summary(&mut io::stderr().lock());
-            }
-            Summary::Connections => self.pipe.write_summary(out)?,
-        }
-        out.flush()
+            }),
+            Summary::Connections => self.pipe.write_summary(out),
+        };
+        r.and_then(|_| out.flush())
+            .map_err(|e| WriteError::stdout(e).into())
     }
 }
 
 /// One packet: check the filter applies to its link type (once per type),
-/// print it, save it if shown. Returns whether it was shown.
+/// then print it and save it if shown, or hold it for the merger. Returns
+/// whether it was shown (held: not yet).
 fn take<W: Write>(
     pipe: &mut Pipeline,
     save: &mut Option<Save>,
     out: &mut W,
-    timeline: &mut Option<Timeline>,
+    merger: &mut Option<Box<dyn Merger>>,
+    held: &mut Vec<OwnedPacket>,
     links: &mut Vec<crate::capture::LinkType>,
     p: &Packet<'_>,
 ) -> Result<bool, DriverError> {
@@ -631,54 +758,90 @@ fn take<W: Write>(
         pipe.check_link(p.link)?;
         links.push(p.link);
     }
-    let shown = handle(pipe, out, timeline, p)?;
+    match merger {
+        None => {
+            let shown = pipe
+                .handle(out, p)
+                .map_err(|e| DriverError::from(WriteError::stdout(e)))?;
+            if shown {
+                if let Some(s) = save {
+                    s.writer(p.link)?.write(p)?;
+                }
+            }
+            Ok(shown)
+        }
+        Some(m) if m.holds() => {
+            held.push(OwnedPacket {
+                ts: p.ts,
+                data: p.data.to_vec(),
+                orig_len: p.orig_len,
+                link: p.link,
+            });
+            Ok(false)
+        }
+        Some(m) => pass(pipe, save, m.as_mut(), p),
+    }
+}
+
+/// A packet the merger may see: admitted (or hidden), rendered into its
+/// own buffer for the merger's timeline, saved with its annotation.
+fn pass(
+    pipe: &mut Pipeline,
+    save: &mut Option<Save>,
+    m: &mut dyn Merger,
+    p: &Packet<'_>,
+) -> Result<bool, DriverError> {
+    let note = match m.admit(p) {
+        Admit::Hide => return Ok(false),
+        Admit::Show(note) => note,
+    };
+    // The timeline keeps the text until it is due: its own buffer, handed over.
+    let mut buf = Vec::with_capacity(512);
+    let shown = pipe
+        .handle(&mut buf, p)
+        .map_err(|e| DriverError::from(WriteError::stdout(e)))?;
     if shown {
         if let Some(s) = save {
-            s.writer(p.link)?.write(p)?;
+            s.writer(p.link)?.write_commented(p, note.as_deref())?;
         }
+        m.packet(p, buf, note);
     }
     Ok(shown)
 }
 
-/// Handle one packet: printed straight to `out`, or (merging) into its own
-/// buffer on the timeline.
-fn handle<W: Write>(
+/// Release the held packets stamped before `cut`, in time order.
+fn release(
     pipe: &mut Pipeline,
-    out: &mut W,
-    timeline: &mut Option<Timeline>,
-    p: &Packet<'_>,
-) -> Result<bool, DriverError> {
-    match timeline {
-        None => pipe
-            .handle(out, p)
-            .map_err(|e| WriteError::stdout(e).into()),
-        Some(t) => {
-            // The timeline keeps the text until it is due: its own buffer, handed over.
-            let mut buf = Vec::with_capacity(512);
-            let shown = pipe
-                .handle(&mut buf, p)
-                .map_err(|e| DriverError::from(WriteError::stdout(e)))?;
-            if shown {
-                t.push(p.ts, TimelineItem::Rendered(buf));
-            }
-            Ok(shown)
-        }
+    save: &mut Option<Save>,
+    m: &mut dyn Merger,
+    held: &mut Vec<OwnedPacket>,
+    cut: Timestamp,
+) -> Result<(), DriverError> {
+    if held.is_empty() {
+        return Ok(());
     }
+    // Nearly sorted already (the capture's order): a stable sort is cheap.
+    held.sort_by_key(|p| p.ts);
+    let n = held.iter().take_while(|p| p.ts < cut).count();
+    for p in held.drain(..n) {
+        pass(pipe, save, m, &p.as_packet())?;
+    }
+    Ok(())
 }
 
-/// Flush the output and the `-w` file; when merging, first print what is
-/// older than the horizon.
+/// Flush the output and the `-w` file; with a merger, first release what
+/// it says is safe and print what is due.
 fn flush<W: Write>(
     out: &mut W,
     save: &mut Option<Save>,
     pipe: &mut Pipeline,
-    merge: &Option<(Inbox, Duration)>,
-    timeline: &mut Option<Timeline>,
+    merger: &mut Option<Box<dyn Merger>>,
+    held: &mut Vec<OwnedPacket>,
 ) -> Result<(), DriverError> {
-    if let (Some(t), Some((inbox, horizon))) = (timeline.as_mut(), merge) {
-        inbox.drain_into(t);
-        let due = Timestamp::from(SystemTime::now() - *horizon);
-        t.flush_before(out, pipe.printer(), due)
+    if let Some(m) = merger {
+        let cut = m.release_before();
+        release(pipe, save, m.as_mut(), held, cut)?;
+        m.write_before(out, pipe.printer(), cut)
             .map_err(WriteError::stdout)?;
     }
     out.flush().map_err(WriteError::stdout)?;
@@ -686,4 +849,111 @@ fn flush<W: Write>(
         w.flush()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::source::Memory;
+    use crate::capture::LinkType;
+    use crate::filter::Filter;
+    use crate::render::packet::PrintOptions;
+    use crate::wire::packet::tcp_flags as fl;
+    use crate::wire::packet::testframes::tcp;
+
+    /// Holds packets until time `cut`, hides the odd ones, names the even
+    /// ones; records what it saw when.
+    struct Gate {
+        cut: Timestamp,
+        admitted: Vec<i64>,
+        /// Packets it had been given at its first `write_before`.
+        at_first_write: Option<usize>,
+        rendered: Vec<u8>,
+    }
+
+    impl Merger for Gate {
+        fn holds(&self) -> bool {
+            true
+        }
+        fn release_before(&mut self) -> Timestamp {
+            self.cut
+        }
+        fn admit(&mut self, p: &Packet<'_>) -> Admit {
+            self.admitted.push(p.ts.secs);
+            if p.ts.secs % 2 == 1 {
+                Admit::Hide
+            } else {
+                Admit::Show(Some(format!("made by call {}", p.ts.secs)))
+            }
+        }
+        fn packet(&mut self, _p: &Packet<'_>, rendered: Vec<u8>, _note: Option<String>) {
+            self.rendered.extend(rendered);
+        }
+        fn write_before(
+            &mut self,
+            _out: &mut dyn Write,
+            _printer: &mut PacketPrinter,
+            _cut: Timestamp,
+        ) -> io::Result<()> {
+            self.at_first_write.get_or_insert(self.admitted.len());
+            Ok(())
+        }
+        fn write_all(&mut self, out: &mut dyn Write, _: &mut PacketPrinter) -> io::Result<()> {
+            out.write_all(&self.rendered)
+        }
+        fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+            self
+        }
+    }
+
+    #[test]
+    fn a_holding_merger_releases_by_its_gate_and_annotates_the_w_file() {
+        let packets: Vec<OwnedPacket> = (0..100)
+            .map(|i| {
+                let data = tcp(40000, 21009, 100 + i as u32, 0, fl::ACK, &[]);
+                OwnedPacket {
+                    ts: Timestamp::new(i, 0),
+                    orig_len: data.len(),
+                    data,
+                    link: LinkType::Ethernet,
+                }
+            })
+            .collect();
+        let path = std::env::temp_dir().join(format!("socklab-hold-{}.pcapng", std::process::id()));
+        let gate = Gate {
+            cut: Timestamp::new(50, 0),
+            admitted: Vec::new(),
+            at_first_write: None,
+            rendered: Vec::new(),
+        };
+        let pipe = Pipeline::new(Filter::all(), PrintOptions::default());
+        let mut out = Vec::new();
+        // Flushed (so released) every 64 packets read.
+        let (end, _, merger) = Driver::new(Memory::new(&packets, LinkType::Ethernet), pipe)
+            .live(Duration::ZERO)
+            .summary(Summary::None)
+            .save(&path, false)
+            .hold(Box::new(gate))
+            .run_merger(&mut out);
+        let bytes = std::fs::read(&path).expect("the -w file");
+        let _ = std::fs::remove_file(&path);
+        assert!(end.error.is_none(), "{:?}", end.error);
+        let gate = merger
+            .and_then(|m| m.into_any().downcast::<Gate>().ok())
+            .expect("the merger back");
+        // The first flush came after 64 packets were read: only those
+        // before the gate's time had been released.
+        assert_eq!(gate.at_first_write, Some(50));
+        // At the end every packet was released, in time order, once.
+        assert_eq!(gate.admitted, (0..100).collect::<Vec<i64>>());
+        // Hidden ones are neither shown nor saved.
+        assert_eq!(end.shown, 50);
+        assert_eq!(end.saved.as_ref().map(|s| s.packets), Some(50));
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(text.lines().count(), 50, "{text}");
+        // Each saved packet carries its annotation as its pcapng comment.
+        let has = |s: &str| bytes.windows(s.len()).any(|w| w == s.as_bytes());
+        assert!(has("made by call 0") && has("made by call 98"));
+        assert!(!has("made by call 1\0") && !has("made by call 99"));
+    }
 }

@@ -4,9 +4,10 @@
 //! Data flows one way: [`tracer`] (ptrace + [`seccomp`] filter, on the
 //! thread that started the program) -> [`decode`] (with [`syscalls`],
 //! [`names`], [`mem`], [`addr`], [`sockets`]) -> [`event`]s on a channel
-//! -> [`session`] (its own thread: merges them with the capture's packets,
-//! ties packets to calls with [`link`], prints with [`render`], counts for
-//! [`summary`]). Only x86_64 Linux (5.6 or later) is supported.
+//! -> [`session`] (its own thread, on the one packet loop
+//! [`crate::sniff::driver`]: holds the capture's packets until the calls
+//! that caused them are in, ties packets to calls with [`link`], prints
+//! with [`render`], counts for [`summary`]). Only x86_64 Linux (5.6 or later) is supported.
 //!
 //! Privileges: with CAP_NET_RAW the host's interface is captured; without
 //! it the program runs in a private user + network namespace (as the lab
@@ -40,7 +41,6 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::capture::background::BackgroundCapture;
-use crate::capture::file::{WriteOptions, Writer};
 use crate::capture::live::{self, LiveConfig};
 use crate::filter::Filter;
 use crate::render::out;
@@ -48,7 +48,7 @@ use crate::render::packet::PrintOptions;
 use crate::sniff::Pipeline;
 
 use event::TraceEvent;
-use session::{Session, Show};
+use session::{Printer, Session, Show};
 use tracer::{Mode, RunAs, Tracer};
 
 /// What `socklab trace` was asked to do (validated).
@@ -194,26 +194,16 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     if let (Some(n), None) = (cfg.follow, &live) {
         bail!("--follow {n} needs packets, and this run captures none (see above)");
     }
-    let pipe = live.as_ref().map(|_| {
-        let p = Pipeline::new(cfg.filter.clone().unwrap_or_else(Filter::all), cfg.print)
-            .decode(&cfg.decode)
-            .heuristics(cfg.heuristics);
-        match cfg.follow {
-            Some(n) => p.follow_only(n),
-            None => p,
-        }
-    });
+    let mut pipe = Pipeline::new(cfg.filter.clone().unwrap_or_else(Filter::all), cfg.print)
+        .decode(&cfg.decode)
+        .heuristics(cfg.heuristics);
+    if let Some(n) = cfg.follow {
+        pipe = pipe.follow_only(n);
+    }
     if let Some(lc) = &live {
         live::check_iface(&lc.iface).with_context(|| format!("cannot capture on {}", lc.iface))?;
     }
-    let save = match (&live, &cfg.write) {
-        (Some(lc), Some(path)) => {
-            let mut o = WriteOptions::new(path, live::link_type_of(&lc.iface), false);
-            o.iface = Some(lc.iface.clone());
-            Some((Writer::create_with(path, &o)?, path.clone()))
-        }
-        _ => None,
-    };
+    let iface = live.as_ref().map(|l| l.iface.clone()).unwrap_or_default();
     let show = Show {
         look: render::Look {
             color: cfg.print.color,
@@ -249,12 +239,12 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         Some(go_tx)
     };
     let gated = cap.is_some();
+    // The packet loop, the session as its merger; the -w file is created here.
+    let session = Session::new(show, cap.is_some(), rx, caught_up);
+    let work = Printer::new(session, pipe, cap, cfg.write.as_deref(), &iface)?;
     let printer = std::thread::Builder::new()
         .name("socklab-trace-print".into())
-        .spawn(move || -> Result<_> {
-            let session = Session::new(show, pipe, save);
-            session::print_loop(session, rx, cap, caught_up).context("writing the trace")
-        })
+        .spawn(move || -> Result<_> { work.run().context("writing the trace") })
         .context("cannot start the printer thread")?;
     let mut readers = Vec::new();
     let stdio = if cfg.inline_output {
@@ -328,7 +318,12 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     for r in readers {
         let _ = r.join();
     }
-    let (session, saved, dropped) = match printer.join() {
+    let session::Printed {
+        session,
+        saved,
+        dropped,
+        unfollowed,
+    } = match printer.join() {
         Ok(r) => r?,
         Err(_) => bail!("the printer thread failed"),
     };
@@ -362,7 +357,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         }
     }
     out::note(&msg);
-    if let Some((n, seen)) = cfg.follow.zip(session.unfollowed()) {
+    if let Some((n, seen)) = cfg.follow.zip(unfollowed) {
         bail!(
             "--follow {n}: the program had no TCP conversation #{n} ({}); its conversations \
              are numbered in the order they start, from 1, as the -c table shows them",

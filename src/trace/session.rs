@@ -1,23 +1,33 @@
 //! One timeline out of three sources: the tracer's call events, the
 //! packets of the background capture, and the program's output lines.
 //!
-//! Items wait [`HORIZON`] before they are printed, so that packets
-//! (delivered late by the capture thread) and calls (reported at their
-//! exit) are put in time order. Before printing, each packet is tied to
-//! the call that caused it ([`super::link`]); a call that may block is
-//! printed whole when nothing but its own packets happened while it ran,
-//! otherwise as `call(...) ...` at its start and `... call(...) = r` at
-//! its end. Runs on its own thread; never does ptrace requests.
+//! The packets come through the one packet loop ([`Driver`]), with the
+//! [`Session`] as its [`Merger`]: the driver holds each packet until the
+//! tracer has caught up with its time ([`Watermark`], at most
+//! [`super::watermark::MAX_LAG`]), then the session ties it to the call
+//! that caused it ([`super::link`]) or hides it (not the program's), and
+//! the driver decodes, renders and saves it (`-w`, the call as its pcapng
+//! comment) as it does for every source. Items wait [`HORIZON`] before
+//! they are printed, so that packets (delivered late by the capture
+//! thread) and calls (reported at their exit) are put in time order. A
+//! call that may block is printed whole when nothing but its own packets
+//! happened while it ran, otherwise as `call(...) ...` at its start and
+//! `... call(...) = r` at its end. Runs on its own thread; never does
+//! ptrace requests.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
-use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::capture::background::BackgroundCapture;
-use crate::capture::file::Writer;
-use crate::capture::{OwnedPacket, Timestamp};
+use crate::capture::source::{Background, Next, PacketSource, SourceError};
+use crate::capture::{LinkType, Packet, Timestamp};
+use crate::render::packet::PacketPrinter;
+use crate::sniff::driver::{Admit, Driver, Merger, Stop, Summary as DriverSummary};
 use crate::sniff::Pipeline;
 use crate::wire::packet::decode_captured;
 
@@ -32,6 +42,14 @@ use super::watermark::Watermark;
 pub const HORIZON: Duration = Duration::from_millis(150);
 /// How long calls are kept for linking after they end.
 const KEEP_CALLS_NS: i128 = 1_000_000_000;
+/// After the program ended, how long the capture goes on after the last
+/// call that could send a packet (its FIN, an RST are still on the way).
+const LAST_PACKETS_NS: i128 = 100_000_000;
+/// How often the driver flushes (and the session takes the tracer's events).
+const TICK: Duration = Duration::from_millis(30);
+/// How long the loop waits for a packet before it looks at the tracer's
+/// events (the end of the program is noticed this late at most).
+const IDLE: Duration = Duration::from_millis(10);
 
 /// What the session shows.
 #[derive(Debug, Clone, Copy, Default)]
@@ -62,7 +80,9 @@ enum Item {
         announced: bool,
     },
     Packet {
-        p: OwnedPacket,
+        /// As the pipeline rendered it, with the call it is tied to.
+        text: Vec<u8>,
+        facts: Option<Facts>,
         link: Option<(u64, String)>,
     },
     Output {
@@ -76,6 +96,10 @@ enum Item {
         text: String,
     },
 }
+
+/// The call a packet is tied to: its id, how it is named
+/// (`connect(fd 3) in pid 4242`), when it started.
+type Link = (u64, String, Timestamp);
 
 #[derive(Debug)]
 struct Slot {
@@ -91,8 +115,20 @@ struct Slot {
 /// The merging printer.
 pub struct Session {
     show: Show,
-    pipe: Option<Pipeline>,
-    save: Option<(Writer, PathBuf)>,
+    /// Packets are captured (the `-c` table has their columns).
+    packets: bool,
+    /// The tracer's events.
+    rx: Receiver<TraceEvent>,
+    /// How far the tracer has caught up.
+    caught_up: Watermark,
+    /// Set once the program ended and its last packets had time to come:
+    /// the driver stops the capture then.
+    done: Arc<AtomicBool>,
+    /// The tracer's channel closed (the program ended).
+    ended: bool,
+    /// The packet [`Merger::admit`] let through last: its facts and link
+    /// (with the call's start), for [`Merger::packet`].
+    admitted: Option<(Option<Facts>, Option<Link>)>,
     slots: Vec<Slot>,
     seq: u64,
     announced: HashSet<u64>,
@@ -119,8 +155,6 @@ pub struct Session {
     pub packets_linked: u64,
     /// When the last call that can send a packet ended.
     last_sending_call: Timestamp,
-    /// stdout is gone (broken pipe): keep counting, stop printing.
-    out_gone: bool,
     text: String,
 }
 
@@ -131,12 +165,17 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    /// A session; `pipe` decodes and narrates packets (None: calls only).
-    pub fn new(show: Show, pipe: Option<Pipeline>, save: Option<(Writer, PathBuf)>) -> Self {
+    /// A session printing the events from `rx` (and the packets, when
+    /// `packets`) as `show` says; `caught_up` is the tracer's progress.
+    pub fn new(show: Show, packets: bool, rx: Receiver<TraceEvent>, caught_up: Watermark) -> Self {
         Session {
             show,
-            pipe,
-            save,
+            packets,
+            rx,
+            caught_up,
+            done: Arc::new(AtomicBool::new(false)),
+            ended: false,
+            admitted: None,
             slots: Vec::new(),
             seq: 0,
             announced: HashSet::new(),
@@ -151,7 +190,6 @@ impl Session {
             calls_shown: 0,
             packets_shown: 0,
             packets_linked: 0,
-            out_gone: false,
             last_sending_call: Timestamp::default(),
             text: String::new(),
         }
@@ -279,45 +317,19 @@ impl Session {
         });
     }
 
-    /// Take one captured packet.
-    pub fn packet(&mut self, p: OwnedPacket) {
-        let ts = p.ts;
-        self.push(ts, ts, 1, Item::Packet { p, link: None });
-    }
-
-    fn facts(p: &OwnedPacket) -> Option<Facts> {
-        Facts::of(p.ts, &decode_captured(p.link, &p.data, p.orig_len))
-    }
-
-    /// Tie unlinked packets to the calls that caused them.
-    fn link(&mut self) {
-        for slot in &mut self.slots {
-            let Item::Packet { p, link } = &mut slot.item else {
-                continue;
-            };
-            if link.is_some() {
-                continue;
-            }
-            let Some(f) = Self::facts(p) else {
-                continue;
-            };
-            let ids = [f.src.port(), f.dst.port()]
-                .into_iter()
-                .filter_map(|p| self.by_port.get(&p))
-                .flatten();
-            let best = ids
-                .filter_map(|id| self.linkable.get(id))
-                .filter(|c| link::caused(c, &f))
-                .min_by_key(|c| (link::distance(c, &f), c.id));
-            if let Some(c) = best {
-                let fd = c.fd.map(|f| format!("fd {f}")).unwrap_or_default();
-                *link = Some((c.id, format!("{}({fd}) in pid {}", c.call, c.pid)));
-                // Print it after the call's line.
-                if slot.key < c.start {
-                    slot.key = c.start;
-                }
-            }
-        }
+    /// The call that caused a packet with these facts, if one is known:
+    /// its id, how it is named (`connect(fd 3) in pid 4242`), its start.
+    fn link_of(&self, f: &Facts) -> Option<Link> {
+        let ids = [f.src.port(), f.dst.port()]
+            .into_iter()
+            .filter_map(|p| self.by_port.get(&p))
+            .flatten();
+        let c = ids
+            .filter_map(|id| self.linkable.get(id))
+            .filter(|c| link::caused(c, f))
+            .min_by_key(|c| (link::distance(c, f), c.id))?;
+        let fd = c.fd.map(|f| format!("fd {f}")).unwrap_or_default();
+        Some((c.id, format!("{}({fd}) in pid {}", c.call, c.pid), c.start))
     }
 
     fn own(&self, f: &Facts) -> bool {
@@ -335,10 +347,21 @@ impl Session {
     }
 
     /// Print everything sorted before `horizon`.
-    pub fn flush<W: Write>(&mut self, w: &mut W, horizon: Timestamp) -> io::Result<()> {
-        self.link();
+    fn flush(&mut self, w: &mut dyn Write, horizon: Timestamp) -> io::Result<()> {
         self.slots.sort_by_key(|s| (s.key, s.class, s.seq));
-        let n = self.slots.iter().take_while(|s| s.key < horizon).count();
+        let mut n = self.slots.iter().take_while(|s| s.key < horizon).count();
+        // A call announced at its start whose end is known but not due yet
+        // waits, with what follows it: the packets of its time are not all
+        // released, and whether it is printed whole depends on them.
+        let waiting = |s: &Slot| match &s.item {
+            Item::Enter { id, .. } => self.slots[n..]
+                .iter()
+                .any(|t| matches!(&t.item, Item::Call { call, .. } if call.id == *id)),
+            _ => false,
+        };
+        if let Some(i) = self.slots[..n].iter().position(waiting) {
+            n = i;
+        }
         let batch: Vec<Slot> = self.slots.drain(..n).collect();
         let mut combined: HashSet<u64> = HashSet::new();
         let mut keep: Vec<Slot> = Vec::new();
@@ -376,7 +399,13 @@ impl Session {
                     let c = call.clone();
                     self.emit_call(w, &c, *announced)?;
                 }
-                Item::Packet { p, link } => self.emit_packet(w, p, link.as_ref())?,
+                Item::Packet { text, facts, .. } => {
+                    // Counted as printed: after the calls of its socket.
+                    if let (Some(f), true) = (facts, self.show.summary) {
+                        self.summary.packet(f);
+                    }
+                    w.write_all(text)?
+                }
                 Item::Output { line, stderr } => {
                     let mut s = String::new();
                     if self.show.json {
@@ -442,10 +471,7 @@ impl Session {
         self.slots
             .retain(|s| !matches!(&s.item, Item::Call { call, .. } if combined.contains(&call.id)));
         self.prune(horizon);
-        if let Some((wr, _)) = &mut self.save {
-            wr.flush().map_err(io::Error::other)?;
-        }
-        w.flush().or_else(|e| self.gone(e))
+        Ok(())
     }
 
     /// True if the call `id` follows in `rest` (then the slots still
@@ -457,8 +483,9 @@ impl Session {
                 Item::Packet {
                     link: Some((l, _)), ..
                 } if *l == id => {}
-                Item::Packet { p, link: None }
-                    if !self.packet_shown(p) || self.same_socket(id, p) => {}
+                Item::Packet {
+                    facts, link: None, ..
+                } if self.same_socket(id, facts.as_ref()) => {}
                 _ => return false,
             }
         }
@@ -467,27 +494,27 @@ impl Session {
 
     /// True if `p` travels on the socket of call `id` (the peer's answer
     /// to what the call did does not make the call look blocked).
-    fn same_socket(&self, id: u64, p: &OwnedPacket) -> bool {
-        let (Some(c), Some(f)) = (self.calls.get(&id), Self::facts(p)) else {
+    fn same_socket(&self, id: u64, f: Option<&Facts>) -> bool {
+        let (Some(c), Some(f)) = (self.calls.get(&id), f) else {
             return false;
         };
         c.socket
             .as_ref()
-            .is_some_and(|s| link::direction(s, &f).is_some())
+            .is_some_and(|s| link::direction(s, f).is_some())
     }
 
     fn dns_packet(&self, f: &Facts) -> bool {
         !self.show.dns && (matches!(f.src.port(), 53 | 5353) || matches!(f.dst.port(), 53 | 5353))
     }
 
-    fn packet_shown(&self, p: &OwnedPacket) -> bool {
-        let Some(f) = Self::facts(p) else {
+    fn packet_shown(&self, f: Option<&Facts>) -> bool {
+        let Some(f) = f else {
             return self.show.all_packets;
         };
-        !self.dns_packet(&f) && (self.show.all_packets || self.own(&f))
+        !self.dns_packet(f) && (self.show.all_packets || self.own(f))
     }
 
-    fn emit_call<W: Write>(&mut self, w: &mut W, c: &CallEvent, resumed: bool) -> io::Result<()> {
+    fn emit_call(&mut self, w: &mut dyn Write, c: &CallEvent, resumed: bool) -> io::Result<()> {
         self.calls.remove(&c.id);
         if self.hidden_call(c) {
             return Ok(());
@@ -508,193 +535,390 @@ impl Session {
         self.write(w, &s)
     }
 
-    fn emit_packet<W: Write>(
-        &mut self,
-        w: &mut W,
-        p: &OwnedPacket,
-        link: Option<&(u64, String)>,
-    ) -> io::Result<()> {
-        // A linked packet is the program's own by definition (DNS aside).
-        let shown = match link {
-            None => self.packet_shown(p),
-            Some(_) => !Self::facts(p).is_some_and(|f| self.dns_packet(&f)),
-        };
-        if !shown {
-            return Ok(());
-        }
-        let Some(pipe) = &mut self.pipe else {
-            return Ok(());
-        };
-        let mut buf = Vec::with_capacity(512);
-        if !pipe.handle(&mut buf, &p.as_packet())? {
-            return Ok(()); // the user's filter said no
-        }
-        self.packets_shown += 1;
-        if let Some(f) = Self::facts(p) {
-            if self.show.summary {
-                self.summary.packet(&f);
-            }
-        }
-        if let Some((_, tag)) = link {
-            self.packets_linked += 1;
-            if self.show.json {
-                // Add "call": "..." to the packet's object.
-                if let Some(end) = buf.iter().rposition(|b| *b == b'}') {
-                    let field = format!(",\"caused_by\":{}", serde_json::Value::from(tag.as_str()));
-                    buf.splice(end..end, field.into_bytes());
-                }
-            } else if let Some(nl) = buf.iter().position(|b| *b == b'\n') {
-                let tagged = format!("  <- {tag}");
-                buf.splice(nl..nl, tagged.into_bytes());
-            }
-        }
-        if let Some((wr, _)) = &mut self.save {
-            wr.write_commented(&p.as_packet(), link.map(|(_, t)| t.as_str()))
-                .map_err(io::Error::other)?;
-        }
-        if self.out_gone {
-            return Ok(());
-        }
-        w.write_all(&buf).or_else(|e| self.gone(e))
-    }
-
-    fn line<W: Write>(&mut self, w: &mut W, s: &str) -> io::Result<()> {
+    fn line(&mut self, w: &mut dyn Write, s: &str) -> io::Result<()> {
         let mut t = s.to_string();
         t.push('\n');
         self.write(w, &t)
     }
 
-    fn write<W: Write>(&mut self, w: &mut W, s: &str) -> io::Result<()> {
-        if self.out_gone {
-            return Ok(());
-        }
-        w.write_all(s.as_bytes()).or_else(|e| self.gone(e))
-    }
-
-    fn gone(&mut self, e: io::Error) -> io::Result<()> {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            self.out_gone = true;
-            Ok(())
-        } else {
-            Err(e)
-        }
+    fn write(&mut self, w: &mut dyn Write, s: &str) -> io::Result<()> {
+        w.write_all(s.as_bytes())
     }
 
     /// With `--follow N`: `Some(conversations seen)` when conversation N
     /// was not among them; `None` when it was, or when not following.
-    pub fn unfollowed(&self) -> Option<usize> {
-        let pipe = self.pipe.as_ref()?;
+    pub fn unfollowed(pipe: &Pipeline) -> Option<usize> {
         (pipe.following().is_some() && !pipe.followed()).then(|| pipe.summaries().0.len())
     }
 
-    /// Finish: print everything left, the `--follow` conversation, the
-    /// `-c` table, and close the `-w` file.
-    /// Returns the closing note (`-w` count).
-    pub fn finish<W: Write>(&mut self, w: &mut W) -> io::Result<String> {
-        self.flush(
-            w,
-            Timestamp {
-                secs: i64::MAX,
-                nanos: 0,
-            },
-        )?;
-        if let Some(pipe) = self.pipe.as_mut().filter(|_| !self.out_gone) {
-            let r = pipe.write_follow(w).and_then(|_| w.flush());
-            r.or_else(|e| self.gone(e))?;
+    /// The `-c` table (to stderr with `--json`: stdout stays one JSON
+    /// object per line), with `pipe`'s connections.
+    fn write_table(&self, w: &mut dyn Write, pipe: &Pipeline) -> io::Result<()> {
+        if !self.show.summary {
+            return Ok(());
         }
-        if self.show.summary && !self.out_gone {
-            let conns = self
-                .pipe
-                .as_ref()
-                .map(|p| p.summaries().0)
-                .unwrap_or_default();
-            if self.show.json {
-                // The table is for people: stdout stays one JSON object per line.
-                w.flush().or_else(|e| self.gone(e))?;
-                let mut err = io::stderr().lock();
-                let _ = self.summary.write(&mut err, &conns, self.pipe.is_some());
-            } else {
-                let r = self
-                    .summary
-                    .write(w, &conns, self.pipe.is_some())
-                    .and_then(|_| w.flush());
-                r.or_else(|e| self.gone(e))?;
-            }
-        }
-        match self.save.take() {
-            Some((wr, path)) => {
-                let n = wr.written();
-                let plain = wr.options().format == crate::capture::file::Format::Pcap;
-                wr.finish().map_err(io::Error::other)?;
-                let mut note = format!(
-                    "; {} written to {}",
-                    crate::plural::count(n, "packet"),
-                    path.display()
-                );
-                if plain {
-                    note.push_str(
-                        " (plain pcap, so without the calls as comments: name it .pcapng to keep them)",
-                    );
-                }
-                Ok(note)
-            }
-            None => Ok(String::new()),
+        let conns = if self.packets {
+            pipe.summaries().0
+        } else {
+            Vec::new()
+        };
+        if self.show.json {
+            w.flush()?;
+            let _ = self
+                .summary
+                .write(&mut io::stderr().lock(), &conns, self.packets);
+            Ok(())
+        } else {
+            self.summary.write(&mut &mut *w, &conns, self.packets)?;
+            w.flush()
         }
     }
 }
 
-/// The printer thread's loop: events from the tracer, packets from the
-/// capture, printed in time order; ends when the tracer's channel closes.
-pub fn print_loop(
-    mut session: Session,
-    rx: Receiver<TraceEvent>,
-    cap: Option<BackgroundCapture>,
-    caught_up: Watermark,
-) -> io::Result<(Session, String, u64)> {
-    let stdout = io::stdout();
-    let tick = Duration::from_millis(30);
-    let mut last_flush = std::time::Instant::now();
-    loop {
-        match rx.recv_timeout(tick) {
-            Ok(e) => {
-                session.event(e);
-                while let Ok(e) = rx.try_recv() {
-                    session.event(e);
+impl Merger for Session {
+    fn holds(&self) -> bool {
+        true
+    }
+
+    fn release_before(&mut self) -> Timestamp {
+        // The tracer's progress first, then the events it covers.
+        let tracer_at = self.caught_up.get();
+        loop {
+            match self.rx.try_recv() {
+                Ok(e) => self.event(e),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.ended = true;
+                    break;
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
         }
-        if let Some(c) = &cap {
-            while let Some(p) = c.try_next() {
-                session.packet(p);
-            }
+        let now = Timestamp::now();
+        if self.ended && now.nanos_since(self.last_sending_call) >= LAST_PACKETS_NS {
+            self.done.store(true, Ordering::SeqCst);
         }
-        if last_flush.elapsed() >= tick {
-            last_flush = std::time::Instant::now();
-            // The tracer's progress first, then the events it covers.
-            let tracer_at = caught_up.get();
-            while let Ok(e) = rx.try_recv() {
-                session.event(e);
+        Watermark::cut(tracer_at, now, HORIZON)
+    }
+
+    fn admit(&mut self, p: &Packet<'_>) -> Admit {
+        let facts = Facts::of(p.ts, &decode_captured(p.link, p.data, p.orig_len));
+        let link = facts.as_ref().and_then(|f| self.link_of(f));
+        // A linked packet is the program's own by definition (DNS aside).
+        let shown = match &link {
+            None => self.packet_shown(facts.as_ref()),
+            Some(_) => !facts.as_ref().is_some_and(|f| self.dns_packet(f)),
+        };
+        if !shown {
+            return Admit::Hide;
+        }
+        let note = link.as_ref().map(|(_, tag, _)| tag.clone());
+        self.admitted = Some((facts, link));
+        Admit::Show(note)
+    }
+
+    fn packet(&mut self, p: &Packet<'_>, mut text: Vec<u8>, _note: Option<String>) {
+        let (facts, link) = self.admitted.take().unwrap_or_default();
+        self.packets_shown += 1;
+        let mut key = p.ts;
+        let link = link.map(|(id, tag, start)| {
+            self.packets_linked += 1;
+            if self.show.json {
+                // Add "caused_by": "..." to the packet's object.
+                if let Some(end) = text.iter().rposition(|b| *b == b'}') {
+                    let field = format!(",\"caused_by\":{}", serde_json::Value::from(tag.as_str()));
+                    text.splice(end..end, field.into_bytes());
+                }
+            } else if let Some(nl) = text.iter().position(|b| *b == b'\n') {
+                text.splice(nl..nl, format!("  <- {tag}").into_bytes());
             }
-            let cut = Watermark::cut(tracer_at, Timestamp::now(), HORIZON);
-            session.flush(&mut stdout.lock(), cut)?;
+            // Print it after the call's line.
+            key = key.max(start);
+            (id, tag)
+        });
+        self.push(key, p.ts, 1, Item::Packet { text, facts, link });
+    }
+
+    fn write_before(
+        &mut self,
+        out: &mut dyn Write,
+        _printer: &mut PacketPrinter,
+        cut: Timestamp,
+    ) -> io::Result<()> {
+        self.flush(out, cut)
+    }
+
+    fn write_all(&mut self, out: &mut dyn Write, _printer: &mut PacketPrinter) -> io::Result<()> {
+        self.flush(
+            out,
+            Timestamp {
+                secs: i64::MAX,
+                nanos: 0,
+            },
+        )
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}
+
+/// Standard output that a reader closed (`| head`) quietly swallows what
+/// follows: the program goes on being traced, and the `-w` file written.
+struct Quiet<W: Write> {
+    inner: W,
+    gone: bool,
+}
+
+impl<W: Write> Quiet<W> {
+    fn check(&mut self, r: io::Result<()>) -> io::Result<()> {
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.gone = true;
+                Ok(())
+            }
+            r => r,
         }
     }
-    // Let the last packets (a FIN, an RST) arrive, then drain the capture:
-    // wait up to 100 ms after the last call that could send one.
-    let mut dropped = 0;
-    if let Some(c) = cap {
-        let since = Timestamp::now().nanos_since(session.last_sending_call);
-        if since < 100_000_000 {
-            std::thread::sleep(Duration::from_nanos((100_000_000 - since) as u64));
+}
+
+impl<W: Write> Write for Quiet<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.gone {
+            let r = self.inner.write_all(buf);
+            self.check(r)?;
         }
-        let (rest, stats) = c.stop().map_err(io::Error::other)?;
-        dropped = stats.dropped;
-        for p in rest {
-            session.packet(p);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        if self.gone {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.check(r)
+    }
+}
+
+/// Where the packets come from: the capture, or none (`--no-packets`),
+/// which is idle until the program ended.
+enum Source {
+    Capture(Background),
+    Nothing { link: LinkType, stopped: bool },
+}
+
+impl PacketSource for Source {
+    fn next(&mut self) -> Result<Next<'_>, SourceError> {
+        match self {
+            Source::Capture(c) => c.next(),
+            Source::Nothing { stopped: true, .. } => Ok(Next::End),
+            Source::Nothing { .. } => {
+                std::thread::sleep(IDLE);
+                Ok(Next::Idle)
+            }
         }
     }
-    let note = session.finish(&mut stdout.lock())?;
-    Ok((session, note, dropped))
+    fn link_type(&self) -> LinkType {
+        match self {
+            Source::Capture(c) => c.link_type(),
+            Source::Nothing { link, .. } => *link,
+        }
+    }
+    fn stop(&mut self) -> Result<(), SourceError> {
+        match self {
+            Source::Capture(c) => c.stop(),
+            Source::Nothing { stopped, .. } => {
+                *stopped = true;
+                Ok(())
+            }
+        }
+    }
+    fn kernel_stats(&mut self) -> Option<crate::capture::KernelStats> {
+        match self {
+            Source::Capture(c) => c.kernel_stats(),
+            Source::Nothing { .. } => None,
+        }
+    }
+}
+
+/// The printer thread's work, ready to run: the session on the packet
+/// loop ([`Driver`]), the `-w` file already created.
+pub struct Printer {
+    driver: Driver<Source>,
+}
+
+/// How the printer thread ended.
+pub struct Printed {
+    /// The session, with its counters.
+    pub session: Session,
+    /// `; N packets written to FILE`, with `-w`.
+    pub saved: String,
+    /// Packets the kernel dropped.
+    pub dropped: u64,
+    /// With `--follow N`: conversations seen when N was not among them.
+    pub unfollowed: Option<usize>,
+}
+
+impl Printer {
+    /// Set up the loop: packets from `cap` (None: calls only) through
+    /// `pipe` onto `session`'s timeline; `-w` to `write` (created now),
+    /// recording the interface `iface`.
+    pub fn new(
+        session: Session,
+        pipe: Pipeline,
+        cap: Option<BackgroundCapture>,
+        write: Option<&Path>,
+        iface: &str,
+    ) -> Result<Printer, crate::capture::file::FileError> {
+        let following = pipe.following().is_some();
+        let source = match cap {
+            Some(c) => Source::Capture(Background::new(c).wait(IDLE)),
+            None => Source::Nothing {
+                link: LinkType::Ethernet,
+                stopped: false,
+            },
+        };
+        let mut driver = Driver::new(source, pipe)
+            .stop(Stop::Flag(session.done.clone()))
+            .live(TICK)
+            .summary(if following {
+                DriverSummary::Follow
+            } else {
+                DriverSummary::None
+            })
+            .hold(Box::new(session));
+        if let Some(path) = write {
+            driver = driver
+                .save(path, false)
+                .save_details(Some(iface.to_string()), None)
+                .create_file()?;
+        }
+        Ok(Printer { driver })
+    }
+
+    /// Run until the program ended and the capture drained; print the
+    /// rest, the `--follow` conversation and the `-c` table.
+    pub fn run(self) -> io::Result<Printed> {
+        let mut out = Quiet {
+            inner: io::stdout(),
+            gone: false,
+        };
+        let (end, pipe, merger) = self.driver.run_merger(&mut out);
+        let dropped = end.kernel.map(|k| k.dropped).unwrap_or_default();
+        let saved = match &end.saved {
+            Some(s) => {
+                let mut note = format!(
+                    "; {} written to {}",
+                    crate::plural::count(s.packets, "packet"),
+                    s.path.display()
+                );
+                if s.options.format == crate::capture::file::Format::Pcap {
+                    note.push_str(
+                        " (plain pcap, so without the calls as comments: name it .pcapng to keep them)",
+                    );
+                }
+                note
+            }
+            None => String::new(),
+        };
+        end.result().map_err(io::Error::other)?;
+        let session = merger
+            .and_then(|m| m.into_any().downcast::<Session>().ok())
+            .ok_or_else(|| io::Error::other("the trace's timeline was lost"))?;
+        session.write_table(&mut out, &pipe)?;
+        Ok(Printed {
+            unfollowed: Session::unfollowed(&pipe),
+            session: *session,
+            saved,
+            dropped,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::packet::PrintOptions;
+
+    fn accept(id: u64, start: i64, end: i64) -> CallEvent {
+        CallEvent {
+            id,
+            start: Timestamp::new(start, 0),
+            end: Timestamp::new(end, 0),
+            pid: 7,
+            tid: 7,
+            call: "accept",
+            fd: Some(3),
+            socket: None,
+            args: "3".into(),
+            ret: 4,
+            errno: None,
+            result: String::new(),
+            data: None,
+            target: None,
+            course: None,
+            note: None,
+            unfinished: false,
+        }
+    }
+
+    /// A blocking accept from 10 s to 20 s, and (`packet`) another
+    /// socket's packet at 12 s, which only the driver holds at first;
+    /// what is printed at cut 15 s, then at cut 25 s.
+    fn blocking_accept(packet: bool) -> (String, String) {
+        let (_tx, rx) = std::sync::mpsc::channel();
+        let show = Show {
+            all_packets: true,
+            ..Show::default()
+        };
+        let mut s = Session::new(show, true, rx, Watermark::new());
+        s.event(TraceEvent::Enter {
+            id: 1,
+            ts: Timestamp::new(10, 0),
+            pid: 7,
+            tid: 7,
+            text: "accept(3)".into(),
+            serial: None,
+        });
+        s.event(TraceEvent::Call(Box::new(accept(1, 10, 20))));
+        let mut printer = PacketPrinter::new(PrintOptions::default());
+        let mut first = Vec::new();
+        s.write_before(&mut first, &mut printer, Timestamp::new(15, 0))
+            .expect("vec");
+        if packet {
+            // Released by the driver once the cut passed its time.
+            let p = Packet {
+                ts: Timestamp::new(12, 0),
+                data: &[],
+                orig_len: 0,
+                link: LinkType::Ethernet,
+            };
+            s.packet(&p, b"OTHER PACKET\n".to_vec(), None);
+        }
+        let mut then = Vec::new();
+        s.write_before(&mut then, &mut printer, Timestamp::new(25, 0))
+            .expect("vec");
+        let text = |v: Vec<u8>| String::from_utf8_lossy(&v).into_owned();
+        (text(first), text(then))
+    }
+
+    /// Regression for the move onto the driver: a blocking call whose end
+    /// is known waits until the packets of its time are released, so that
+    /// a packet of another socket in between still splits it in two.
+    #[test]
+    fn a_blocking_call_waits_for_the_packets_of_its_time() {
+        let (first, then) = blocking_accept(true);
+        assert_eq!(first, "", "nothing before the call's packets are in");
+        let lines: Vec<&str> = then.lines().collect();
+        assert_eq!(lines.len(), 3, "{then}");
+        assert!(lines[0].ends_with("accept(3) ..."), "{then}");
+        assert_eq!(lines[1], "OTHER PACKET");
+        assert!(lines[2].contains("... accept(3) = 4"), "{then}");
+        // Nothing in between: printed whole, once.
+        let (first, then) = blocking_accept(false);
+        assert_eq!(first, "");
+        assert_eq!(then.lines().count(), 1, "{then}");
+        assert!(
+            then.contains("accept(3) = 4") && !then.contains("..."),
+            "{then}"
+        );
+    }
 }
