@@ -396,6 +396,47 @@ fn dumps_and_quiet_lines_are_tcpdumps() {
     }
 }
 
+/// `sniff -q` prints the packet lines and nothing after them, as tcpdump
+/// -q: no "TCP connections:" summary when it stops (without -q there is one).
+#[test]
+fn sniff_q_prints_no_connection_summary() {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    if !common::can_capture() {
+        return;
+    }
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let p = port.to_string();
+    let run = |quiet: bool| -> String {
+        let mut args = vec!["sniff", "-i", "lo", "--color", "never", "tcp", "port", &p];
+        if quiet {
+            args.push("-q");
+        }
+        let mut sniffer = common::Server::start(BIN, &args, "listening on");
+        let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        c.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut s = common::accept_within(&l, Duration::from_secs(10));
+        c.write_all(b"hi").expect("write");
+        let mut buf = [0u8; 2];
+        s.read_exact(&mut buf).expect("read");
+        drop(c);
+        drop(s);
+        sniffer.wait_for(
+            if quiet { ": tcp 2" } else { "length 2" },
+            Duration::from_secs(20),
+        );
+        assert_eq!(sniffer.interrupt(), Some(0), "{}", sniffer.output());
+        sniffer.output()
+    };
+    let loud = run(false);
+    assert!(loud.contains("TCP connections:"), "{loud}");
+    let quiet = run(true);
+    assert!(!quiet.contains("TCP connections:"), "{quiet}");
+    assert!(!quiet.contains("  #1 "), "{quiet}");
+}
+
 /// `-l`: each packet is written as soon as it is printed, even into a pipe
 /// whose input is still open (without -l it waits in a buffer).
 #[test]

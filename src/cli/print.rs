@@ -29,7 +29,7 @@ pub struct PrintArgs {
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Shorter lines, as tcpdump -q (`tcp 6` for a TCP segment), without the
-    /// narration and course lines.
+    /// narration, the course lines and the connection summary.
     #[arg(short = 'q', long, hide_short_help = true)]
     pub quiet: bool,
     /// Accepted for tcpdump's -n and -nn: socklab never turns addresses or

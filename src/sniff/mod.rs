@@ -483,6 +483,9 @@ pub fn run(args: &Config) -> Result<ExitCode> {
     let mut driver = Driver::new(Live::new(cap), pipe)
         .summary(if args.follow.is_some() {
             driver::Summary::Follow
+        } else if opts.quiet {
+            // tcpdump -q prints the packet lines and nothing after them.
+            driver::Summary::None
         } else {
             driver::Summary::Connections
         })
