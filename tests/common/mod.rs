@@ -138,6 +138,8 @@ pub fn udp_port() -> u16 {
 pub struct Server {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    /// The threads collecting stdout and stderr (done at end of stream).
+    readers: Vec<std::thread::JoinHandle<()>>,
     is_socklab: bool,
 }
 
@@ -171,20 +173,22 @@ impl Server {
             .spawn()
             .expect("spawn server");
         let lines = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
         for stream in [
             Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
             Box::new(child.stderr.take().expect("stderr")),
         ] {
             let l = Arc::clone(&lines);
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     l.lock().unwrap().push(line);
                 }
-            });
+            }));
         }
         let s = Server {
             child,
             lines,
+            readers,
             is_socklab,
         };
         s.wait_for(ready, Duration::from_secs(10));
@@ -289,8 +293,12 @@ impl Server {
         let end = Instant::now() + limit;
         while Instant::now() < end {
             if let Ok(Some(st)) = self.child.try_wait() {
-                // Give the reader threads a moment to collect the last lines.
-                std::thread::sleep(Duration::from_millis(100));
+                // The reader threads end at end of stream: wait (bounded)
+                // until they have collected the last lines. A fixed pause
+                // lost a server's closing line on a busy machine.
+                while !self.readers.iter().all(|r| r.is_finished()) && Instant::now() < end {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 return st.code();
             }
             std::thread::sleep(Duration::from_millis(20));
