@@ -323,10 +323,16 @@ impl Session {
         // A call announced at its start whose end is known but not due yet
         // waits, with what follows it: the packets of its time are not all
         // released, and whether it is printed whole depends on them.
+        // (The calls not due, gathered once: not a scan of them per Enter.)
+        let not_due: HashSet<u64> = self.slots[n..]
+            .iter()
+            .filter_map(|t| match &t.item {
+                Item::Call { call, .. } => Some(call.id),
+                _ => None,
+            })
+            .collect();
         let waiting = |s: &Slot| match &s.item {
-            Item::Enter { id, .. } => self.slots[n..]
-                .iter()
-                .any(|t| matches!(&t.item, Item::Call { call, .. } if call.id == *id)),
+            Item::Enter { id, .. } => not_due.contains(id),
             _ => false,
         };
         if let Some(i) = self.slots[..n].iter().position(waiting) {
