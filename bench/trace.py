@@ -17,7 +17,15 @@ import os, re, shutil, socket, statistics, subprocess, sys, threading, time
 
 from socklab_bin import need, release_binary
 
-RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
+    print(__doc__)
+    sys.exit(0)
+try:
+    RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    if RUNS < 1:
+        raise ValueError
+except ValueError:
+    sys.exit(f"bench/trace.py: RUNS must be a whole number of at least 1, not {sys.argv[1]!r} (try --help)")
 N = 10000
 # Start-up rounds: more than RUNS, each is short and the spread is wide.
 STARTS = max(15, 3 * RUNS)
