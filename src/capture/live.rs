@@ -384,7 +384,7 @@ fn open_rx(
 ) -> Result<(Rx, RawFd, Option<String>), CaptureError> {
     let mut ring_fallback = None;
     if let Some(bytes) = cfg.ring.filter(|_| !promiscuous) {
-        match super::ring::Ring::new(&sock, bytes, false) {
+        match try_ring(&sock, bytes, false) {
             Ok(ring) => {
                 sys::bind_all(&sock, ni.index).map_err(|e| {
                     CaptureError::os("bind the capture socket to the interface", &e)
@@ -392,15 +392,10 @@ fn open_rx(
                 let fd = sock.as_raw_fd();
                 return Ok((Rx::Ring { ring, _sock: sock }, fd, None));
             }
-            Err(e) => {
-                ring_fallback = Some(format!(
-                    "no memory-mapped ring ({}): reading one packet per recvfrom",
-                    crate::error::describe_io(&e)
-                ));
-                // The failed request may have set TPACKET_V3; a fresh
-                // socket is simplest, but the version only matters to
-                // rings, so the recvfrom path below is unaffected.
-            }
+            // The failed request may have set TPACKET_V3; a fresh socket is
+            // simplest, but the version only matters to rings, so the
+            // recvfrom path below is unaffected.
+            Err(why) => ring_fallback = Some(why),
         }
     }
     settle.wait();
@@ -433,6 +428,21 @@ fn open_rx(
     Ok((Rx::Recv(rx), fd, ring_fallback))
 }
 
+/// A memory-mapped ring on `sock`, or the line that says why there is
+/// none and what is read instead.
+fn try_ring(
+    sock: &std::os::fd::OwnedFd,
+    bytes: usize,
+    cooked: bool,
+) -> Result<super::ring::Ring, String> {
+    super::ring::Ring::new(sock, bytes, cooked).map_err(|e| {
+        format!(
+            "no memory-mapped ring ({}): reading one packet per recvfrom",
+            crate::error::describe_io(&e)
+        )
+    })
+}
+
 /// The receive path of a cooked socket (`any`), bound to every interface:
 /// a ring where one can be set up, else `recvfrom`.
 fn open_cooked_rx(
@@ -447,17 +457,12 @@ fn open_cooked_rx(
     let fd = sock.as_raw_fd();
     let mut ring_fallback = None;
     if let Some(bytes) = cfg.ring {
-        match super::ring::Ring::new(&sock, bytes, true) {
+        match try_ring(&sock, bytes, true) {
             Ok(ring) => {
                 bind(&sock)?;
                 return Ok((Rx::Ring { ring, _sock: sock }, fd, None));
             }
-            Err(e) => {
-                ring_fallback = Some(format!(
-                    "no memory-mapped ring ({}): reading one packet per recvfrom",
-                    crate::error::describe_io(&e)
-                ))
-            }
+            Err(why) => ring_fallback = Some(why),
         }
     }
     settle.wait();

@@ -267,23 +267,15 @@ impl Decoder {
         let errno = is_error.then_some((-ret) as i32);
         let ok = errno.is_none();
         let mut ev = CallEvent {
-            id: p.id,
-            start: p.start,
-            end,
-            pid: tgid.as_raw(),
-            tid: tid.as_raw(),
-            call: display_name(p.sys, &a),
             fd: p.sys.fd_first().then_some(fd),
-            socket: None,
-            args: String::new(),
-            ret: if ok { ret } else { -1 },
             errno,
-            result: String::new(),
-            data: None,
-            target: None,
-            course: None,
-            note: None,
-            unfinished: false,
+            ..CallEvent::new(
+                p.id,
+                (tgid.as_raw(), tid.as_raw()),
+                display_name(p.sys, &a),
+                (p.start, end),
+                if ok { ret } else { -1 },
+            )
         };
         let out = |ev: &mut CallEvent, bytes: Vec<u8>, total: usize, dir: Dir| {
             ev.data = Some(Payload { dir, bytes, total });

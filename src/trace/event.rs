@@ -70,6 +70,37 @@ pub struct CallEvent {
 }
 
 impl CallEvent {
+    /// A call `call` (id `id`) of thread `tid` in process `pid` from `start`
+    /// to `end` that returned `ret`, with nothing decoded yet: no fd, socket,
+    /// arguments, result, bytes, target or note.
+    pub fn new(
+        id: u64,
+        (pid, tid): (i32, i32),
+        call: &'static str,
+        (start, end): (Timestamp, Timestamp),
+        ret: i64,
+    ) -> CallEvent {
+        CallEvent {
+            id,
+            start,
+            end,
+            pid,
+            tid,
+            call,
+            fd: None,
+            socket: None,
+            args: String::new(),
+            ret,
+            errno: None,
+            result: String::new(),
+            data: None,
+            target: None,
+            course: None,
+            note: None,
+            unfinished: false,
+        }
+    }
+
     /// Time spent in the call, in nanoseconds.
     pub fn nanos(&self) -> i128 {
         self.end.nanos_since(self.start).max(0)

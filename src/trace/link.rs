@@ -190,24 +190,11 @@ mod tests {
     }
 
     fn call(name: &'static str, s: Option<SocketInfo>, start: i64, end: i64) -> CallEvent {
+        let at = |ns: i64| Timestamp::new(100, ns as u32);
         CallEvent {
-            id: 1,
-            start: Timestamp::new(100, start as u32),
-            end: Timestamp::new(100, end as u32),
-            pid: 1,
-            tid: 1,
-            call: name,
             fd: Some(3),
             socket: s,
-            args: String::new(),
-            ret: 0,
-            errno: None,
-            result: String::new(),
-            data: None,
-            target: None,
-            course: None,
-            note: None,
-            unfinished: false,
+            ..CallEvent::new(1, (1, 1), name, (at(start), at(end)), 0)
         }
     }
 

@@ -147,23 +147,9 @@ mod tests {
 
     fn send(id: u64, start: i128, end: i128) -> CallEvent {
         CallEvent {
-            id,
-            start: at(start),
-            end: at(end),
-            pid: 1,
-            tid: 1,
-            call: "send",
             fd: Some(3),
             socket: Some(sock()),
-            args: String::new(),
-            ret: 16,
-            errno: None,
-            result: String::new(),
-            data: None,
-            target: None,
-            course: None,
-            note: None,
-            unfinished: false,
+            ..CallEvent::new(id, (1, 1), "send", (at(start), at(end)), 16)
         }
     }
 

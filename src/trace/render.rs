@@ -215,12 +215,6 @@ mod tests {
 
     fn connect() -> CallEvent {
         CallEvent {
-            id: 1,
-            start: Timestamp::new(3600, 1_000),
-            end: Timestamp::new(3600, 51_000),
-            pid: 42,
-            tid: 42,
-            call: "connect",
             fd: Some(3),
             socket: Some(SocketInfo {
                 serial: 1,
@@ -232,14 +226,15 @@ mod tests {
                 name_service: false,
             }),
             args: "3, 127.0.0.1:10009".into(),
-            ret: -1,
             errno: Some(libc::ECONNREFUSED),
-            result: String::new(),
-            data: None,
-            target: None,
-            course: None,
             note: names::errno_note(libc::ECONNREFUSED, false),
-            unfinished: false,
+            ..CallEvent::new(
+                1,
+                (42, 42),
+                "connect",
+                (Timestamp::new(3600, 1_000), Timestamp::new(3600, 51_000)),
+                -1,
+            )
         }
     }
 

@@ -815,24 +815,11 @@ mod tests {
     use crate::render::packet::PrintOptions;
 
     fn accept(id: u64, start: i64, end: i64) -> CallEvent {
+        let at = |s| Timestamp::new(s, 0);
         CallEvent {
-            id,
-            start: Timestamp::new(start, 0),
-            end: Timestamp::new(end, 0),
-            pid: 7,
-            tid: 7,
-            call: "accept",
             fd: Some(3),
-            socket: None,
             args: "3".into(),
-            ret: 4,
-            errno: None,
-            result: String::new(),
-            data: None,
-            target: None,
-            course: None,
-            note: None,
-            unfinished: false,
+            ..CallEvent::new(id, (7, 7), "accept", (at(start), at(end)), 4)
         }
     }
 
