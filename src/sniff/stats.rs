@@ -101,15 +101,7 @@ impl Stats {
         if d.truncated() {
             self.bump("truncated (snap length)");
         }
-        if let (Transport::Udp(u), Some((s, t))) = (d.transport, d.ips()) {
-            let src = Endpoint {
-                ip: s,
-                port: u.src_port,
-            };
-            let dst = Endpoint {
-                ip: t,
-                port: u.dst_port,
-            };
+        if let (Transport::Udp(u), Some((src, dst))) = (d.transport, Endpoint::pair(d)) {
             let payload = u64::from(u.length.saturating_sub(8));
             let n = self.udp.len() as u64;
             // Keyed by the first sender: a reply counts in the other direction.

@@ -178,18 +178,10 @@ impl Follow {
         if view.conn != self.conn {
             return;
         }
-        let (Some(t), Some((sip, dip))) = (d.tcp(), d.ips()) else {
+        let (Some(t), Some((src, dst))) = (d.tcp(), Endpoint::pair(d)) else {
             return;
         };
         if self.ends.is_none() {
-            let src = Endpoint {
-                ip: sip,
-                port: t.src_port,
-            };
-            let dst = Endpoint {
-                ip: dip,
-                port: t.dst_port,
-            };
             self.ends = Some(match view.side {
                 Side::Client => [src, dst],
                 Side::Server => [dst, src],

@@ -22,6 +22,24 @@ pub struct Endpoint {
     pub port: u16,
 }
 
+impl Endpoint {
+    /// Source and destination of a TCP or UDP packet with an IP layer.
+    pub fn pair(d: &crate::wire::packet::Decoded<'_>) -> Option<(Endpoint, Endpoint)> {
+        let (sip, dip) = d.ips()?;
+        let (sport, dport) = d.ports()?;
+        Some((
+            Endpoint {
+                ip: sip,
+                port: sport,
+            },
+            Endpoint {
+                ip: dip,
+                port: dport,
+            },
+        ))
+    }
+}
+
 impl fmt::Display for Endpoint {
     /// tcpdump's notation: `127.0.0.1.40000`, `::1.40000`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

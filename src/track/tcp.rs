@@ -566,15 +566,7 @@ impl Tracker {
         events: &mut Vec<Event>,
     ) -> Option<TcpView> {
         let t = d.tcp()?;
-        let (sip, dip) = d.ips()?;
-        let src = Endpoint {
-            ip: sip,
-            port: t.src_port,
-        };
-        let dst = Endpoint {
-            ip: dip,
-            port: t.dst_port,
-        };
+        let (src, dst) = Endpoint::pair(d)?;
         let k = key(src, dst);
         let is_syn = t.has(fl::SYN) && !t.has(fl::ACK);
         // A new SYN on a finished connection starts a new one.
