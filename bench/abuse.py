@@ -3,7 +3,8 @@
 one valid client asks every 100 ms (issue 13). Loopback only, bounded in
 time and count, stops by itself.
 
-usage: python3 bench/abuse.py [--clients N] [--seconds S] [SERVER...]
+usage: python3 bench/abuse.py [--clients N] [--seconds S] [--server-nice N]
+                              [--keep-logs DIR] [SERVER...]
 
 SERVER is one of: udp-calc echo-udp echo-tcp tcp-calc-threads
 tcp-calc-iterative monitor-poll monitor-threads chat (default: all).
@@ -37,6 +38,7 @@ IN_TIME = 1.0
 VALID_EVERY = 0.1
 RECONNECTS_PER_SEC = 10
 SERVER_NICE = 0  # --server-nice
+KEEP_LOGS = None  # --keep-logs DIR
 VALID_NICE = -10
 TCP_KINDS = ["garbage", "silent", "slow", "half-open", "oversized", "rst"]
 UDP_KINDS = ["wrong-size", "oversized", "garbage"]
@@ -374,7 +376,12 @@ def bench(name, clients, seconds):
                 srv.kill()
                 srv.wait()
         log.close()
-        os.unlink(log_path)
+        if KEEP_LOGS:
+            kept = os.path.join(KEEP_LOGS, f"{name}.log")
+            os.replace(log_path, kept)
+            print(f"({name}: server log kept in {kept})", file=sys.stderr)
+        else:
+            os.unlink(log_path)
 
 
 def valid_child(name, port, log_path, seconds, to_parent, from_parent):
@@ -502,10 +509,19 @@ def main():
         help="run the server at this niceness (e.g. -10, root only): shows what the server does "
         "when other work on the machine does not take its CPU",
     )
+    ap.add_argument(
+        "--keep-logs",
+        metavar="DIR",
+        help="keep each server's log as DIR/SERVER.log (to see what the log/min column counts)",
+    )
     ap.add_argument("servers", nargs="*", default=list(SERVERS))
     a = ap.parse_args()
-    global SERVER_NICE
+    global SERVER_NICE, KEEP_LOGS
     SERVER_NICE = a.server_nice
+    if a.keep_logs:
+        if not os.path.isdir(a.keep_logs):
+            sys.exit(f"--keep-logs {a.keep_logs}: not a directory")
+        KEEP_LOGS = a.keep_logs
     if not 1 <= a.clients <= 2000 or not 1 <= a.seconds <= 120:
         sys.exit("--clients 1..2000, --seconds 1..120 (the bench is bounded)")
     for s in a.servers:

@@ -50,28 +50,24 @@ fn recognitions_on_every_capture_in_the_repository_are_exactly_the_true_ones() {
         "47010 as udp-calc: 12-byte request, 4-byte reply carrying a+b".to_string(),
     ];
     let mut checked = 0;
-    for dir in ["tests/fixtures", "captures"] {
-        for entry in std::fs::read_dir(root.join(dir)).expect("read dir") {
-            let path = entry.expect("entry").path();
-            let name = path.file_name().unwrap().to_string_lossy().to_string();
-            if !name.ends_with(".pcap") && !name.ends_with(".pcapng") {
-                continue;
+    for path in repository_captures() {
+        let rel = path.strip_prefix(root).expect("in the repository");
+        let dir = rel.parent().unwrap().to_string_lossy().to_string();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let want: Vec<String> = match (dir.as_str(), name.as_str()) {
+            ("tests/fixtures", _) => fixture.clone(),
+            (_, "get-half-close.pcap") => {
+                vec!["8000 as http: GET request line answered by a status line".to_string()]
             }
-            let want: Vec<String> = match (dir, name.as_str()) {
-                ("tests/fixtures", _) => fixture.clone(),
-                (_, "get-half-close.pcap") => {
-                    vec!["8000 as http: GET request line answered by a status line".to_string()]
-                }
-                _ => Vec::new(),
-            };
-            assert_eq!(recognitions(&path, &[]), want, "{dir}/{name}");
-            assert_eq!(
-                recognitions(&path, &["--no-heuristics"]),
-                Vec::<String>::new(),
-                "{dir}/{name} with --no-heuristics"
-            );
-            checked += 1;
-        }
+            _ => Vec::new(),
+        };
+        assert_eq!(recognitions(&path, &[]), want, "{dir}/{name}");
+        assert_eq!(
+            recognitions(&path, &["--no-heuristics"]),
+            Vec::<String>::new(),
+            "{dir}/{name} with --no-heuristics"
+        );
+        checked += 1;
     }
     assert!(checked >= 15, "only {checked} files checked");
 }

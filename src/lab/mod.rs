@@ -125,6 +125,9 @@ pub struct Report {
     pub ports: Vec<u16>,
     /// The course protocols the lesson's ports speak (recorded in a `-w` pcapng).
     pub decode: DecodeTable,
+    /// Packets the kernel dropped from the capture (a busy `lo`): the
+    /// ladder may miss some, and the report says so.
+    pub dropped: u64,
 }
 
 /// Run `scenario` with the capture attached.
@@ -140,7 +143,7 @@ pub fn run_scenario(scenario: &'static Scenario, mode: Mode) -> Result<Report> {
     let result = (scenario.run)(&ctx);
     calls::uninstall();
     std::thread::sleep(Duration::from_millis(150));
-    let (packets, _stats) = cap.stop()?;
+    let (packets, stats) = cap.stop()?;
     ctx.release();
     result.with_context(|| format!("the {} lesson failed", scenario.name))?;
     let ports = ctx.ports();
@@ -157,7 +160,16 @@ pub fn run_scenario(scenario: &'static Scenario, mode: Mode) -> Result<Report> {
         packets,
         ports,
         decode,
+        dropped: stats.dropped,
     })
+}
+
+/// The line a report starts with when the capture lost packets.
+fn dropped_warning(dropped: u64) -> String {
+    format!(
+        "(the kernel dropped {dropped} packet{} from the capture: lo was busy with other traffic, so the ladder below may miss some; run the lesson again)\n",
+        if dropped == 1 { "" } else { "s" }
+    )
 }
 
 /// Column titles: the client, and the server's address(es).
@@ -180,6 +192,9 @@ pub fn render_text(r: &Report, detail: Option<&str>) -> String {
     let mut s = format!("socklab lab {}: {}\n", r.scenario.name, r.scenario.title);
     if r.mode == Mode::Namespace {
         s.push_str("(no CAP_NET_RAW: running in a private network namespace with its own lo, as root there only)\n");
+    }
+    if r.dropped > 0 {
+        s.push_str(&dropped_warning(r.dropped));
     }
     s.push('\n');
     s.push_str(&ladder::render(&titles(r), &r.observed.steps));
@@ -253,6 +268,7 @@ pub fn render_json(r: &Report) -> String {
             "title": r.scenario.title,
             "mode": match r.mode { Mode::Host => "host", Mode::Namespace => "namespace" },
             "server_ports": r.ports,
+            "dropped": r.dropped,
         }),
     )];
     let mut items: Vec<(i64, serde_json::Value)> = Vec::new();
@@ -375,4 +391,16 @@ pub fn run(args: &Config) -> Result<ExitCode> {
         .and_then(|_| o.flush())
         .map_err(out::WriteError::stdout)?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dropped_warning;
+
+    #[test]
+    fn a_lossy_capture_is_named_with_its_count() {
+        assert!(dropped_warning(1).starts_with("(the kernel dropped 1 packet from"));
+        let w = dropped_warning(12);
+        assert!(w.contains("dropped 12 packets") && w.contains("run the lesson again"));
+    }
 }
