@@ -3,15 +3,18 @@
 //! with a hex dump of the offending bytes. Shared between threads.
 //!
 //! The log cannot fill a disk: hex dumps are capped at [`DUMP_LIMIT`] bytes,
-//! and lines are rate-limited per one-second window: at most
-//! [`BAD_PER_PEER`] bad-input lines per peer and [`BAD_PER_SECOND`] in all,
-//! [`EVENTS_PER_SECOND`] routine events, [`PROBLEMS_PER_SECOND`] other
-//! problems, and apart from those [`DATA_PER_PEER`] data lines per peer
-//! ([`DATA_PER_SECOND`] in all). What is held back is counted and summarised once the second is
-//! over (`... 12,345 more bad datagrams from 127.0.0.1:40000 in the last
-//! second, not shown`). With `-q` no bad input is shown one by one: only
-//! those per-second summaries print. At most about 12 KB a second leave
-//! this module whatever the input.
+//! and lines are rate-limited per one-second window, in lines and in bytes:
+//! at most [`BAD_PER_PEER`] bad-input lines per peer and [`BAD_PER_SECOND`]
+//! ([`BAD_BYTES`]) in all, [`EVENTS_PER_SECOND`] ([`EVENT_BYTES`]) routine
+//! events, [`PROBLEMS_PER_SECOND`] ([`PROBLEM_BYTES`]) other problems, and
+//! apart from those [`DATA_PER_PEER`] data lines per peer
+//! ([`DATA_PER_SECOND`], [`DATA_BYTES`] in all). What is held back is
+//! counted and summarised once the second is over (`... 12,345 more bad
+//! datagrams from 127.0.0.1:40000 in the last second, not shown`): at most
+//! [`SUMMARY_PEERS`] + 4 lines. With `-q` no bad input is shown one by one:
+//! only those per-second summaries print. At most [`BYTES_PER_SECOND`]
+//! (about 14 KiB, under 1 MB a minute) leave this module a second whatever
+//! the input.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -37,8 +40,23 @@ pub const DATA_PER_PEER: u64 = 20;
 pub const DATA_PER_SECOND: u64 = 200;
 /// Problem lines (failed accept, refused client...) shown per second.
 pub const PROBLEMS_PER_SECOND: u64 = 20;
+/// Bytes of routine events shown per second (a udp-calc answer is three
+/// lines, about 300 bytes).
+pub const EVENT_BYTES: usize = 3 * 1024;
+/// Bytes of data lines shown per second, all peers together.
+pub const DATA_BYTES: usize = 5 * 1024;
+/// Bytes of bad-input lines (with their hex dumps) shown per second.
+pub const BAD_BYTES: usize = 3 * 1024;
+/// Bytes of problem lines shown per second.
+pub const PROBLEM_BYTES: usize = 1536;
 /// Peers named one by one in a window's summary; the rest are summed.
-const SUMMARY_PEERS: usize = 5;
+pub const SUMMARY_PEERS: usize = 5;
+/// Longest summary line: the first bad input quoted is cut to 120
+/// characters, a peer's address to 47.
+const SUMMARY_LINE_BYTES: usize = 320;
+/// The most a second of log can hold: every budget and the summary.
+pub const BYTES_PER_SECOND: usize =
+    EVENT_BYTES + DATA_BYTES + BAD_BYTES + PROBLEM_BYTES + (SUMMARY_PEERS + 4) * SUMMARY_LINE_BYTES;
 /// Peers counted one by one in a window; more are counted together.
 const TRACKED_PEERS: usize = 1024;
 const WINDOW: Duration = Duration::from_secs(1);
@@ -59,16 +77,40 @@ struct PeerCount {
     first: String,
 }
 
+/// Lines shown and held back in one category this second, and the bytes
+/// shown.
+#[derive(Debug, Default, Clone, Copy)]
+struct Budget {
+    shown: u64,
+    hidden: u64,
+    bytes: usize,
+}
+
+impl Budget {
+    /// Show a line of `len` bytes if at most `lines` and `bytes` are spent.
+    fn spend(&mut self, len: usize, lines: u64, bytes: usize) -> Verdict {
+        if self.shown < lines && self.bytes + len <= bytes {
+            self.shown += 1;
+            self.bytes += len;
+            Verdict::Show
+        } else {
+            self.hidden += 1;
+            Verdict::Hide
+        }
+    }
+}
+
 /// The rate limiter: what was shown and held back in the current second.
 #[derive(Debug)]
 pub struct Limiter {
     start: Instant,
-    events: (u64, u64),
-    problems: (u64, u64),
-    /// Data lines: (shown, hidden) in all, and shown per peer.
-    data: (u64, u64),
+    events: Budget,
+    problems: Budget,
+    /// Data lines in all, and shown per peer.
+    data: Budget,
     data_peers: HashMap<SocketAddr, u64>,
-    bad_shown: u64,
+    /// Bad-input lines shown in all (the hidden ones are counted per peer).
+    bad: Budget,
     peers: HashMap<SocketAddr, PeerCount>,
     /// Bad inputs from peers past [`TRACKED_PEERS`]: (count, noun).
     untracked: (u64, &'static str),
@@ -100,11 +142,11 @@ impl Limiter {
     pub fn new(now: Instant) -> Self {
         Limiter {
             start: now,
-            events: (0, 0),
-            problems: (0, 0),
-            data: (0, 0),
+            events: Budget::default(),
+            problems: Budget::default(),
+            data: Budget::default(),
             data_peers: HashMap::new(),
-            bad_shown: 0,
+            bad: Budget::default(),
             peers: HashMap::new(),
             untracked: (0, "inputs"),
         }
@@ -154,73 +196,66 @@ impl Limiter {
                 if self.untracked.0 > 0 { "+" } else { "" }
             ));
         }
-        if self.problems.1 > 0 {
+        if self.problems.hidden > 0 {
             out.push(format!(
-                "... {} more problems in the last second, not shown (more than {PROBLEMS_PER_SECOND} a second)",
-                thousands(self.problems.1)
+                "... {} more problems in the last second, not shown (more than {PROBLEMS_PER_SECOND} lines or {PROBLEM_BYTES} bytes a second)",
+                thousands(self.problems.hidden)
             ));
         }
-        if self.data.1 > 0 {
+        if self.data.hidden > 0 {
             out.push(format!(
-                "... {} more data lines in the last second, not shown (more than {DATA_PER_PEER} a second from one peer or {DATA_PER_SECOND} in all)",
-                thousands(self.data.1)
+                "... {} more data lines in the last second, not shown (more than {DATA_PER_PEER} a second from one peer, or {DATA_PER_SECOND} lines or {DATA_BYTES} bytes in all)",
+                thousands(self.data.hidden)
             ));
         }
-        if self.events.1 > 0 {
+        if self.events.hidden > 0 {
             out.push(format!(
-                "... {} more events in the last second, not shown (more than {EVENTS_PER_SECOND} a second)",
-                thousands(self.events.1)
+                "... {} more events in the last second, not shown (more than {EVENTS_PER_SECOND} lines or {EVENT_BYTES} bytes a second)",
+                thousands(self.events.hidden)
             ));
         }
         out
     }
 
-    fn count(slot: &mut (u64, u64), max: u64) -> Verdict {
-        if slot.0 < max {
-            slot.0 += 1;
-            Verdict::Show
-        } else {
-            slot.1 += 1;
-            Verdict::Hide
-        }
+    /// A routine event of `len` bytes.
+    pub fn event(&mut self, len: usize) -> Verdict {
+        self.events.spend(len, EVENTS_PER_SECOND, EVENT_BYTES)
     }
 
-    /// A routine event.
-    pub fn event(&mut self) -> Verdict {
-        Self::count(&mut self.events, EVENTS_PER_SECOND)
-    }
-
-    /// A data line from `peer`.
-    pub fn data(&mut self, peer: SocketAddr) -> Verdict {
+    /// A data line of `len` bytes from `peer`.
+    pub fn data(&mut self, peer: SocketAddr, len: usize) -> Verdict {
         let tracked = self.data_peers.len() < TRACKED_PEERS || self.data_peers.contains_key(&peer);
         let mine = if tracked {
             *self.data_peers.entry(peer).or_insert(0)
         } else {
             DATA_PER_PEER
         };
-        if mine < DATA_PER_PEER && self.data.0 < DATA_PER_SECOND {
-            self.data.0 += 1;
+        if mine >= DATA_PER_PEER {
+            self.data.hidden += 1;
+            return Verdict::Hide;
+        }
+        let v = self.data.spend(len, DATA_PER_SECOND, DATA_BYTES);
+        if v == Verdict::Show {
             if let Some(n) = self.data_peers.get_mut(&peer) {
                 *n += 1;
             }
-            Verdict::Show
-        } else {
-            self.data.1 += 1;
-            Verdict::Hide
         }
+        v
     }
 
-    /// A problem that is not a peer's bytes.
-    pub fn problem(&mut self) -> Verdict {
-        Self::count(&mut self.problems, PROBLEMS_PER_SECOND)
+    /// A problem line of `len` bytes that is not a peer's bytes.
+    pub fn problem(&mut self, len: usize) -> Verdict {
+        self.problems.spend(len, PROBLEMS_PER_SECOND, PROBLEM_BYTES)
     }
 
-    /// Bad input from `peer` (`what` is kept as the first of the window).
+    /// Bad input from `peer` (`what` is kept as the first of the window),
+    /// `len` bytes when shown.
     pub fn bad(
         &mut self,
         peer: SocketAddr,
         noun: &'static str,
         what: &str,
+        len: usize,
         quiet: bool,
     ) -> Verdict {
         if !self.peers.contains_key(&peer) && self.peers.len() >= TRACKED_PEERS {
@@ -232,9 +267,11 @@ impl Limiter {
             first: what.chars().take(120).collect(),
             ..PeerCount::default()
         });
-        if !quiet && c.shown < BAD_PER_PEER && self.bad_shown < BAD_PER_SECOND {
+        if !quiet
+            && c.shown < BAD_PER_PEER
+            && self.bad.spend(len, BAD_PER_SECOND, BAD_BYTES) == Verdict::Show
+        {
             c.shown += 1;
-            self.bad_shown += 1;
             Verdict::Show
         } else {
             c.hidden += 1;
@@ -287,7 +324,7 @@ impl Log {
 
     /// A routine event line.
     pub fn event(&self, text: &str) {
-        if !self.quiet && self.limited(Limiter::event) == Verdict::Show {
+        if !self.quiet && self.limited(|l| l.event(text.len() + 1)) == Verdict::Show {
             out::line(text);
         }
     }
@@ -295,7 +332,7 @@ impl Log {
     /// A data line from `peer` (a record, a request): hidden by `-q`,
     /// limited apart from routine events (see [`DATA_PER_PEER`]).
     pub fn data(&self, peer: SocketAddr, text: &str) {
-        if !self.quiet && self.limited(|l| l.data(peer)) == Verdict::Show {
+        if !self.quiet && self.limited(|l| l.data(peer, text.len() + 1)) == Verdict::Show {
             out::line(text);
         }
     }
@@ -319,12 +356,15 @@ impl Log {
     /// Bad input from `peer`: what was wrong, then the bytes (capped).
     pub fn bad_input(&self, peer: SocketAddr, what: &str, bytes: &[u8]) {
         let (noun, quiet) = (self.noun, self.quiet);
-        if self.limited(|l| l.bad(peer, noun, what, quiet)) == Verdict::Hide {
+        // The text is only built when it is shown; its length is known
+        // before: the dump's lines are all as long (but the last).
+        let shown = &bytes[..bytes.len().min(DUMP_LIMIT)];
+        let len = bad_input_len(peer, what, shown.len(), bytes.len());
+        if self.limited(|l| l.bad(peer, noun, what, len, quiet)) == Verdict::Hide {
             return;
         }
         let mut text = format!("bad input from {peer}: {what}");
         if !bytes.is_empty() {
-            let shown = &bytes[..bytes.len().min(DUMP_LIMIT)];
             text.push('\n');
             text.push_str(HexDump::new().indent(4).to_text(shown).trim_end());
             if bytes.len() > shown.len() {
@@ -339,10 +379,20 @@ impl Log {
 
     /// A problem that is not the peer's bytes (a failed send, a timeout).
     pub fn problem(&self, text: &str) {
-        if self.limited(Limiter::problem) == Verdict::Show {
+        if self.limited(|l| l.problem(text.len() + 1)) == Verdict::Show {
             out::line(text);
         }
     }
+}
+
+/// The most bytes [`Log::bad_input`] prints for `what` and a dump of
+/// `shown` of `total` bytes: a 4-space indented hex dump line is at most
+/// 80 bytes, the "more bytes" line at most 50.
+fn bad_input_len(peer: SocketAddr, what: &str, shown: usize, total: usize) -> usize {
+    let head = "bad input from : \n".len() + peer.to_string().len() + what.len();
+    let dump = shown.div_ceil(16) * 80;
+    let more = if total > shown { 50 } else { 0 };
+    head + dump + more
 }
 
 /// Printable form of a short protocol text: `"-3\x00\x00"` (Python's repr).
@@ -369,7 +419,7 @@ mod tests {
         let t0 = Instant::now();
         let mut l = Limiter::new(t0);
         let shown = (0..12_348)
-            .filter(|_| l.bad(peer(40000), "datagrams", "too short", false) == Verdict::Show)
+            .filter(|_| l.bad(peer(40000), "datagrams", "too short", 10, false) == Verdict::Show)
             .count();
         assert_eq!(shown as u64, BAD_PER_PEER);
         assert!(l.roll(t0 + Duration::from_millis(999), false).is_empty());
@@ -379,7 +429,10 @@ mod tests {
             ["... 12,345 more bad datagrams from 127.0.0.1:40000 in the last second, not shown"]
         );
         // A fresh window shows again.
-        assert_eq!(l.bad(peer(40000), "datagrams", "x", false), Verdict::Show);
+        assert_eq!(
+            l.bad(peer(40000), "datagrams", "x", 10, false),
+            Verdict::Show
+        );
     }
 
     #[test]
@@ -389,7 +442,8 @@ mod tests {
         let mut shown = 0;
         for p in 0..5000u16 {
             for _ in 0..4 {
-                shown += u64::from(l.bad(peer(1000 + p), "records", "bad", false) == Verdict::Show);
+                shown +=
+                    u64::from(l.bad(peer(1000 + p), "records", "bad", 10, false) == Verdict::Show);
             }
         }
         assert_eq!(shown, BAD_PER_SECOND);
@@ -413,7 +467,10 @@ mod tests {
         let t0 = Instant::now();
         let mut l = Limiter::new(t0);
         for _ in 0..7 {
-            assert_eq!(l.bad(peer(5), "lines", "not UTF-8", true), Verdict::Hide);
+            assert_eq!(
+                l.bad(peer(5), "lines", "not UTF-8", 10, true),
+                Verdict::Hide
+            );
         }
         assert_eq!(
             l.roll(t0 + WINDOW, true),
@@ -426,19 +483,19 @@ mod tests {
         let t0 = Instant::now();
         let mut l = Limiter::new(t0);
         // Connection churn and a record-flooding peer use up their budgets...
-        while l.event() == Verdict::Show {}
+        while l.event(10) == Verdict::Show {}
         let flood = (0..10_000)
-            .filter(|_| l.data(peer(1)) == Verdict::Show)
+            .filter(|_| l.data(peer(1), 10) == Verdict::Show)
             .count();
         assert_eq!(flood as u64, DATA_PER_PEER);
         for _ in 0..100 {
-            l.bad(peer(2), "records", "bad", false);
+            l.bad(peer(2), "records", "bad", 10, false);
         }
         // ...and a quiet client's data lines still show.
         for _ in 0..DATA_PER_PEER {
-            assert_eq!(l.data(peer(3)), Verdict::Show);
+            assert_eq!(l.data(peer(3), 10), Verdict::Show);
         }
-        assert_eq!(l.data(peer(3)), Verdict::Hide);
+        assert_eq!(l.data(peer(3), 10), Verdict::Hide);
         let lines = l.roll(t0 + WINDOW, false);
         assert!(
             lines
@@ -453,7 +510,7 @@ mod tests {
         let t0 = Instant::now();
         let mut l = Limiter::new(t0);
         let shown = (0..5000u16)
-            .filter(|p| l.data(peer(1000 + p)) == Verdict::Show)
+            .filter(|p| l.data(peer(1000 + p), 10) == Verdict::Show)
             .count();
         assert_eq!(shown as u64, DATA_PER_SECOND);
     }
@@ -462,8 +519,8 @@ mod tests {
     fn events_and_problems_are_capped_per_second() {
         let t0 = Instant::now();
         let mut l = Limiter::new(t0);
-        let ev = (0..1000).filter(|_| l.event() == Verdict::Show).count();
-        let pr = (0..50).filter(|_| l.problem() == Verdict::Show).count();
+        let ev = (0..1000).filter(|_| l.event(10) == Verdict::Show).count();
+        let pr = (0..50).filter(|_| l.problem(10) == Verdict::Show).count();
         assert_eq!(
             (ev as u64, pr as u64),
             (EVENTS_PER_SECOND, PROBLEMS_PER_SECOND)
@@ -477,5 +534,64 @@ mod tests {
             lines.iter().any(|s| s.starts_with("... 30 more problems")),
             "{lines:?}"
         );
+    }
+
+    #[test]
+    fn each_kind_of_line_is_capped_in_bytes_too() {
+        let t0 = Instant::now();
+        let mut l = Limiter::new(t0);
+        // Long lines run out of bytes long before they run out of lines.
+        let ev = (0..1000).filter(|_| l.event(300) == Verdict::Show).count();
+        assert_eq!(ev, EVENT_BYTES / 300);
+        let data = (0..5000u16)
+            .filter(|p| l.data(peer(1000 + p), 200) == Verdict::Show)
+            .count();
+        assert_eq!(data, DATA_BYTES / 200);
+        let pr = (0..1000)
+            .filter(|_| l.problem(150) == Verdict::Show)
+            .count();
+        assert_eq!(pr, PROBLEM_BYTES / 150);
+        let bad = (0..1000u16)
+            .filter(|p| l.bad(peer(p + 1), "datagrams", "x", 400, false) == Verdict::Show)
+            .count();
+        assert_eq!(bad, BAD_BYTES / 400);
+        let lines = l.roll(t0 + WINDOW, false);
+        assert!(
+            lines.iter().any(|s| s.starts_with("... 990 more events")),
+            "{lines:?}"
+        );
+        // What one second can print, summaries included, is under 1 MB a minute.
+        assert!(BYTES_PER_SECOND * 60 <= 1_000_000, "{BYTES_PER_SECOND}");
+        assert!(
+            lines.iter().all(|s| s.len() + 1 <= SUMMARY_LINE_BYTES),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn the_length_of_a_bad_input_line_is_known_before_it_is_built() {
+        let p = peer(40000);
+        for (what, n) in [
+            ("datagram of 5 bytes, not 12", 5),
+            ("too long", 70_000),
+            ("", 0),
+        ] {
+            let bytes = vec![0xabu8; n];
+            let shown = &bytes[..n.min(DUMP_LIMIT)];
+            let mut text = format!("bad input from {p}: {what}");
+            if n > 0 {
+                text.push('\n');
+                text.push_str(HexDump::new().indent(4).to_text(shown).trim_end());
+            }
+            if n > shown.len() {
+                text.push_str(&format!(
+                    "\n    ... {} more bytes not shown",
+                    n - shown.len()
+                ));
+            }
+            let est = bad_input_len(p, what, shown.len(), n);
+            // out::line adds the newline.
+            assert!(text.len() < est, "{} + 1 > {est}: {text}", text.len());
+        }
     }
 }
