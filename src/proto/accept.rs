@@ -2,18 +2,18 @@
 //! iterative (serve one client, then accept the next) and one thread per
 //! connection (bounded: past `max` clients a newcomer is told and closed).
 //!
-//! Threads are reaped: finished ones are joined every tick, and on Ctrl-C
-//! every connection is shut down and every thread joined (for at most
+//! Connection threads come from [`crate::proto::workers`] (a thread whose
+//! client left serves the next one, idle ones end after a second). Threads
+//! are reaped: finished ones are joined every tick, and on Ctrl-C every
+//! connection is shut down and every thread joined (for at most
 //! [`REAP_LIMIT`]). The client cap is lowered to what `ulimit -n` carries,
 //! and a spare descriptor turns EMFILE into a refused client instead of a
 //! wedged loop.
 
 use std::io::Write;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -22,9 +22,7 @@ use crate::error::describe_io;
 use crate::proto::limits::{emfile_lesson, fd_cap, fd_cap_note, out_of_fds, Spare};
 use crate::proto::log::Log;
 use crate::proto::stop;
-
-/// Stack for connection threads: the handlers keep small fixed buffers.
-const THREAD_STACK: usize = 128 * 1024;
+use crate::proto::workers::{Handed, Workers};
 /// Longest wait for connection threads after Ctrl-C.
 pub const REAP_LIMIT: Duration = Duration::from_secs(2);
 
@@ -55,52 +53,16 @@ fn waiting(listener: &TcpListener) -> bool {
     matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
 }
 
-/// A running connection thread and a weak handle on its socket: enough
-/// to wake it on Ctrl-C, without keeping the socket open once the handler
-/// drops it (its close() sends the FIN at once).
-struct Worker {
-    thread: JoinHandle<()>,
-    stream: Weak<TcpStream>,
-}
-
-/// Join the threads that have finished; returns how many are left.
-fn reap(workers: &mut Vec<Worker>) -> usize {
-    let mut i = 0;
-    while i < workers.len() {
-        if workers[i].thread.is_finished() {
-            let w = workers.swap_remove(i);
-            let _ = w.thread.join();
-        } else {
-            i += 1;
-        }
-    }
-    workers.len()
-}
-
-/// Shut every connection down and join its thread, for at most `limit`.
-/// Returns how many threads were still running after it.
-fn reap_all(workers: &mut Vec<Worker>, limit: Duration) -> usize {
-    for w in workers.iter() {
-        if let Some(s) = w.stream.upgrade() {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-    }
-    let end = Instant::now() + limit;
-    while reap(workers) > 0 && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    workers.len()
-}
-
 /// Accept until Ctrl-C, handing each connection to `handler`.
 /// Returns how many connections were accepted.
 pub fn serve<H>(listener: &TcpListener, style: Style, log: Log, handler: H) -> u64
 where
     H: Fn(Arc<TcpStream>, SocketAddr) + Send + Sync + 'static,
 {
-    let handler = Arc::new(handler);
-    let active = Arc::new(AtomicUsize::new(0));
-    let mut workers: Vec<Worker> = Vec::new();
+    let mut workers = Workers::new(handler);
+    // Joining finished threads walks the list: often enough to keep it
+    // short, not at every connection of a storm.
+    let mut reaped = Instant::now();
     let mut spare = Spare::new();
     let style = match style {
         Style::Threads(max) => {
@@ -115,7 +77,10 @@ where
     let mut accepted = 0u64;
     while !stop::requested() {
         log.tick();
-        reap(&mut workers);
+        if reaped.elapsed() >= Duration::from_millis(100) {
+            workers.reap();
+            reaped = Instant::now();
+        }
         let (stream, peer) = match accept_tick(listener) {
             None => continue,
             Some(Ok(c)) => c,
@@ -139,7 +104,7 @@ where
         match style {
             Style::Iterative => {
                 let began = Instant::now();
-                handler(Arc::new(stream), peer);
+                workers.serve_here(stream, peer);
                 let held = began.elapsed();
                 if held >= Duration::from_millis(100) && waiting(listener) {
                     log.problem(&format!(
@@ -148,42 +113,23 @@ where
                     ));
                 }
             }
-            Style::Threads(max) => {
-                if active.load(Ordering::SeqCst) >= max {
+            Style::Threads(max) => match workers.serve(stream, peer, max) {
+                Handed::Reused | Handed::Started => {}
+                Handed::Full(mut s) => {
                     log.problem(&format!(
                         "refusing {peer}: {max} {max_clients} already connected (--max-clients)",
                         max_clients = crate::plural::noun(max, "client")
                     ));
-                    let mut s = stream;
                     let _ = s.set_write_timeout(Some(Duration::from_millis(100)));
                     let _ = s.write_all(b"busy: too many clients, try again later\n");
-                    continue;
                 }
-                active.fetch_add(1, Ordering::SeqCst);
-                let (h, a) = (Arc::clone(&handler), Arc::clone(&active));
-                let stream = Arc::new(stream);
-                let waker = Arc::downgrade(&stream);
-                let spawned =
-                    std::thread::Builder::new()
-                        .stack_size(THREAD_STACK)
-                        .spawn(move || {
-                            h(stream, peer);
-                            a.fetch_sub(1, Ordering::SeqCst);
-                        });
-                match spawned {
-                    Ok(thread) => workers.push(Worker {
-                        thread,
-                        stream: waker,
-                    }),
-                    Err(e) => {
-                        active.fetch_sub(1, Ordering::SeqCst);
-                        log.problem(&format!("cannot start a thread for {peer}: {e}"));
-                    }
+                Handed::Failed(e) => {
+                    log.problem(&format!("cannot start a thread for {peer}: {e}"));
                 }
-            }
+            },
         }
     }
-    let left = reap_all(&mut workers, REAP_LIMIT);
+    let left = workers.close(REAP_LIMIT);
     if left > 0 {
         log.problem(&format!(
             "{left} connection thread(s) still running {} after Ctrl-C",

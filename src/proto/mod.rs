@@ -24,3 +24,4 @@ pub mod tcp_calc_client;
 pub mod tcp_calc_server;
 pub mod udp_calc_client;
 pub mod udp_calc_server;
+pub mod workers;
