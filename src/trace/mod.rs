@@ -1,7 +1,7 @@
 //! `socklab trace -- CMD`: a program's socket calls, the packets they
 //! cause and socklab's narration on one timeline.
 //!
-//! Data flows one way: [`tracer`] (ptrace + [`seccomp`] filter, on the
+//! Data flows one way: [`tracer`] (ptrace + [`seccomp`] filter, [`spin`] between stops, on the
 //! thread that started the program) -> [`decode`] (with [`syscalls`],
 //! [`names`], [`mem`], [`addr`], [`sockets`]) -> [`event`]s on a channel
 //! -> [`session`] (its own thread, on the one packet loop
@@ -27,6 +27,7 @@ pub mod render;
 pub mod seccomp;
 pub mod session;
 pub mod sockets;
+pub mod spin;
 pub mod summary;
 pub mod syscalls;
 pub mod tracer;

@@ -322,17 +322,12 @@ impl Session {
         let mut n = self.slots.iter().take_while(|s| s.key < horizon).count();
         // A call announced at its start whose end is known but not due yet
         // waits, with what follows it: the packets of its time are not all
-        // released, and whether it is printed whole depends on them.
-        // (The calls not due, gathered once: not a scan of them per Enter.)
-        let not_due: HashSet<u64> = self.slots[n..]
-            .iter()
-            .filter_map(|t| match &t.item {
-                Item::Call { call, .. } => Some(call.id),
-                _ => None,
-            })
-            .collect();
+        // released, and whether it is printed whole depends on them. Its
+        // Call slot is keyed by its end, so "not due" is `end >= horizon`
+        // (looked up for the due Enter slots only, not a scan of the rest).
+        let calls = &self.calls;
         let waiting = |s: &Slot| match &s.item {
-            Item::Enter { id, .. } => not_due.contains(id),
+            Item::Enter { id, .. } => calls.get(id).is_some_and(|c| c.end >= horizon),
             _ => false,
         };
         if let Some(i) = self.slots[..n].iter().position(waiting) {

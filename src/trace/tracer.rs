@@ -27,6 +27,7 @@ use super::decode::{Decoder, Entry};
 use super::event::{CallEvent, ProcKind, TraceEvent};
 use super::procs::{self, Ended, Root, Table};
 use super::seccomp;
+use super::spin::Spin;
 use super::syscalls::{Sys, When, TABLE};
 use super::watermark::Watermark;
 
@@ -160,6 +161,8 @@ pub struct Tracer {
     go: Option<SyncSender<()>>,
     /// The capture could not start (the tracees were killed): why.
     pub gate_failed: Option<String>,
+    /// Looking for the next stop before sleeping, in busy phases.
+    spin: Spin,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -193,6 +196,7 @@ impl Tracer {
             gate: None,
             go: None,
             gate_failed: None,
+            spin: Spin::new(),
         }
     }
 
@@ -522,8 +526,21 @@ impl Tracer {
         let mut st = waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG));
         if matches!(st, Ok(WaitStatus::StillAlive)) {
             self.watermark.set(t0);
-            if !busy {
+            let watermark = &self.watermark;
+            // Each look that finds nothing says every stop before it is handled.
+            let looked_at = std::cell::Cell::new(t0);
+            if let Some(found) = self.spin.look(
+                || {
+                    looked_at.set(now());
+                    waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG))
+                },
+                || watermark.set(looked_at.get()),
+            ) {
+                st = found;
+            } else if !busy {
+                let began = Instant::now();
                 st = waitpid(None, Some(WaitPidFlag::__WALL));
+                self.spin.slept(began.elapsed());
             }
         }
         let st = match st {
