@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::error::describe_io;
-use crate::proto::limits::{emfile_lesson, fd_cap, fd_cap_note, out_of_fds, Spare};
+use crate::proto::limits::{
+    accept_error_is_per_connection, emfile_lesson, fd_cap, fd_cap_note, out_of_fds, Spare,
+};
 use crate::proto::log::Log;
 use crate::proto::stop;
 use crate::proto::workers::{Handed, Workers};
@@ -51,6 +53,19 @@ pub fn accept_tick(listener: &TcpListener) -> Option<std::io::Result<(TcpStream,
 fn waiting(listener: &TcpListener) -> bool {
     let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
     matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+}
+
+/// How long to wait after a failed accept() (other than EMFILE) before the
+/// next one: none when only that connection failed (reset or refused
+/// before it was taken: ECONNABORTED...), so a storm of resets does not
+/// slow the others down; 50 ms for the rest (out of memory or buffers),
+/// so the loop does not spin.
+fn pause_after(e: &std::io::Error) -> Option<Duration> {
+    if accept_error_is_per_connection(e) {
+        None
+    } else {
+        Some(Duration::from_millis(50))
+    }
 }
 
 /// Accept until Ctrl-C, handing each connection to `handler`.
@@ -92,8 +107,9 @@ where
             }
             Some(Err(e)) => {
                 log.problem(&format!("accept failed: {}", describe_io(&e)));
-                // Other failures: back off instead of spinning.
-                std::thread::sleep(Duration::from_millis(50));
+                if let Some(pause) = pause_after(&e) {
+                    std::thread::sleep(pause);
+                }
                 continue;
             }
         };
@@ -137,4 +153,24 @@ where
         ));
     }
     accepted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_reset_in_the_backlog_does_not_pause_the_loop() {
+        let err = |n| std::io::Error::from_raw_os_error(n);
+        for n in [libc::ECONNABORTED, libc::EPROTO, libc::EPERM, libc::EINTR] {
+            assert_eq!(pause_after(&err(n)), None, "errno {n}");
+        }
+        for n in [libc::ENOBUFS, libc::ENOMEM] {
+            assert_eq!(
+                pause_after(&err(n)),
+                Some(Duration::from_millis(50)),
+                "errno {n}"
+            );
+        }
+    }
 }
