@@ -11,6 +11,7 @@ use crate::error::{describe_io, NetError, Stage};
 use crate::proto::accept::{self, Style};
 use crate::proto::calls::{self, Side};
 use crate::proto::log::Log;
+use crate::proto::workers::{heavy_note, Meter};
 use crate::proto::{limits, net, stop};
 
 /// The course's welcome line of the telnet ("OK...") server.
@@ -106,6 +107,7 @@ fn handle(conn: Arc<TcpStream>, peer: SocketAddr, reply: Reply, idle: Duration, 
     }
     let mut buf = [0u8; 4096];
     let mut out = Vec::with_capacity(4096 + 5);
+    let mut meter = Meter::new();
     loop {
         let n = match s.read(&mut buf) {
             Ok(0) => {
@@ -148,6 +150,9 @@ fn handle(conn: Arc<TcpStream>, peer: SocketAddr, reply: Reply, idle: Duration, 
         if let Err(e) = s.write_all(&out) {
             log.problem(&format!("send to {peer} failed: {}", describe_io(&e)));
             break;
+        }
+        if meter.moved(n + out.len()) {
+            log.event(&heavy_note(peer));
         }
         log.event(&format!(
             "sent {} to {peer}",

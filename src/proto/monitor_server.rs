@@ -24,6 +24,7 @@ use crate::proto::accept::{self, Style};
 use crate::proto::calls::{self, Side};
 use crate::proto::limits::{emfile_lesson, fd_cap, fd_cap_note, out_of_fds, return_memory, Spare};
 use crate::proto::log::Log;
+use crate::proto::workers::{heavy_note, Meter};
 use crate::proto::{limits, net, stop};
 use crate::wire::monitor::{decode, RECORD_LEN};
 
@@ -206,10 +207,14 @@ fn serve_one(
     let mut asm = Assembler::new(peer);
     let mut buf = [0u8; READ_CHUNK];
     let mut began: Option<Instant> = None;
+    let mut meter = Meter::new();
     loop {
         match s.read(&mut buf) {
             Ok(0) => return on_close(peer, asm.partial(), "it closed its side", log, totals),
             Ok(n) => {
+                if meter.moved(n) {
+                    log.event(&heavy_note(peer));
+                }
                 calls::report(Side::Server, || {
                     format!(
                         "recv() -> {n} {n_bytes} from {peer}",

@@ -10,6 +10,14 @@
 //! valid client waited tens of milliseconds for its answer. A waiting
 //! thread that is handed a connection starts at once. When the storm is
 //! over the idle threads end by themselves, so none are left behind.
+//!
+//! Heavy talkers: a connection that moves more than [`HEAVY_BYTES`] in a
+//! second (a flood, a bulk transfer) has its thread lowered to niceness
+//! [`HEAVY_NICE`] for the rest of its life ([`Meter`]): it still gets every
+//! idle CPU cycle, but a light client's thread is scheduled first, so a
+//! few hundred flooding connections cannot make everyone else wait. A
+//! thread cannot raise its priority again without privilege, so a lowered
+//! thread ends with its connection instead of serving the next one.
 
 use std::collections::VecDeque;
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -19,6 +27,71 @@ use std::time::{Duration, Instant};
 
 /// How long a thread whose client left waits for another one.
 pub const IDLE_EXIT: Duration = Duration::from_millis(1000);
+
+/// Bytes a second past which a connection counts as a heavy talker.
+pub const HEAVY_BYTES: u64 = 256 * 1024;
+/// The niceness a heavy talker's thread is lowered to.
+pub const HEAVY_NICE: i32 = 10;
+
+thread_local! {
+    /// This thread was lowered: it ends with its connection.
+    static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Counts the bytes a connection moves and lowers its thread's priority
+/// once it moves more than [`HEAVY_BYTES`] in a one-second window.
+#[derive(Debug)]
+pub struct Meter {
+    window: Instant,
+    bytes: u64,
+}
+
+impl Default for Meter {
+    fn default() -> Self {
+        Meter::new()
+    }
+}
+
+impl Meter {
+    /// A fresh count, starting now.
+    pub fn new() -> Self {
+        Meter {
+            window: Instant::now(),
+            bytes: 0,
+        }
+    }
+
+    /// `n` more bytes moved; true when this made the thread a heavy
+    /// talker (the caller may log it once).
+    pub fn moved(&mut self, n: usize) -> bool {
+        if LOWERED.with(|l| l.get()) {
+            return false;
+        }
+        if self.window.elapsed() >= Duration::from_secs(1) {
+            self.window = Instant::now();
+            self.bytes = 0;
+        }
+        self.bytes += n as u64;
+        if self.bytes <= HEAVY_BYTES {
+            return false;
+        }
+        // SAFETY: plain system calls on this thread's own id.
+        let ok = unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, HEAVY_NICE) == 0
+        };
+        LOWERED.with(|l| l.set(true));
+        ok
+    }
+}
+
+/// The log line for a connection that became a heavy talker.
+pub fn heavy_note(peer: SocketAddr) -> String {
+    format!(
+        "{peer} moved more than {} KiB in a second: its thread now runs at niceness {HEAVY_NICE}, so lighter clients are scheduled first (it ends with this connection)",
+        HEAVY_BYTES / 1024
+    )
+}
 
 /// Stack for connection threads: the handlers keep small fixed buffers.
 const THREAD_STACK: usize = 128 * 1024;
@@ -200,6 +273,11 @@ fn run<H>(
         handler(stream, peer);
         let mut q = shared.lock();
         q.busy -= 1;
+        if LOWERED.with(|l| l.get()) {
+            // Lowered for its heavy talker: the next client gets a thread
+            // at the normal priority.
+            return;
+        }
         q.waiting += 1;
         let end = Instant::now() + idle_exit;
         let next = loop {
@@ -284,6 +362,52 @@ mod tests {
         assert_eq!(w.reap(), 1);
         // Nobody comes: it ends by itself.
         wait_until(|| w.reap() == 0);
+    }
+
+    fn niceness() -> i32 {
+        // SAFETY: plain system call on this thread's own id.
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+    }
+
+    #[test]
+    fn a_heavy_talkers_thread_is_lowered_and_not_reused() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        // The handler moves more than HEAVY_BYTES at once, then reports
+        // its thread's niceness.
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = Arc::clone(&seen);
+        let mut w = Workers::with_idle_exit(
+            move |s: Arc<TcpStream>, _| {
+                let mut m = Meter::new();
+                let before = niceness();
+                assert!(!m.moved(1000), "light");
+                let lowered = m.moved(HEAVY_BYTES as usize);
+                assert!(!m.moved(1), "told once");
+                s2.lock().unwrap().push((before, lowered, niceness()));
+                let _ = (&*s).write_all(b"x");
+            },
+            Duration::from_secs(5),
+        );
+        let mut started = 0;
+        for _ in 0..2 {
+            let (mut c, s, peer) = pair(&l);
+            if matches!(w.serve(s, peer, 4), Handed::Started) {
+                started += 1;
+            }
+            let mut b = [0u8; 1];
+            c.read_exact(&mut b).unwrap();
+            wait_until(|| w.busy() == 0);
+            // The lowered thread ends instead of waiting for the next.
+            wait_until(|| w.reap() == 0);
+        }
+        assert_eq!(started, 2, "a lowered thread is not reused");
+        let seen = seen.lock().unwrap();
+        let base = seen[0].0;
+        for (before, lowered, after) in seen.iter() {
+            assert_eq!(*before, base, "a new thread starts at the normal priority");
+            assert!(*lowered);
+            assert_eq!(*after, HEAVY_NICE.max(base), "{seen:?}");
+        }
     }
 
     #[test]
