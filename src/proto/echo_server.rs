@@ -152,7 +152,7 @@ fn handle(conn: Arc<TcpStream>, peer: SocketAddr, reply: Reply, idle: Duration, 
             break;
         }
         if meter.moved(n + out.len()) {
-            log.event(&heavy_note(peer));
+            log.problem(&heavy_note(peer));
         }
         log.event(&format!(
             "sent {} to {peer}",

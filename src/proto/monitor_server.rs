@@ -213,7 +213,7 @@ fn serve_one(
             Ok(0) => return on_close(peer, asm.partial(), "it closed its side", log, totals),
             Ok(n) => {
                 if meter.moved(n) {
-                    log.event(&heavy_note(peer));
+                    log.problem(&heavy_note(peer));
                 }
                 calls::report(Side::Server, || {
                     format!(

@@ -39,7 +39,9 @@ thread_local! {
 }
 
 /// Counts the bytes a connection moves and lowers its thread's priority
-/// once it moves more than [`HEAVY_BYTES`] in a one-second window.
+/// once it moves more than [`HEAVY_BYTES`] in a one-second window. Only for
+/// connections served by [`Workers::serve`] (the thread then ends with the
+/// connection): never on an accept loop's own thread.
 #[derive(Debug)]
 pub struct Meter {
     window: Instant,
@@ -77,8 +79,11 @@ impl Meter {
         }
         // SAFETY: plain system calls on this thread's own id.
         let ok = unsafe {
-            let tid = libc::gettid();
-            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, HEAVY_NICE) == 0
+            let tid = libc::gettid() as libc::id_t;
+            // Already at or past it (socklab run with `nice`): raising
+            // the priority back would need privilege, and is not wanted.
+            libc::getpriority(libc::PRIO_PROCESS, tid) >= HEAVY_NICE
+                || libc::setpriority(libc::PRIO_PROCESS, tid, HEAVY_NICE) == 0
         };
         LOWERED.with(|l| l.set(true));
         ok
@@ -256,6 +261,15 @@ where
     }
 }
 
+/// One connection's share of [`Queue::busy`], given back when dropped.
+struct BusySlot<'a>(&'a Shared);
+
+impl Drop for BusySlot<'_> {
+    fn drop(&mut self) {
+        self.0.lock().busy -= 1;
+    }
+}
+
 /// A connection thread: serve, then wait for the next connection.
 fn run<H>(
     handler: Arc<H>,
@@ -269,10 +283,12 @@ fn run<H>(
     let mut job = first;
     loop {
         let (stream, peer) = job;
-        *serving.lock().unwrap_or_else(|e| e.into_inner()) = Arc::downgrade(&stream);
-        handler(stream, peer);
+        {
+            // Gives the client slot back even if the handler panics.
+            let _slot = BusySlot(&shared);
+            handler(stream, peer);
+        }
         let mut q = shared.lock();
-        q.busy -= 1;
         if LOWERED.with(|l| l.get()) {
             // Lowered for its heavy talker: the next client gets a thread
             // at the normal priority.
@@ -284,6 +300,13 @@ fn run<H>(
             // A job is taken even after a timeout or Ctrl-C: it was handed
             // over because this thread counted as waiting.
             if let Some(j) = q.jobs.pop_front() {
+                // Named under the queue's lock: Ctrl-C's close() sets
+                // `closing` under it too, then shuts the named ones down,
+                // so one of the two always sees this connection.
+                *serving.lock().unwrap_or_else(|e| e.into_inner()) = Arc::downgrade(&j.0);
+                if q.closing {
+                    let _ = j.0.shutdown(Shutdown::Both);
+                }
                 break Some(j);
             }
             let now = Instant::now();
@@ -340,7 +363,7 @@ mod tests {
     fn a_thread_whose_client_left_serves_the_next_and_idle_threads_end() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let started = Arc::new(AtomicUsize::new(0));
-        let mut w = Workers::with_idle_exit(echo_once, Duration::from_millis(300));
+        let mut w = Workers::with_idle_exit(echo_once, Duration::from_secs(3));
         for i in 0..20u8 {
             let (mut c, s, peer) = pair(&l);
             match w.serve(s, peer, 4) {
@@ -408,6 +431,40 @@ mod tests {
             assert!(*lowered);
             assert_eq!(*after, HEAVY_NICE.max(base), "{seen:?}");
         }
+    }
+
+    #[test]
+    fn a_panicking_handler_gives_its_client_slot_back() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut w =
+            Workers::new(|_: Arc<TcpStream>, _| panic!("handler bug (expected by the test)"));
+        for _ in 0..3 {
+            let (_c, s, peer) = pair(&l);
+            assert!(matches!(w.serve(s, peer, 1), Handed::Started));
+            wait_until(|| w.busy() == 0);
+            wait_until(|| w.reap() == 0);
+        }
+    }
+
+    #[test]
+    fn ctrl_c_shuts_down_a_connection_handed_to_a_waiting_thread() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut w = Workers::with_idle_exit(echo_once, Duration::from_secs(30));
+        // One thread serves a client, which leaves: the thread waits.
+        let (mut c, s, peer) = pair(&l);
+        assert!(matches!(w.serve(s, peer, 4), Handed::Started));
+        c.write_all(b"a").unwrap();
+        let mut b = [0u8; 1];
+        c.read_exact(&mut b).unwrap();
+        wait_until(|| w.busy() == 0);
+        // A silent client handed to it, then Ctrl-C at once: whichever
+        // comes first, the connection is shut down and the thread joined.
+        let (mut c2, s2, peer2) = pair(&l);
+        assert!(matches!(w.serve(s2, peer2, 4), Handed::Reused));
+        let began = Instant::now();
+        assert_eq!(w.close(Duration::from_secs(5)), 0);
+        assert!(began.elapsed() < Duration::from_secs(2));
+        assert_eq!(c2.read(&mut b).unwrap(), 0, "closed by the server");
     }
 
     #[test]

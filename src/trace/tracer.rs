@@ -524,7 +524,15 @@ impl Tracer {
         // before `t0` has been handled, and the printer may know it.
         let t0 = now();
         let mut st = waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::WNOHANG));
-        if matches!(st, Ok(WaitStatus::StillAlive)) {
+        if matches!(
+            st,
+            Ok(WaitStatus::Stopped(..)
+                | WaitStatus::PtraceEvent(..)
+                | WaitStatus::PtraceSyscall(..))
+        ) {
+            // A stop was already waiting: the program is busy.
+            self.spin.slept(Duration::ZERO);
+        } else if matches!(st, Ok(WaitStatus::StillAlive)) {
             self.watermark.set(t0);
             let watermark = &self.watermark;
             // Each look that finds nothing says every stop before it is handled.
