@@ -98,22 +98,28 @@ mod tests {
         WaitStatus::Stopped(Pid::from_raw(1), nix::sys::signal::Signal::SIGSTOP)
     }
 
-    #[test]
-    fn looks_only_in_a_busy_phase() {
-        let mut s = Spin::with(true, Duration::from_millis(5));
-        let mut looks = 0;
-        // Not busy yet: straight to sleep.
+    /// How many times `s` looks when every look gives `found`, and what
+    /// it returned.
+    fn looks(s: &mut Spin, found: WaitStatus) -> (u32, Option<Result<WaitStatus, ()>>) {
+        let mut n = 0;
         let r = s.look::<()>(
             || {
-                looks += 1;
-                Ok(stop())
+                n += 1;
+                Ok(found)
             },
             || {},
         );
-        assert!(r.is_none() && looks == 0);
+        (n, r)
+    }
+
+    #[test]
+    fn looks_only_in_a_busy_phase() {
+        let mut s = Spin::with(true, Duration::from_millis(5));
+        // Not busy yet: straight to sleep.
+        assert_eq!(looks(&mut s, stop()), (0, None));
         // A long sleep (the program waited in accept) keeps it that way.
         s.slept(Duration::from_millis(50));
-        assert!(s.look::<()>(|| Ok(stop()), || {}).is_none());
+        assert_eq!(looks(&mut s, stop()), (0, None));
         // A short one starts a busy phase: the third look finds the stop.
         s.slept(Duration::from_micros(10));
         let mut misses = 0;
@@ -143,29 +149,13 @@ mod tests {
         assert!(began.elapsed() >= Duration::from_millis(2));
         assert!(misses > 0);
         // Next time: sleep at once.
-        let mut looks = 0;
-        let _ = s.look::<()>(
-            || {
-                looks += 1;
-                Ok(WaitStatus::StillAlive)
-            },
-            || {},
-        );
-        assert_eq!(looks, 0);
+        assert_eq!(looks(&mut s, WaitStatus::StillAlive), (0, None));
     }
 
     #[test]
     fn never_looks_when_off() {
         let mut s = Spin::with(false, Duration::from_millis(5));
         s.slept(Duration::ZERO);
-        let mut looks = 0;
-        let r = s.look::<()>(
-            || {
-                looks += 1;
-                Ok(stop())
-            },
-            || {},
-        );
-        assert!(r.is_none() && looks == 0);
+        assert_eq!(looks(&mut s, stop()), (0, None));
     }
 }
