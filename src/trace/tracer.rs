@@ -163,6 +163,8 @@ pub struct Tracer {
     pub gate_failed: Option<String>,
     /// Looking for the next stop before sleeping, in busy phases.
     spin: Spin,
+    /// `run_until` wants each finished call back from `step`.
+    collect: bool,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -197,6 +199,7 @@ impl Tracer {
             go: None,
             gate_failed: None,
             spin: Spin::new(),
+            collect: false,
         }
     }
 
@@ -495,15 +498,19 @@ impl Tracer {
     ) -> bool {
         let end = Instant::now() + limit;
         let mut seen = Vec::new();
+        self.collect = true;
+        let mut met = false;
         while self.table.any() && Instant::now() < end {
             if let Some(c) = self.step(Some(Duration::from_millis(20))) {
                 seen.push(c);
                 if until(&seen) {
-                    return true;
+                    met = true;
+                    break;
                 }
             }
         }
-        false
+        self.collect = false;
+        met
     }
 
     /// Run until every tracee has ended (or socklab is told to stop
@@ -682,22 +689,23 @@ impl Tracer {
             Entry::Skip => self.resume(tid, None),
             Entry::Follow(..) if !self.pass_gate() => self.resume(tid, None),
             Entry::Follow(p, announce) => {
-                if let Some(text) = announce {
-                    let serial = self.decoder.fds.get(tgid, args[0] as i32).map(|s| s.serial);
-                    self.send(TraceEvent::Enter {
-                        id: p.id,
-                        ts: start,
-                        pid: tgid.as_raw(),
-                        tid: tid.as_raw(),
-                        text,
-                        serial,
-                    });
-                }
+                let enter = announce.map(|text| TraceEvent::Enter {
+                    id: p.id,
+                    ts: start,
+                    pid: tgid.as_raw(),
+                    tid: tid.as_raw(),
+                    text,
+                    serial: self.decoder.fds.get(tgid, args[0] as i32).map(|s| s.serial),
+                });
                 if let Some(t) = self.table.get_mut(tid) {
                     t.pending = Some(p);
                 }
-                // Stop again when the call returns.
+                // Stop again when the call returns; the thread runs on
+                // while its start is handed to the printer.
                 let _ = ptrace::syscall(tid, None);
+                if let Some(e) = enter {
+                    self.send(e);
+                }
             }
         }
     }
@@ -727,13 +735,19 @@ impl Tracer {
             // SAFETY: op EXIT says the exit member of the union is filled.
             let x = unsafe { info.u.exit };
             let tgid = self.table.tgid(tid);
-            if let Some(ev) = self
+            let ev = self
                 .decoder
-                .exit(tgid, tid, &p, x.sval, x.is_error != 0, end)
-            {
-                done = Some(ev.clone());
+                .exit(tgid, tid, &p, x.sval, x.is_error != 0, end);
+            // Everything read from the stopped thread: let it run while
+            // the event is handed on.
+            self.resume(tid, None);
+            if let Some(ev) = ev {
+                if self.collect {
+                    done = Some(ev.clone());
+                }
                 self.send(TraceEvent::Call(Box::new(ev)));
             }
+            return done;
         }
         self.resume(tid, None);
         done
