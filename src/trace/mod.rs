@@ -243,7 +243,10 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     let gated = cap.is_some();
     // The packet loop, the session as its merger; the -w file is created here.
     let session = Session::new(show, cap.is_some(), rx, caught_up);
-    let work = Printer::new(session, pipe, cap, cfg.write.as_deref(), &iface)?;
+    // Dropped once the program and its output readers are done (wakes a
+    // calls-only printer at once).
+    let (wake_tx, wake_rx) = mpsc::channel::<()>();
+    let work = Printer::new(session, pipe, cap, cfg.write.as_deref(), &iface, wake_rx)?;
     let printer = std::thread::Builder::new()
         .name("socklab-trace-print".into())
         .spawn(move || -> Result<_> { work.run().context("writing the trace") })
@@ -307,6 +310,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         t.kill_all();
         drop(t);
         drop(stdio);
+        drop(wake_tx);
         let _ = printer.join();
         return Err(e);
     }
@@ -320,6 +324,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     for r in readers {
         let _ = r.join();
     }
+    drop(wake_tx);
     let session::Printed {
         session,
         saved,

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -673,7 +673,15 @@ impl<W: Write> Write for Quiet<W> {
 /// which is idle until the program ended.
 enum Source {
     Capture(Background),
-    Nothing { link: LinkType, stopped: bool },
+    Nothing {
+        link: LinkType,
+        stopped: bool,
+        /// Disconnected once the program and its output readers are done:
+        /// the loop looks at the session at once instead of after its
+        /// idle sleep (10 ms of every calls-only run's end).
+        wake: Receiver<()>,
+        woken: bool,
+    },
 }
 
 impl PacketSource for Source {
@@ -681,8 +689,12 @@ impl PacketSource for Source {
         match self {
             Source::Capture(c) => c.next(),
             Source::Nothing { stopped: true, .. } => Ok(Next::End),
-            Source::Nothing { .. } => {
-                std::thread::sleep(IDLE);
+            Source::Nothing { wake, woken, .. } => {
+                if *woken {
+                    std::thread::sleep(IDLE);
+                } else if let Err(RecvTimeoutError::Disconnected) = wake.recv_timeout(IDLE) {
+                    *woken = true;
+                }
                 Ok(Next::Idle)
             }
         }
@@ -738,6 +750,7 @@ impl Printer {
         cap: Option<BackgroundCapture>,
         write: Option<&Path>,
         iface: &str,
+        wake: Receiver<()>,
     ) -> Result<Printer, crate::capture::file::FileError> {
         let following = pipe.following().is_some();
         let source = match cap {
@@ -745,6 +758,8 @@ impl Printer {
             None => Source::Nothing {
                 link: LinkType::Ethernet,
                 stopped: false,
+                wake,
+                woken: false,
             },
         };
         let mut driver = Driver::new(source, pipe)
