@@ -1,13 +1,14 @@
 //! `socklab trace -- CMD`: a program's socket calls, the packets they
 //! cause and socklab's narration on one timeline.
 //!
-//! Data flows one way: [`tracer`] (ptrace + [`seccomp`] filter, [`spin`] between stops, on the
-//! thread that started the program) -> [`decode`] (with [`syscalls`],
-//! [`names`], [`mem`], [`addr`], [`sockets`]) -> [`event`]s on a channel
-//! -> [`session`] (its own thread, on the one packet loop
-//! [`crate::sniff::driver`]: holds the capture's packets until the calls
-//! that caused them are in, ties packets to calls with [`link`], prints
-//! with [`render`], counts for [`summary`]). Only x86_64 Linux (5.6 or later) is supported.
+//! Data flows one way: [`tracer`] (ptrace + [`seccomp`] filter, [`spin`]
+//! between stops, on the thread that started the program) -> [`decode`]
+//! (with [`syscalls`], [`names`], [`mem`], [`addr`], [`sockets`]) ->
+//! [`event`]s on a channel -> [`session`] (its own thread, on the one
+//! packet loop [`crate::sniff::driver`]: holds the capture's packets until
+//! the calls that caused them are in, ties packets to calls with [`link`]
+//! and [`linkable`], prints with [`render`], counts for [`summary`]). Only
+//! x86_64 Linux (5.6 or later) is supported.
 //!
 //! Privileges: with CAP_NET_RAW the host's interface is captured; without
 //! it the program runs in a private user + network namespace (as the lab

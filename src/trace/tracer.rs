@@ -163,8 +163,6 @@ pub struct Tracer {
     pub gate_failed: Option<String>,
     /// Looking for the next stop before sleeping, in busy phases.
     spin: Spin,
-    /// `run_until` wants each finished call back from `step`.
-    collect: bool,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -199,7 +197,6 @@ impl Tracer {
             go: None,
             gate_failed: None,
             spin: Spin::new(),
-            collect: false,
         }
     }
 
@@ -498,19 +495,15 @@ impl Tracer {
     ) -> bool {
         let end = Instant::now() + limit;
         let mut seen = Vec::new();
-        self.collect = true;
-        let mut met = false;
         while self.table.any() && Instant::now() < end {
             if let Some(c) = self.step(Some(Duration::from_millis(20))) {
                 seen.push(c);
                 if until(&seen) {
-                    met = true;
-                    break;
+                    return true;
                 }
             }
         }
-        self.collect = false;
-        met
+        false
     }
 
     /// Run until every tracee has ended (or socklab is told to stop
@@ -579,7 +572,8 @@ impl Tracer {
                 self.on_seccomp(pid);
                 None
             }
-            WaitStatus::PtraceSyscall(pid) => self.on_syscall(pid),
+            // Only a polling caller (run_until) wants the finished call back.
+            WaitStatus::PtraceSyscall(pid) => self.on_syscall(pid, poll.is_some()),
             WaitStatus::PtraceEvent(pid, sig, ev) => {
                 self.on_event(pid, sig, ev);
                 None
@@ -710,7 +704,7 @@ impl Tracer {
         }
     }
 
-    fn on_syscall(&mut self, tid: Pid) -> Option<CallEvent> {
+    fn on_syscall(&mut self, tid: Pid, collect: bool) -> Option<CallEvent> {
         let end = now();
         let info = match ptrace::syscall_info(tid) {
             Ok(i) => i,
@@ -742,7 +736,7 @@ impl Tracer {
             // the event is handed on.
             self.resume(tid, None);
             if let Some(ev) = ev {
-                if self.collect {
+                if collect {
                     done = Some(ev.clone());
                 }
                 self.send(TraceEvent::Call(Box::new(ev)));
