@@ -189,6 +189,12 @@ impl Pipeline {
         self.follow.as_ref().is_some_and(|f| f.ends().is_some())
     }
 
+    /// With [`Pipeline::follow_only`] and the conversation never seen: how
+    /// many conversations were seen (for the command's error).
+    pub fn unfollowed(&self) -> Option<usize> {
+        (self.following().is_some() && !self.followed()).then(|| self.summaries().0.len())
+    }
+
     /// Write the followed conversation (framing its messages with the
     /// decoding known by now); nothing unless following.
     pub fn write_follow<W: Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -510,10 +516,9 @@ pub fn run(args: &Config) -> Result<ExitCode> {
     }
     let (end, pipe, _) = driver.run_parts(crate::render::out::Stdout(io::stdout().lock()));
     let end = end.quiet_broken_pipe(to_stdout);
-    if let Some(n) = args.follow.filter(|_| !pipe.followed()) {
+    if let Some((n, seen)) = args.follow.zip(pipe.unfollowed()) {
         crate::noteln!(
-            "socklab: --follow {n}: no TCP conversation #{n} was seen ({} seen; numbered from 1 as they start)",
-            pipe.summaries().0.len()
+            "socklab: --follow {n}: no TCP conversation #{n} was seen ({seen} seen; numbered from 1 as they start)"
         );
     }
     // Statistics go to stderr whatever stdout is (tcpdump does the same).

@@ -148,9 +148,8 @@ pub fn run(args: &Config) -> Result<ExitCode> {
         );
     }
     let failed = !skipped.is_empty();
-    let conversations = pipe.summaries().0.len();
     end.result()?;
-    if let Some(n) = args.follow.filter(|_| !pipe.followed()) {
+    if let Some((n, conversations)) = args.follow.zip(pipe.unfollowed()) {
         anyhow::bail!(
             "--follow {n}: {path} has no TCP conversation #{n}{}; conversations are numbered from 1 \
              in the order they start, as the connection summary and --stats show them",

@@ -243,7 +243,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     };
     let gated = cap.is_some();
     // The packet loop, the session as its merger; the -w file is created here.
-    let session = Session::new(show, cap.is_some(), rx, caught_up);
+    let session = Session::new(show, gated, rx, caught_up);
     // Dropped once the program and its output readers are done (wakes a
     // calls-only printer at once).
     let (wake_tx, wake_rx) = mpsc::channel::<()>();

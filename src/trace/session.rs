@@ -84,7 +84,8 @@ enum Item {
         /// As the pipeline rendered it, with the call it is tied to.
         text: Vec<u8>,
         facts: Option<Facts>,
-        link: Option<(u64, String)>,
+        /// The id of the call it is tied to.
+        link: Option<u64>,
     },
     Output {
         line: String,
@@ -101,6 +102,10 @@ enum Item {
 /// The call a packet is tied to: its id, how it is named
 /// (`connect(fd 3) in pid 4242`), when it started.
 type Link = (u64, String, Timestamp);
+
+/// A packet between `admit` and `packet`: its facts, and the id and start
+/// of the call it is tied to (the call's name travels as the annotation).
+type Admitted = (Option<Facts>, Option<(u64, Timestamp)>);
 
 #[derive(Debug)]
 struct Slot {
@@ -129,7 +134,7 @@ pub struct Session {
     ended: bool,
     /// The packet [`Merger::admit`] let through last: its facts and link
     /// (with the call's start), for [`Merger::packet`].
-    admitted: Option<(Option<Facts>, Option<Link>)>,
+    admitted: Option<Admitted>,
     slots: Vec<Slot>,
     seq: u64,
     announced: HashSet<u64>,
@@ -157,7 +162,6 @@ pub struct Session {
     pub packets_linked: u64,
     /// When the last call that can send a packet ended.
     last_sending_call: Timestamp,
-    text: String,
 }
 
 impl std::fmt::Debug for Session {
@@ -193,7 +197,6 @@ impl Session {
             packets_shown: 0,
             packets_linked: 0,
             last_sending_call: Timestamp::default(),
-            text: String::new(),
         }
     }
 
@@ -337,7 +340,6 @@ impl Session {
         let mut combined: HashSet<u64> = HashSet::new();
         let mut keep: Vec<Slot> = Vec::new();
         for (i, slot) in batch.iter().enumerate() {
-            self.text.clear();
             match &slot.item {
                 Item::Enter {
                     id,
@@ -451,9 +453,7 @@ impl Session {
         for s in rest.iter().chain(self.slots.iter()) {
             match &s.item {
                 Item::Call { call, .. } if call.id == id => return true,
-                Item::Packet {
-                    link: Some((l, _)), ..
-                } if *l == id => {}
+                Item::Packet { link: Some(l), .. } if *l == id => {}
                 Item::Packet {
                     facts, link: None, ..
                 } if self.same_socket(id, facts.as_ref()) => {}
@@ -516,12 +516,6 @@ impl Session {
         w.write_all(s.as_bytes())
     }
 
-    /// With `--follow N`: `Some(conversations seen)` when conversation N
-    /// was not among them; `None` when it was, or when not following.
-    pub fn unfollowed(pipe: &Pipeline) -> Option<usize> {
-        (pipe.following().is_some() && !pipe.followed()).then(|| pipe.summaries().0.len())
-    }
-
     /// The `-c` table (to stderr with `--json`: stdout stays one JSON
     /// object per line), with `pipe`'s connections.
     fn write_table(&self, w: &mut dyn Write, pipe: &Pipeline) -> io::Result<()> {
@@ -582,21 +576,27 @@ impl Merger for Session {
         if !shown {
             return Admit::Hide;
         }
-        let note = link.as_ref().map(|(_, tag, _)| tag.clone());
-        self.admitted = Some((facts, link));
+        // The call's name goes out as the annotation (the -w comment) and
+        // comes back with the rendered packet.
+        let (linked, note) = match link {
+            Some((id, tag, start)) => (Some((id, start)), Some(tag)),
+            None => (None, None),
+        };
+        self.admitted = Some((facts, linked));
         Admit::Show(note)
     }
 
-    fn packet(&mut self, p: &Packet<'_>, mut text: Vec<u8>, _note: Option<String>) {
-        let (facts, link) = self.admitted.take().unwrap_or_default();
+    fn packet(&mut self, p: &Packet<'_>, mut text: Vec<u8>, note: Option<String>) {
+        let (facts, linked) = self.admitted.take().unwrap_or_default();
         self.packets_shown += 1;
         let mut key = p.ts;
-        let link = link.map(|(id, tag, start)| {
+        let link = linked.map(|(id, start)| {
+            let tag = note.as_deref().unwrap_or_default();
             self.packets_linked += 1;
             if self.show.json {
                 // Add "caused_by": "..." to the packet's object.
                 if let Some(end) = text.iter().rposition(|b| *b == b'}') {
-                    let field = format!(",\"caused_by\":{}", serde_json::Value::from(tag.as_str()));
+                    let field = format!(",\"caused_by\":{}", serde_json::Value::from(tag));
                     text.splice(end..end, field.into_bytes());
                 }
             } else if let Some(nl) = text.iter().position(|b| *b == b'\n') {
@@ -604,7 +604,7 @@ impl Merger for Session {
             }
             // Print it after the call's line.
             key = key.max(start);
-            (id, tag)
+            id
         });
         self.push(key, p.ts, 1, Item::Packet { text, facts, link });
     }
@@ -674,7 +674,6 @@ impl<W: Write> Write for Quiet<W> {
 enum Source {
     Capture(Background),
     Nothing {
-        link: LinkType,
         stopped: bool,
         /// Disconnected once the program and its output readers are done:
         /// the loop looks at the session at once instead of after its
@@ -702,7 +701,8 @@ impl PacketSource for Source {
     fn link_type(&self) -> LinkType {
         match self {
             Source::Capture(c) => c.link_type(),
-            Source::Nothing { link, .. } => *link,
+            // Nothing is read; a link type is still named (for -w).
+            Source::Nothing { .. } => LinkType::Ethernet,
         }
     }
     fn stop(&mut self) -> Result<(), SourceError> {
@@ -756,7 +756,6 @@ impl Printer {
         let source = match cap {
             Some(c) => Source::Capture(Background::new(c).wait(IDLE)),
             None => Source::Nothing {
-                link: LinkType::Ethernet,
                 stopped: false,
                 wake,
                 woken: false,
@@ -811,7 +810,7 @@ impl Printer {
             .ok_or_else(|| io::Error::other("the trace's timeline was lost"))?;
         session.write_table(&mut out, &pipe)?;
         Ok(Printed {
-            unfollowed: Session::unfollowed(&pipe),
+            unfollowed: pipe.unfollowed(),
             session: *session,
             saved,
             dropped,
