@@ -41,6 +41,9 @@ pub struct Pending {
     pub start: Timestamp,
     /// The fd's socket at entry (close, dup2 over a socket).
     pub before: Option<SocketInfo>,
+    /// Bytes socklab already sent for it at the entry stop (a blocking
+    /// stream send finished by the program, see `oneshot`).
+    pub sent: usize,
 }
 
 /// Decoding state: the fd table and what was learned about ports.
@@ -200,6 +203,7 @@ impl Decoder {
                 args,
                 start,
                 before,
+                sent: 0,
             },
             announce,
         )

@@ -23,6 +23,7 @@ pub mod link;
 pub mod linkable;
 pub mod mem;
 pub mod names;
+pub mod oneshot;
 pub mod procs;
 pub mod render;
 pub mod seccomp;
@@ -317,6 +318,7 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
     }
     t.run();
     let stops = t.stops;
+    let one_stop = t.oneshot.done;
     let gate_failed = t.gate_failed.take();
     let status = t.main_status();
     let detached = cfg.pid.is_some();
@@ -346,6 +348,12 @@ pub fn run(cfg: &TraceConfig) -> Result<ExitCode> {
         session.packets_linked,
         count(stops, "ptrace stop")
     );
+    if one_stop > 0 {
+        msg.push_str(&format!(
+            " ({} done in one stop by socklab)",
+            count(one_stop, "call")
+        ));
+    }
     if dropped > 0 {
         msg.push_str(&format!(
             ", {} dropped by the kernel",

@@ -25,6 +25,7 @@ use crate::capture::Timestamp;
 
 use super::decode::{Decoder, Entry};
 use super::event::{CallEvent, ProcKind, TraceEvent};
+use super::oneshot::{OneShot, Outcome};
 use super::procs::{self, Ended, Root, Table};
 use super::seccomp;
 use super::spin::Spin;
@@ -163,6 +164,8 @@ pub struct Tracer {
     pub gate_failed: Option<String>,
     /// Looking for the next stop before sleeping, in busy phases.
     spin: Spin,
+    /// Sends and receives done at their entry stop (one stop, not two).
+    pub oneshot: OneShot,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -197,6 +200,7 @@ impl Tracer {
             go: None,
             gate_failed: None,
             spin: Spin::new(),
+            oneshot: OneShot::new(),
         }
     }
 
@@ -682,7 +686,24 @@ impl Tracer {
         match self.decoder.enter(tgid, sys, args, start) {
             Entry::Skip => self.resume(tid, None),
             Entry::Follow(..) if !self.pass_gate() => self.resume(tid, None),
-            Entry::Follow(p, announce) => {
+            Entry::Follow(mut p, announce) => {
+                let outcome = match self.decoder.fds.get(tgid, args[0] as i32) {
+                    Some(sock) if self.mode == Mode::Seccomp && OneShot::applies(sys, sock) => {
+                        self.oneshot.attempt(tgid, sys, &args, sock)
+                    }
+                    _ => Outcome::Program,
+                };
+                match outcome {
+                    Outcome::Done(ret) => return self.done_here(tid, tgid, p, ret),
+                    Outcome::Partial(n) => {
+                        if !self.finish_in_program(tid, n) {
+                            // It died meanwhile: its exit is reported by waitpid.
+                            return;
+                        }
+                        p.sent = n;
+                    }
+                    Outcome::Program => {}
+                }
                 let enter = announce.map(|text| TraceEvent::Enter {
                     id: p.id,
                     ts: start,
@@ -702,6 +723,34 @@ impl Tracer {
                 }
             }
         }
+    }
+
+    /// The call was made here at its entry stop (`oneshot`): skip the
+    /// program's own system call with result `ret`, report it, let it run.
+    fn done_here(&mut self, tid: Pid, tgid: Pid, p: super::decode::Pending, ret: i64) {
+        if let Ok(mut regs) = ptrace::getregs(tid) {
+            // Syscall number -1 skips the call; rax is what it returns.
+            regs.orig_rax = u64::MAX;
+            regs.rax = ret as u64;
+            let _ = ptrace::setregs(tid, regs);
+        }
+        let ev = self.decoder.exit(tgid, tid, &p, ret, ret < 0, now());
+        self.resume(tid, None);
+        if let Some(ev) = ev {
+            self.send(TraceEvent::Call(Box::new(ev)));
+        }
+    }
+
+    /// A blocking stream send of which socklab sent `n` bytes at the entry
+    /// stop: move the program's buffer and length past them, so that its
+    /// own call sends the rest (and blocks as it would have).
+    fn finish_in_program(&mut self, tid: Pid, n: usize) -> bool {
+        let Ok(mut regs) = ptrace::getregs(tid) else {
+            return false;
+        };
+        regs.rsi += n as u64;
+        regs.rdx -= n as u64;
+        ptrace::setregs(tid, regs).is_ok()
     }
 
     fn on_syscall(&mut self, tid: Pid, collect: bool) -> Option<CallEvent> {
@@ -729,9 +778,22 @@ impl Tracer {
             // SAFETY: op EXIT says the exit member of the union is filled.
             let x = unsafe { info.u.exit };
             let tgid = self.table.tgid(tid);
-            let ev = self
-                .decoder
-                .exit(tgid, tid, &p, x.sval, x.is_error != 0, end);
+            let (mut ret, mut is_error) = (x.sval, x.is_error != 0);
+            if p.sent > 0 {
+                // Part was sent at the entry stop: one blocking send returns
+                // the whole count, or what was sent before an error.
+                ret = if is_error {
+                    p.sent as i64
+                } else {
+                    ret + p.sent as i64
+                };
+                is_error = false;
+                if let Ok(mut regs) = ptrace::getregs(tid) {
+                    regs.rax = ret as u64;
+                    let _ = ptrace::setregs(tid, regs);
+                }
+            }
+            let ev = self.decoder.exit(tgid, tid, &p, ret, is_error, end);
             // Everything read from the stopped thread: let it run while
             // the event is handed on.
             self.resume(tid, None);
@@ -808,6 +870,7 @@ impl Tracer {
             }
             libc::PTRACE_EVENT_EXEC => {
                 self.decoder.forget(tgid);
+                self.oneshot.forget(tgid);
                 self.exec_errors.retain(|(p, _)| *p != pid);
                 if let Some(r) = self.table.root_mut(pid) {
                     r.execed = true;
@@ -848,6 +911,7 @@ impl Tracer {
             return;
         }
         self.decoder.forget(tgid);
+        self.oneshot.forget(tgid);
         let text = match how {
             Ended::Code(c) => format!("exited with status {c}"),
             Ended::Signal(s) => format!(
