@@ -94,7 +94,7 @@ impl OneShot {
     }
 
     /// Try call `sys` with `a` of process `tgid` (stopped at its entry) here.
-    pub fn attempt(&mut self, tgid: Pid, sys: Sys, a: &[u64; 6], sock: &SocketInfo) -> Outcome {
+    pub fn attempt(&mut self, tgid: Pid, sys: Sys, a: &[u64; 6]) -> Outcome {
         let args = match sys {
             Sys::Sendto | Sys::Recvfrom => Args {
                 buf: a[1],
@@ -112,12 +112,25 @@ impl OneShot {
             },
             _ => return Outcome::Program,
         };
-        let stream = sock.kind == libc::SOCK_STREAM;
+        // `read` of nothing returns 0 before the socket is asked (a
+        // receive of 0 bytes would take a datagram or an error).
+        if sys == Sys::Read && args.len == 0 {
+            self.left += 1;
+            return Outcome::Program;
+        }
         let out = match self.dup(tgid, a[0] as i32) {
-            Some(fd) if matches!(sys, Sys::Sendto | Sys::Write) => {
-                self.send(tgid, &fd, &args, stream)
-            }
-            Some(fd) => self.recv(tgid, &fd, &args, stream),
+            // What the fd is now, not what socklab's table says it was.
+            Some(fd) => match int_opt(&fd, libc::SOL_SOCKET, libc::SO_PROTOCOL) {
+                Some(p @ (libc::IPPROTO_TCP | libc::IPPROTO_UDP)) => {
+                    let stream = p == libc::IPPROTO_TCP;
+                    if matches!(sys, Sys::Sendto | Sys::Write) {
+                        self.send(tgid, &fd, &args, stream)
+                    } else {
+                        self.recv(tgid, &fd, &args, stream)
+                    }
+                }
+                _ => Outcome::Program,
+            },
             None => Outcome::Program,
         };
         if out == Outcome::Program {
@@ -178,6 +191,12 @@ impl OneShot {
         } else {
             (std::ptr::null(), 0)
         };
+        // A failed datagram send drops what is corked on the socket
+        // (MSG_MORE, UDP_CORK): a blocking one with anything queued is
+        // the program's, which would wait instead of failing.
+        if !stream && !nonblocking(fd, a.flags) && outq(fd) != Some(0) {
+            return Outcome::Program;
+        }
         let flags = a.flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
         // SAFETY: the buffer and address describe memory we own, sized above.
         let n = unsafe {
@@ -200,25 +219,41 @@ impl OneShot {
         match errno() {
             libc::EAGAIN if !nonblocking(fd, a.flags) => Outcome::Program,
             libc::EPIPE if a.flags & libc::MSG_NOSIGNAL == 0 => Outcome::Program,
+            // Not a socket after all (an fd socklab took for one): `write`
+            // to it is the program's.
+            libc::ENOTSOCK => Outcome::Program,
             e => Outcome::Done(-i64::from(e)),
         }
     }
 
     fn recv(&mut self, tgid: Pid, fd: &OwnedFd, a: &Args, stream: bool) -> Outcome {
-        if a.flags & !RECV_FLAGS != 0 || (!stream && a.len > MAX_BYTES) {
+        // MSG_TRUNC on a stream discards the bytes instead of copying them.
+        let trunc = a.flags & libc::MSG_TRUNC != 0;
+        if a.flags & !RECV_FLAGS != 0 || (!stream && a.len > MAX_BYTES) || (stream && trunc) {
             return Outcome::Program;
         }
         let len = a.len.min(MAX_BYTES);
         let blocking = !nonblocking(fd, a.flags);
-        if stream && blocking && int_opt(fd, libc::SO_RCVLOWAT).is_none_or(|l| l > 1) {
+        if stream
+            && blocking
+            && int_opt(fd, libc::SOL_SOCKET, libc::SO_RCVLOWAT).is_none_or(|l| l > 1)
+        {
             return Outcome::Program;
         }
         // Where the source address goes: its room, read before anything is consumed.
         let room = match (a.addr, a.addrlen) {
-            (0, _) | (_, 0) => None,
-            (p, lp) => match super::mem::u32_at(tgid, lp) {
-                Some(r) if writable(tgid, lp, 4) && writable(tgid, p, r as usize) => {
-                    Some((p, lp, r as usize))
+            (0, _) => None,
+            // The kernel takes the bytes, then fails to write the length.
+            (_, 0) => return Outcome::Program,
+            // A negative length is the kernel's EINVAL; more room than
+            // any address needs is only written up to the address.
+            (p, lp) => match super::mem::u32_at(tgid, lp).map(|r| r as i32) {
+                Some(r) if r >= 0 => {
+                    let r = (r as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
+                    if !(writable(tgid, lp, 4) && writable(tgid, p, r)) {
+                        return Outcome::Program;
+                    }
+                    Some((p, lp, r))
                 }
                 _ => return Outcome::Program,
             },
@@ -252,6 +287,7 @@ impl OneShot {
         if n < 0 {
             return match errno() {
                 libc::EAGAIN if blocking => Outcome::Program,
+                libc::ENOTSOCK => Outcome::Program,
                 e => Outcome::Done(-i64::from(e)),
             };
         }
@@ -295,14 +331,22 @@ fn nonblocking(fd: &OwnedFd, flags: i32) -> bool {
     fl >= 0 && fl & libc::O_NONBLOCK != 0
 }
 
-fn int_opt(fd: &OwnedFd, name: i32) -> Option<i32> {
+/// Bytes queued on the socket for sending (`SIOCOUTQ`).
+fn outq(fd: &OwnedFd) -> Option<i32> {
+    let mut v: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one c_int, which we own.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCOUTQ, &mut v) };
+    (r == 0).then_some(v)
+}
+
+fn int_opt(fd: &OwnedFd, level: i32, name: i32) -> Option<i32> {
     let mut v: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: v/len describe a c_int we own.
     let r = unsafe {
         libc::getsockopt(
             fd.as_raw_fd(),
-            libc::SOL_SOCKET,
+            level,
             name,
             (&mut v as *mut libc::c_int).cast(),
             &mut len,

@@ -687,22 +687,42 @@ impl Tracer {
             Entry::Skip => self.resume(tid, None),
             Entry::Follow(..) if !self.pass_gate() => self.resume(tid, None),
             Entry::Follow(mut p, announce) => {
-                let outcome = match self.decoder.fds.get(tgid, args[0] as i32) {
+                // The registers first: once socklab has made the call, the
+                // program's own must be skipped.
+                let regs = match self.decoder.fds.get(tgid, args[0] as i32) {
                     Some(sock) if self.mode == Mode::Seccomp && OneShot::applies(sys, sock) => {
-                        self.oneshot.attempt(tgid, sys, &args, sock)
+                        ptrace::getregs(tid).ok()
                     }
-                    _ => Outcome::Program,
+                    _ => None,
                 };
-                match outcome {
-                    Outcome::Done(ret) => return self.done_here(tid, tgid, p, ret),
-                    Outcome::Partial(n) => {
-                        if !self.finish_in_program(tid, n) {
+                let outcome = match regs {
+                    Some(_) => self.oneshot.attempt(tgid, sys, &args),
+                    None => Outcome::Program,
+                };
+                match (outcome, regs) {
+                    (Outcome::Done(ret), Some(regs)) => {
+                        return self.done_here(tid, tgid, p, ret, regs)
+                    }
+                    (Outcome::Partial(n), Some(mut regs)) => {
+                        // The program sends the rest: its buffer and length
+                        // move past what was sent (it blocks as it would have).
+                        regs.rsi += n as u64;
+                        regs.rdx -= n as u64;
+                        // Without SIGPIPE: after n bytes one blocking send
+                        // returns n, with no signal (a `write` becomes the
+                        // same `sendto`; the filter's recheck lets it run).
+                        if sys == Sys::Write {
+                            regs.orig_rax = libc::SYS_sendto as u64;
+                            (regs.r10, regs.r8, regs.r9) = (0, 0, 0);
+                        }
+                        regs.r10 |= libc::MSG_NOSIGNAL as u64;
+                        if ptrace::setregs(tid, regs).is_err() {
                             // It died meanwhile: its exit is reported by waitpid.
                             return;
                         }
                         p.sent = n;
                     }
-                    Outcome::Program => {}
+                    _ => {}
                 }
                 let enter = announce.map(|text| TraceEvent::Enter {
                     id: p.id,
@@ -727,30 +747,24 @@ impl Tracer {
 
     /// The call was made here at its entry stop (`oneshot`): skip the
     /// program's own system call with result `ret`, report it, let it run.
-    fn done_here(&mut self, tid: Pid, tgid: Pid, p: super::decode::Pending, ret: i64) {
-        if let Ok(mut regs) = ptrace::getregs(tid) {
-            // Syscall number -1 skips the call; rax is what it returns.
-            regs.orig_rax = u64::MAX;
-            regs.rax = ret as u64;
-            let _ = ptrace::setregs(tid, regs);
-        }
+    fn done_here(
+        &mut self,
+        tid: Pid,
+        tgid: Pid,
+        p: super::decode::Pending,
+        ret: i64,
+        mut regs: libc::user_regs_struct,
+    ) {
+        // Syscall number -1 skips the call; rax is what it returns. (If this
+        // fails the thread is gone: killed while stopped.)
+        regs.orig_rax = u64::MAX;
+        regs.rax = ret as u64;
+        let _ = ptrace::setregs(tid, regs);
         let ev = self.decoder.exit(tgid, tid, &p, ret, ret < 0, now());
         self.resume(tid, None);
         if let Some(ev) = ev {
             self.send(TraceEvent::Call(Box::new(ev)));
         }
-    }
-
-    /// A blocking stream send of which socklab sent `n` bytes at the entry
-    /// stop: move the program's buffer and length past them, so that its
-    /// own call sends the rest (and blocks as it would have).
-    fn finish_in_program(&mut self, tid: Pid, n: usize) -> bool {
-        let Ok(mut regs) = ptrace::getregs(tid) else {
-            return false;
-        };
-        regs.rsi += n as u64;
-        regs.rdx -= n as u64;
-        ptrace::setregs(tid, regs).is_ok()
     }
 
     fn on_syscall(&mut self, tid: Pid, collect: bool) -> Option<CallEvent> {

@@ -129,6 +129,12 @@ time.sleep(SETTLE)
 check("a read-only buffer fails", raw_recv(s.fileno(), ro, 10), (-1, errno.EFAULT))
 check("and the bytes stay there too", s.recv(10), b"kept")
 
+c.sendall(b"discard")
+time.sleep(SETTLE)
+junk = ctypes.create_string_buffer(b"\xee" * 8, 8)
+check("MSG_TRUNC on TCP discards", raw_recv(s.fileno(), junk, 7, socket.MSG_TRUNC), (7, 0))
+check("without writing the buffer", junk.raw, b"\xee" * 8)
+
 os.write(c.fileno(), b"wr")
 time.sleep(SETTLE)
 check("write and read on sockets", os.read(s.fileno(), 10), b"wr")
@@ -155,6 +161,35 @@ except BlockingIOError as e:
     got = errno.errorcode[e.errno]
 check("non-blocking recv with nothing there", got, "EAGAIN")
 s.setblocking(True)
+
+# A blocking send into a full buffer waits for room (it does not fail).
+c2, s2 = pair()
+c2.setblocking(False)
+queued = 0
+try:
+    while True:
+        queued += c2.send(b"f" * 65536)
+except BlockingIOError:
+    pass
+c2.setblocking(True)
+drained = []
+
+
+def drain():
+    time.sleep(0.2)
+    n = 0
+    while n < queued + 100:
+        n += len(s2.recv(1 << 20))
+    drained.append(n)
+
+
+t = threading.Thread(target=drain)
+t.start()
+check("a blocking send into a full buffer waits", c2.send(b"z" * 100), 100)
+t.join()
+check("and everything arrives", drained, [queued + 100])
+c2.close()
+s2.close()
 
 # A blocking send larger than the socket buffers: one send call returns
 # the whole length once the reader has taken enough.
@@ -203,6 +238,35 @@ r = libc.recvfrom(u2.fileno(), data, 8, 0, name, ctypes.byref(size))
 port = struct.pack("!H", u1.getsockname()[1])
 check("a short address buffer", (r, size.value, name.raw),
       (4, 16, struct.pack("=H", socket.AF_INET) + port + b"\xee" * 12))
+
+u1.sendto(b"stays", u2.getsockname())
+time.sleep(SETTLE)
+size = ctypes.c_int32(-1)
+r = libc.recvfrom(u2.fileno(), data, 8, 0, name, ctypes.byref(size))
+check("a negative address length", (r, ctypes.get_errno()), (-1, errno.EINVAL))
+# (The kernel took the datagram before it found the length bad.)
+u1.sendto(b"next", u2.getsockname())
+time.sleep(SETTLE)
+check("and takes the datagram", u2.recv(100), b"next")
+
+u1.sendto(b"zero", u2.getsockname())
+time.sleep(SETTLE)
+check("read of 0 bytes", os.read(u2.fileno(), 0), b"")
+check("takes no datagram", u2.recv(100), b"zero")
+
+u1.sendto(b"nolen", u2.getsockname())
+time.sleep(SETTLE)
+r = libc.recvfrom(u2.fileno(), data, 8, 0, name, None)
+check("an address without its length", (r, ctypes.get_errno()), (-1, errno.EFAULT))
+
+# AF_UNIX passes the sender's credentials: they must be the program's.
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+b.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+a.send(b"who")
+time.sleep(SETTLE)
+msg, anc, _, _ = b.recvmsg(10, socket.CMSG_SPACE(12))
+pid = struct.unpack("iII", anc[0][2])[0] if anc else None
+check("AF_UNIX credentials are the sender's", (msg, pid == os.getpid()), (b"who", True))
 
 gone = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 gone.bind(("127.0.0.1", 0))
