@@ -44,6 +44,18 @@ pub struct Pending {
     /// Bytes socklab already sent for it at the entry stop (a blocking
     /// stream send finished by the program, see `oneshot`).
     pub sent: usize,
+    /// Made by socklab at the entry stop (`oneshot`): the bytes it moved
+    /// and the address, already known (not read back from the program).
+    pub known: Option<Known>,
+}
+
+/// What socklab saw of a send or receive it made itself.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// The first bytes (at most [`KEEP`]).
+    pub bytes: Vec<u8>,
+    /// Where a `sendto` went, where a `recvfrom`'s bytes came from.
+    pub addr: Option<Addr>,
 }
 
 /// Decoding state: the fd table and what was learned about ports.
@@ -204,6 +216,7 @@ impl Decoder {
                 start,
                 before,
                 sent: 0,
+                known: None,
             },
             announce,
         )
@@ -370,13 +383,15 @@ impl Decoder {
                 }
             }
             Sys::Sendto | Sys::Write => {
-                let dest = if p.sys == Sys::Sendto {
-                    mem::sockaddr(tgid, a[4], a[5])
-                } else {
-                    None
+                let (dest, bytes) = match &p.known {
+                    Some(k) => (k.addr.clone(), k.bytes.clone()),
+                    None if p.sys == Sys::Sendto => (
+                        mem::sockaddr(tgid, a[4], a[5]),
+                        mem::read(tgid, a[1], (a[2] as usize).min(KEEP)),
+                    ),
+                    None => (None, mem::read(tgid, a[1], (a[2] as usize).min(KEEP))),
                 };
                 let n = if ok { ret as usize } else { 0 };
-                let bytes = mem::read(tgid, a[1], (a[2] as usize).min(KEEP));
                 let shown = if ok {
                     (ret as usize).min(bytes.len())
                 } else {
@@ -403,11 +418,18 @@ impl Decoder {
                     let _ = write!(ev.args, ", {}", names::msg_flags(a[3] as i32));
                 }
                 if ok {
-                    let bytes = mem::read(tgid, a[1], (ret as usize).min(KEEP));
+                    let (bytes, from) = match &p.known {
+                        Some(k) => (k.bytes.clone(), k.addr.clone()),
+                        None if p.sys == Sys::Recvfrom => (
+                            mem::read(tgid, a[1], (ret as usize).min(KEEP)),
+                            mem::sockaddr_out(tgid, a[4], a[5]),
+                        ),
+                        None => (mem::read(tgid, a[1], (ret as usize).min(KEEP)), None),
+                    };
                     ev.result = preview(&bytes, ret as usize, self.snap);
                     out(&mut ev, bytes, ret as usize, Dir::In);
                     if p.sys == Sys::Recvfrom {
-                        if let Some(from) = mem::sockaddr_out(tgid, a[4], a[5]) {
+                        if let Some(from) = from {
                             let _ = write!(ev.result, " from {from}");
                             ev.target = Some(from);
                         }

@@ -33,6 +33,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use nix::unistd::Pid;
 
+use super::addr::Addr;
+use super::decode::{Known, KEEP};
 use super::sockets::SocketInfo;
 use super::syscalls::Sys;
 
@@ -63,6 +65,9 @@ pub struct OneShot {
     /// A pidfd per traced process (for `pidfd_getfd`).
     pidfds: HashMap<i32, OwnedFd>,
     scratch: Vec<u8>,
+    /// What the last call done here moved (for its report; none after
+    /// an error: then the report reads the program's memory).
+    seen: Option<Known>,
     /// Calls done in one stop.
     pub done: u64,
     /// Calls left to the program.
@@ -118,6 +123,7 @@ impl OneShot {
             self.left += 1;
             return Outcome::Program;
         }
+        self.seen = None;
         let out = match self.dup(tgid, a[0] as i32) {
             // What the fd is now, not what socklab's table says it was.
             Some(fd) => match int_opt(&fd, libc::SOL_SOCKET, libc::SO_PROTOCOL) {
@@ -139,6 +145,11 @@ impl OneShot {
             self.done += 1;
         }
         out
+    }
+
+    /// What the call just done here moved: its first bytes and address.
+    pub fn take_seen(&mut self) -> Option<Known> {
+        self.seen.take()
     }
 
     /// The process exec'd or ended.
@@ -211,6 +222,12 @@ impl OneShot {
         };
         if n >= 0 {
             let n = n as usize;
+            self.seen = Some(Known {
+                bytes: self.scratch[..a.len.min(KEEP)].to_vec(),
+                addr: (a.addr != 0)
+                    .then(|| Addr::from_bytes(&dest[..dlen]))
+                    .flatten(),
+            });
             if n < a.len && stream && !nonblocking(fd, a.flags) {
                 return Outcome::Partial(n);
             }
@@ -233,10 +250,10 @@ impl OneShot {
             return Outcome::Program;
         }
         let len = a.len.min(MAX_BYTES);
-        let blocking = !nonblocking(fd, a.flags);
+        // A blocking stream receive waits for SO_RCVLOWAT bytes.
         if stream
-            && blocking
             && int_opt(fd, libc::SOL_SOCKET, libc::SO_RCVLOWAT).is_none_or(|l| l > 1)
+            && !nonblocking(fd, a.flags)
         {
             return Outcome::Program;
         }
@@ -286,7 +303,7 @@ impl OneShot {
         };
         if n < 0 {
             return match errno() {
-                libc::EAGAIN if blocking => Outcome::Program,
+                libc::EAGAIN if !nonblocking(fd, a.flags) => Outcome::Program,
                 libc::ENOTSOCK => Outcome::Program,
                 e => Outcome::Done(-i64::from(e)),
             };
@@ -298,6 +315,7 @@ impl OneShot {
             // where the kernel would have failed the same way.
             return Outcome::Done(-i64::from(libc::EFAULT));
         }
+        let mut from = None;
         if let Some((p, lp, r)) = room {
             let have = (sl as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
             // SAFETY: viewing `ss` as bytes; `have` is within it.
@@ -309,7 +327,12 @@ impl OneShot {
             };
             write_from(tgid, p, &bytes[..have.min(r)]);
             write_from(tgid, lp, &sl.to_ne_bytes());
+            from = Addr::from_bytes(bytes);
         }
+        self.seen = Some(Known {
+            bytes: self.scratch[..copied.min(KEEP)].to_vec(),
+            addr: from,
+        });
         Outcome::Done(n as i64)
     }
 }

@@ -760,6 +760,10 @@ impl Tracer {
         regs.orig_rax = u64::MAX;
         regs.rax = ret as u64;
         let _ = ptrace::setregs(tid, regs);
+        let p = super::decode::Pending {
+            known: self.oneshot.take_seen(),
+            ..p
+        };
         let ev = self.decoder.exit(tgid, tid, &p, ret, ret < 0, now());
         self.resume(tid, None);
         if let Some(ev) = ev {
