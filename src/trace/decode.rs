@@ -46,7 +46,7 @@ pub struct Pending {
     pub sent: usize,
     /// Made by socklab at the entry stop (`oneshot`): the bytes it moved
     /// and the address, already known (not read back from the program).
-    pub known: Option<Known>,
+    pub known: Option<Box<Known>>,
 }
 
 /// What socklab saw of a send or receive it made itself.
@@ -76,6 +76,9 @@ pub struct Decoder {
 
 /// What to do with a call at its entry stop.
 #[derive(Debug)]
+// Made and taken apart once per call, never stored: boxing the pending
+// call would cost an allocation a call.
+#[allow(clippy::large_enum_variant)]
 pub enum Entry {
     /// Not about a socket: let it run without an exit stop.
     Skip,

@@ -761,7 +761,7 @@ impl Tracer {
         regs.rax = ret as u64;
         let _ = ptrace::setregs(tid, regs);
         let p = super::decode::Pending {
-            known: self.oneshot.take_seen(),
+            known: self.oneshot.take_seen().map(Box::new),
             ..p
         };
         let ev = self.decoder.exit(tgid, tid, &p, ret, ret < 0, now());
