@@ -668,16 +668,24 @@ impl Tracer {
 
     fn on_seccomp(&mut self, tid: Pid) {
         let start = now();
-        let info = match ptrace::syscall_info(tid) {
-            Ok(i) if i.op == libc::PTRACE_SYSCALL_INFO_SECCOMP => i,
-            _ => return self.resume(tid, None),
+        // The registers hold the call and its arguments (the filter stops
+        // only the x86_64 ABI), and a call socklab makes itself needs them
+        // anyway: one request instead of two.
+        let Ok(r) = ptrace::getregs(tid) else {
+            return self.resume(tid, None);
         };
-        // SAFETY: op SECCOMP says the seccomp member of the union is filled.
-        let s = unsafe { info.u.seccomp };
-        self.entry(tid, s.nr, s.args, start);
+        let args = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
+        self.entry(tid, r.orig_rax, args, start, Some(r));
     }
 
-    fn entry(&mut self, tid: Pid, nr: u64, args: [u64; 6], start: Timestamp) {
+    fn entry(
+        &mut self,
+        tid: Pid,
+        nr: u64,
+        args: [u64; 6],
+        start: Timestamp,
+        regs: Option<libc::user_regs_struct>,
+    ) {
         self.table.add_new(tid);
         let tgid = self.table.tgid(tid);
         let Some(sys) = Sys::from_nr(nr) else {
@@ -690,9 +698,7 @@ impl Tracer {
                 // The registers first: once socklab has made the call, the
                 // program's own must be skipped.
                 let regs = match self.decoder.fds.get(tgid, args[0] as i32) {
-                    Some(sock) if self.mode == Mode::Seccomp && OneShot::applies(sys, sock) => {
-                        ptrace::getregs(tid).ok()
-                    }
+                    Some(sock) if self.mode == Mode::Seccomp && OneShot::applies(sys, sock) => regs,
                     _ => None,
                 };
                 let outcome = match regs {
@@ -784,7 +790,7 @@ impl Tracer {
             // SAFETY: op ENTRY says the entry member of the union is filled.
             let e = unsafe { info.u.entry };
             if self.mode == Mode::EverySyscall && wanted(e.nr, &e.args) {
-                self.entry(tid, e.nr, e.args, end);
+                self.entry(tid, e.nr, e.args, end, None);
             } else {
                 self.resume(tid, None);
             }
