@@ -110,15 +110,18 @@ def main():
     # dropped (socklab's closing line says it; the capture sees all of lo,
     # so other traffic on the machine counts too).
     drops = {}
-    for name, pre in modes:
-        loop = []
-        for _ in range(RUNS):
+    stolen0, wall0 = stolen(), time.monotonic()
+    # The modes take turns within each round (as for start-up below), so a
+    # change in the machine's load hits them alike.
+    loop = {name: [] for name, _ in modes}
+    for _ in range(RUNS):
+        for name, pre in modes:
             r = subprocess.run(pre + py + ["-c", CLIENT, str(port), str(N)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            loop.append(float(need(r"round trips ([\d.]+) s", r.stderr, name).group(1)))
+            loop[name].append(float(need(r"round trips ([\d.]+) s", r.stderr, name).group(1)))
             m = re.search(r"([\d,]+) packets? dropped by the kernel", r.stderr)
             drops[name] = drops.get(name, 0) + (int(m.group(1).replace(",", "")) if m else 0)
-        loops[name] = statistics.median(loop)
+    loops = {name: statistics.median(v) for name, v in loop.items()}
     # Start-up: the modes take turns within each round, so a change in the
     # machine's load hits them alike; each mode's cost is the median of its
     # per-round difference to the untraced run of the same round.
@@ -144,6 +147,26 @@ def main():
     for name, _ in modes:
         if name.startswith("socklab") and st:
             print(f"  {name} / strace: x{loops[name] / loops[st]:4.2f}")
+    stolen1 = stolen()
+    if stolen0 is not None and stolen1 is not None:
+        wall = time.monotonic() - wall0
+        share = (stolen1 - stolen0) / (wall * (os.cpu_count() or 1))
+        print(f"CPU time stolen by the host during the run: {stolen1 - stolen0:.1f} s "
+              f"in {wall:.1f} s on {os.cpu_count()} CPUs ({share:.0%})")
+        if share > 0.05:
+            print("  the machine was contended: the figures above are not reliable; "
+                  "run again when it is quiet (steal near 0)")
+
+
+def stolen():
+    """CPU time the hypervisor has taken from this machine since boot, in
+    seconds (the steal column of /proc/stat), or None where unknown."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 if __name__ == "__main__":
