@@ -32,6 +32,24 @@ pub fn read(pid: Pid, addr: u64, len: usize) -> Vec<u8> {
     buf
 }
 
+/// Write `bytes` at `addr` in `pid`; how many were written.
+pub fn write(pid: Pid, addr: u64, bytes: &[u8]) -> usize {
+    if bytes.is_empty() {
+        return 0;
+    }
+    let local = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    // SAFETY: `local` describes `bytes` (only read); the kernel checks the remote range.
+    let n = unsafe { libc::process_vm_writev(pid.as_raw(), &local, 1, &remote, 1, 0) };
+    n.max(0) as usize
+}
+
 /// A native-endian u32 at `addr`.
 pub fn u32_at(pid: Pid, addr: u64) -> Option<u32> {
     let b = read(pid, addr, 4);

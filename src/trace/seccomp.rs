@@ -6,7 +6,7 @@
 //! [`install`] loads it into the calling process. `install` runs in the
 //! forked child between `fork` and `exec`, so it must not allocate.
 
-use super::syscalls::{When, TABLE};
+use super::syscalls::{Sys, When, TABLE};
 
 /// `AUDIT_ARCH_X86_64`: the filter refuses to match on any other ABI.
 const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
@@ -42,6 +42,45 @@ fn op(code: u16, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
 /// conditions), allow everything else. Jumps only go forward, as the
 /// kernel requires; every program path ends in a return.
 pub fn program() -> Vec<libc::sock_filter> {
+    program_of(|_| true)
+}
+
+/// The first filter a program starts with: only the calls that need a
+/// socket (making one, or using one by its nature). `read`, `write`,
+/// `close`, `dup`, `fcntl`, `ioctl`, `poll`... of a process that has no
+/// socket yet cannot be about one, and its start-up (an interpreter
+/// reading its modules) should not stop at each of them; the tracer adds
+/// the full [`program`] at the process's first stop (see `tracer`).
+pub fn first_program() -> Vec<libc::sock_filter> {
+    program_of(needs_a_socket)
+}
+
+/// True for the calls that only make sense with a socket.
+pub fn needs_a_socket(sys: Sys) -> bool {
+    matches!(
+        sys,
+        Sys::Socket
+            | Sys::Socketpair
+            | Sys::Bind
+            | Sys::Listen
+            | Sys::Accept
+            | Sys::Accept4
+            | Sys::Connect
+            | Sys::Getsockname
+            | Sys::Getpeername
+            | Sys::Setsockopt
+            | Sys::Getsockopt
+            | Sys::Sendto
+            | Sys::Sendmsg
+            | Sys::Sendmmsg
+            | Sys::Recvfrom
+            | Sys::Recvmsg
+            | Sys::Recvmmsg
+            | Sys::Shutdown
+    )
+}
+
+fn program_of(keep: impl Fn(Sys) -> bool) -> Vec<libc::sock_filter> {
     let mut p = vec![
         op(LD_W_ABS, field::ARCH, 0, 0),
         op(JEQ_K, AUDIT_ARCH_X86_64, 1, 0),
@@ -51,7 +90,7 @@ pub fn program() -> Vec<libc::sock_filter> {
         op(RET_K, RET_ALLOW, 0, 0),
     ];
     // One block per call: "if nr != N skip the block; [check args]; trace".
-    for (_, nr, when) in TABLE {
+    for (_, nr, when) in TABLE.iter().filter(|(sys, _, _)| keep(*sys)) {
         let body: Vec<libc::sock_filter> = match when {
             When::Always => vec![op(RET_K, RET_TRACE, 0, 0)],
             When::FdAtLeast3 => vec![

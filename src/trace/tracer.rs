@@ -136,7 +136,12 @@ struct Prepared {
 /// The tracer: its tracees, the decoder, and where events go.
 pub struct Tracer {
     mode: Mode,
+    /// The full filter, added to a process at its first stop.
     filter: Vec<libc::sock_filter>,
+    /// The filter a program starts with (`seccomp::first_program`).
+    first_filter: Vec<libc::sock_filter>,
+    /// Processes (thread group ids) that have the full filter.
+    full: std::collections::HashSet<i32>,
     table: Table,
     decoder: Decoder,
     tx: Sender<TraceEvent>,
@@ -185,6 +190,8 @@ impl Tracer {
         Tracer {
             mode,
             filter: seccomp::program(),
+            first_filter: seccomp::first_program(),
+            full: std::collections::HashSet::new(),
             table: Table::new(),
             decoder: Decoder::new(snap),
             tx,
@@ -284,15 +291,18 @@ impl Tracer {
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| os("pipe2", e))?;
         // SAFETY: the child only makes async-signal-safe calls on data
         // prepared above (no allocation) and ends in exec or _exit.
+        // A program that inherits a socket (fd 3 and up) may use it from
+        // its first call: it starts with the full filter.
+        let inherits = inherits_a_socket();
+        let filter = if inherits {
+            &self.filter
+        } else {
+            &self.first_filter
+        };
         match unsafe { nix::unistd::fork() }.map_err(|e| os("fork", e))? {
-            nix::unistd::ForkResult::Child => child(
-                &prep,
-                run_as,
-                &self.filter,
-                self.mode,
-                wr.as_raw_fd(),
-                stdio,
-            ),
+            nix::unistd::ForkResult::Child => {
+                child(&prep, run_as, filter, self.mode, wr.as_raw_fd(), stdio)
+            }
             nix::unistd::ForkResult::Parent { child } => {
                 drop(wr);
                 // The child stops itself before exec: wait for that stop,
@@ -329,6 +339,9 @@ impl Tracer {
                     Err(e) => return Err(os("waitpid", e)),
                 }
                 let _ = signal::kill(child, Signal::SIGCONT);
+                if inherits {
+                    self.full.insert(child.as_raw());
+                }
                 self.table.add(child, child);
                 self.table.roots.push(Root {
                     pid: child,
@@ -674,8 +687,70 @@ impl Tracer {
         let Ok(r) = ptrace::getregs(tid) else {
             return self.resume(tid, None);
         };
+        self.table.add_new(tid);
+        let tgid = self.table.tgid(tid);
+        if !self.full.contains(&tgid.as_raw()) {
+            // The process's first socket call: add the full filter, then
+            // let the call run again (it stops again, under both).
+            return self.add_full_filter(tid, tgid, r);
+        }
         let args = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
         self.entry(tid, r.orig_rax, args, start, Some(r));
+    }
+
+    /// Make the stopped thread `tid` add the full filter to its whole
+    /// process (`seccomp(SECCOMP_SET_MODE_FILTER, TSYNC)`, the program
+    /// written below its stack), then re-execute the call it stopped at.
+    fn add_full_filter(&mut self, tid: Pid, tgid: Pid, r: libc::user_regs_struct) {
+        self.full.insert(tgid.as_raw());
+        let n = self.filter.len();
+        // SAFETY: viewing the filter's instructions (plain data) as bytes.
+        let code = unsafe {
+            std::slice::from_raw_parts(
+                self.filter.as_ptr().cast::<u8>(),
+                n * std::mem::size_of::<libc::sock_filter>(),
+            )
+        };
+        // Below the red zone, 16-byte aligned: a sock_fprog, then the code.
+        let at = (r.rsp - 1024 - code.len() as u64 - 16) & !15;
+        let mut fprog = [0u8; 16];
+        fprog[..2].copy_from_slice(&(n as u16).to_ne_bytes());
+        fprog[8..].copy_from_slice(&(at + 16).to_ne_bytes());
+        let written = super::mem::write(tgid, at, &fprog) == 16
+            && super::mem::write(tgid, at + 16, code) == code.len();
+        let mut call = r;
+        call.orig_rax = libc::SYS_seccomp as u64;
+        call.rdi = libc::SECCOMP_SET_MODE_FILTER as u64;
+        call.rsi = libc::SECCOMP_FILTER_FLAG_TSYNC as u64;
+        call.rdx = at;
+        if !written || ptrace::setregs(tid, call).is_err() || ptrace::syscall(tid, None).is_err() {
+            crate::render::out::note(&format!(
+                "socklab trace: could not add the read/write/close filter to process {tgid}: \
+                 its read, write and close calls on sockets are not shown"
+            ));
+            return self.resume(tid, None);
+        }
+        // Its next stop is that call's exit (or its death).
+        let ok = match waitpid(tid, Some(WaitPidFlag::__WALL)) {
+            Ok(WaitStatus::PtraceSyscall(_)) => ptrace::getregs(tid).map(|x| x.rax == 0),
+            Ok(WaitStatus::Exited(p, code)) => return self.on_exit(p, Ended::Code(code)),
+            Ok(WaitStatus::Signaled(p, sig, _)) => {
+                return self.on_exit(p, Ended::Signal(sig as i32))
+            }
+            _ => Ok(false),
+        };
+        if ok != Ok(true) {
+            crate::render::out::note(&format!(
+                "socklab trace: process {tgid} refused the read/write/close filter: \
+                 its read, write and close calls on sockets are not shown"
+            ));
+        }
+        // Back to the call it stopped at: the `syscall` instruction again.
+        let mut back = r;
+        back.rip -= 2;
+        back.rax = r.orig_rax;
+        let _ = ptrace::setregs(tid, back);
+        self.resume(tid, None);
     }
 
     fn entry(
@@ -845,6 +920,10 @@ impl Tracer {
                     let new_tgid = if thread { tgid } else { new };
                     if !thread {
                         self.decoder.forked(tgid, new);
+                        // Filters are inherited.
+                        if self.full.contains(&tgid.as_raw()) {
+                            self.full.insert(new.as_raw());
+                        }
                     }
                     // Its first stop may already have been seen (and it was
                     // added as its own process): correct the process id.
@@ -936,6 +1015,7 @@ impl Tracer {
         }
         self.decoder.forget(tgid);
         self.oneshot.forget(tgid);
+        self.full.remove(&tgid.as_raw());
         let text = match how {
             Ended::Code(c) => format!("exited with status {c}"),
             Ended::Signal(s) => format!(
@@ -1005,6 +1085,24 @@ fn wanted(nr: u64, a: &[u64; 6]) -> bool {
                 When::Arg1In(v) => v.contains(&(a[1] as u32)),
             }
     })
+}
+
+/// True if this process has a socket at fd 3 or above that a child would
+/// inherit (not close-on-exec).
+fn inherits_a_socket() -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return true;
+    };
+    dir.filter_map(|d| d.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|fd| *fd >= 3)
+        .any(|fd| {
+            // SAFETY: F_GETFD on a number; a closed one gives -1.
+            let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+            flags >= 0
+                && flags & libc::FD_CLOEXEC == 0
+                && std::fs::read_link(format!("/proc/self/fd/{fd}"))
+                    .is_ok_and(|l| l.as_os_str().as_encoded_bytes().starts_with(b"socket:"))
+        })
 }
 
 /// The supplementary groups of the user `r` runs as.
