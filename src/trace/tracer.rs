@@ -721,7 +721,7 @@ impl Tracer {
         let mut call = r;
         call.orig_rax = libc::SYS_seccomp as u64;
         call.rdi = libc::SECCOMP_SET_MODE_FILTER as u64;
-        call.rsi = libc::SECCOMP_FILTER_FLAG_TSYNC as u64;
+        call.rsi = libc::SECCOMP_FILTER_FLAG_TSYNC;
         call.rdx = at;
         if !written || ptrace::setregs(tid, call).is_err() || ptrace::syscall(tid, None).is_err() {
             crate::render::out::note(&format!(
