@@ -126,6 +126,14 @@ pub struct RunAs {
     pub gid: u32,
 }
 
+/// A thread adding the full filter: what to put back at its exit stop.
+struct Injecting {
+    regs: libc::user_regs_struct,
+    at: u64,
+    saved: Vec<u8>,
+    tgid: Pid,
+}
+
 /// Everything prepared before `fork`, so the child does not allocate.
 struct Prepared {
     argv: Vec<CString>,
@@ -142,6 +150,8 @@ pub struct Tracer {
     first_filter: Vec<libc::sock_filter>,
     /// Processes (thread group ids) that have the full filter.
     full: std::collections::HashSet<i32>,
+    /// Threads running the `seccomp` call that adds it.
+    injecting: std::collections::HashMap<Pid, Injecting>,
     table: Table,
     decoder: Decoder,
     tx: Sender<TraceEvent>,
@@ -192,6 +202,7 @@ impl Tracer {
             filter: seccomp::program(),
             first_filter: seccomp::first_program(),
             full: std::collections::HashSet::new(),
+            injecting: std::collections::HashMap::new(),
             table: Table::new(),
             decoder: Decoder::new(snap),
             tx,
@@ -700,7 +711,8 @@ impl Tracer {
 
     /// Make the stopped thread `tid` add the full filter to its whole
     /// process (`seccomp(SECCOMP_SET_MODE_FILTER, TSYNC)`, the program
-    /// written below its stack), then re-execute the call it stopped at.
+    /// written below its stack, whose bytes are put back afterwards); its
+    /// exit stop ([`Tracer::injected`]) re-executes the call it stopped at.
     fn add_full_filter(&mut self, tid: Pid, tgid: Pid, r: libc::user_regs_struct) {
         self.full.insert(tgid.as_raw());
         let n = self.filter.len();
@@ -712,11 +724,26 @@ impl Tracer {
             )
         };
         // Below the red zone, 16-byte aligned: a sock_fprog, then the code.
-        let at = (r.rsp - 1024 - code.len() as u64 - 16) & !15;
+        let at = r
+            .rsp
+            .checked_sub(1024 + code.len() as u64 + 16)
+            .map(|a| a & !15);
+        let fail = |why: &str| {
+            crate::render::out::note(&format!(
+                "socklab trace: process {tgid}: {why}: its read, write and close calls \
+                 on sockets are not shown"
+            ));
+        };
+        let Some(at) = at.filter(|_| r.rip >= 2) else {
+            fail("no room for the read/write/close filter");
+            return self.resume(tid, None);
+        };
+        let saved = super::mem::read(tgid, at, 16 + code.len());
         let mut fprog = [0u8; 16];
         fprog[..2].copy_from_slice(&(n as u16).to_ne_bytes());
         fprog[8..].copy_from_slice(&(at + 16).to_ne_bytes());
-        let written = super::mem::write(tgid, at, &fprog) == 16
+        let written = saved.len() == 16 + code.len()
+            && super::mem::write(tgid, at, &fprog) == 16
             && super::mem::write(tgid, at + 16, code) == code.len();
         let mut call = r;
         call.orig_rax = libc::SYS_seccomp as u64;
@@ -724,31 +751,40 @@ impl Tracer {
         call.rsi = libc::SECCOMP_FILTER_FLAG_TSYNC;
         call.rdx = at;
         if !written || ptrace::setregs(tid, call).is_err() || ptrace::syscall(tid, None).is_err() {
-            crate::render::out::note(&format!(
-                "socklab trace: could not add the read/write/close filter to process {tgid}: \
-                 its read, write and close calls on sockets are not shown"
-            ));
+            if written {
+                super::mem::write(tgid, at, &saved);
+            }
+            fail("could not add the read/write/close filter");
+            let _ = ptrace::setregs(tid, r);
             return self.resume(tid, None);
         }
-        // Its next stop is that call's exit (or its death).
-        let ok = match waitpid(tid, Some(WaitPidFlag::__WALL)) {
-            Ok(WaitStatus::PtraceSyscall(_)) => ptrace::getregs(tid).map(|x| x.rax == 0),
-            Ok(WaitStatus::Exited(p, code)) => return self.on_exit(p, Ended::Code(code)),
-            Ok(WaitStatus::Signaled(p, sig, _)) => {
-                return self.on_exit(p, Ended::Signal(sig as i32))
-            }
-            _ => Ok(false),
-        };
-        if ok != Ok(true) {
+        self.injecting.insert(
+            tid,
+            Injecting {
+                regs: r,
+                at,
+                saved,
+                tgid,
+            },
+        );
+    }
+
+    /// The exit stop of the `seccomp` call [`Tracer::add_full_filter`] made:
+    /// put the stack's bytes and the registers back, with the instruction
+    /// pointer on the `syscall` instruction, so the program's call runs again.
+    fn injected(&mut self, tid: Pid, inj: Injecting) {
+        let ok = ptrace::getregs(tid).is_ok_and(|x| x.rax == 0);
+        super::mem::write(inj.tgid, inj.at, &inj.saved);
+        if !ok {
             crate::render::out::note(&format!(
-                "socklab trace: process {tgid} refused the read/write/close filter: \
-                 its read, write and close calls on sockets are not shown"
+                "socklab trace: process {} refused the read/write/close filter: its read, \
+                 write and close calls on sockets are not shown",
+                inj.tgid
             ));
         }
-        // Back to the call it stopped at: the `syscall` instruction again.
-        let mut back = r;
+        let mut back = inj.regs;
         back.rip -= 2;
-        back.rax = r.orig_rax;
+        back.rax = inj.regs.orig_rax;
         let _ = ptrace::setregs(tid, back);
         self.resume(tid, None);
     }
@@ -853,6 +889,10 @@ impl Tracer {
     }
 
     fn on_syscall(&mut self, tid: Pid, collect: bool) -> Option<CallEvent> {
+        if let Some(inj) = self.injecting.remove(&tid) {
+            self.injected(tid, inj);
+            return None;
+        }
         let end = now();
         let info = match ptrace::syscall_info(tid) {
             Ok(i) => i,
@@ -920,10 +960,8 @@ impl Tracer {
                     let new_tgid = if thread { tgid } else { new };
                     if !thread {
                         self.decoder.forked(tgid, new);
-                        // Filters are inherited.
-                        if self.full.contains(&tgid.as_raw()) {
-                            self.full.insert(new.as_raw());
-                        }
+                        // (The child adds the full filter at its own first
+                        // stop: it may have forked before its parent added it.)
                     }
                     // Its first stop may already have been seen (and it was
                     // added as its own process): correct the process id.
@@ -999,6 +1037,7 @@ impl Tracer {
     }
 
     fn on_exit(&mut self, tid: Pid, how: Ended) {
+        self.injecting.remove(&tid);
         let tgid = self.table.tgid(tid);
         let gone = self.table.remove(tid);
         if let Some(p) = gone.and_then(|t| t.pending) {
@@ -1087,14 +1126,14 @@ fn wanted(nr: u64, a: &[u64; 6]) -> bool {
     })
 }
 
-/// True if this process has a socket at fd 3 or above that a child would
-/// inherit (not close-on-exec).
+/// True if this process has a socket that a child would inherit (not
+/// close-on-exec), stdin, stdout and stderr included (a `dup` of one would
+/// not stop under the first filter).
 fn inherits_a_socket() -> bool {
     let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
         return true;
     };
     dir.filter_map(|d| d.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|fd| *fd >= 3)
         .any(|fd| {
             // SAFETY: F_GETFD on a number; a closed one gives -1.
             let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
