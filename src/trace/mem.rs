@@ -17,19 +17,28 @@ pub fn read(pid: Pid, addr: u64, len: usize) -> Vec<u8> {
         return Vec::new();
     }
     let mut buf = vec![0u8; len];
+    let n = read_into(pid, addr, &mut buf);
+    buf.truncate(n);
+    buf
+}
+
+/// Read `out.len()` bytes at `addr` in `pid` into `out`; how many were read.
+pub fn read_into(pid: Pid, addr: u64, out: &mut [u8]) -> usize {
+    if out.is_empty() {
+        return 0;
+    }
     let local = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: len,
+        iov_base: out.as_mut_ptr().cast(),
+        iov_len: out.len(),
     };
     let remote = libc::iovec {
         iov_base: addr as *mut libc::c_void,
-        iov_len: len,
+        iov_len: out.len(),
     };
-    // SAFETY: `local` describes `buf`, which we own and which lives across
-    // the call; the remote range is only read by the kernel, which checks it.
+    // SAFETY: `local` describes `out`, which outlives the call; the remote
+    // range is only read by the kernel, which checks it.
     let n = unsafe { libc::process_vm_readv(pid.as_raw(), &local, 1, &remote, 1, 0) };
-    buf.truncate(n.max(0) as usize);
-    buf
+    n.max(0) as usize
 }
 
 /// Write `bytes` at `addr` in `pid`; how many were written.

@@ -35,7 +35,8 @@ use nix::unistd::Pid;
 
 use super::addr::Addr;
 use super::decode::{Known, KEEP};
-use super::sockets::SocketInfo;
+use super::mem;
+use super::sockets::{self, SocketInfo};
 use super::syscalls::Sys;
 
 /// Largest buffer moved in one stop (bigger receives and sends take two).
@@ -126,7 +127,7 @@ impl OneShot {
         self.seen = None;
         let out = match self.dup(tgid, a[0] as i32) {
             // What the fd is now, not what socklab's table says it was.
-            Some(fd) => match int_opt(&fd, libc::SOL_SOCKET, libc::SO_PROTOCOL) {
+            Some(fd) => match sockets::int_opt(&fd, libc::SOL_SOCKET, libc::SO_PROTOCOL) {
                 Some(p @ (libc::IPPROTO_TCP | libc::IPPROTO_UDP)) => {
                     let stream = p == libc::IPPROTO_TCP;
                     if matches!(sys, Sys::Sendto | Sys::Write) {
@@ -175,10 +176,7 @@ impl OneShot {
                 raw
             }
         };
-        // SAFETY: pidfd_getfd takes a pidfd, a target fd and flags.
-        let d = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, fd, 0) };
-        // SAFETY: a new fd in this process, owned from here on.
-        (d >= 0).then(|| unsafe { OwnedFd::from_raw_fd(d as i32) })
+        sockets::getfd(pidfd, fd)
     }
 
     fn send(&mut self, tgid: Pid, fd: &OwnedFd, a: &Args, stream: bool) -> Outcome {
@@ -186,12 +184,12 @@ impl OneShot {
             return Outcome::Program;
         }
         self.scratch.resize(a.len, 0);
-        if read_into(tgid, a.buf, &mut self.scratch[..a.len]) != a.len {
+        if mem::read_into(tgid, a.buf, &mut self.scratch[..a.len]) != a.len {
             return Outcome::Program;
         }
         let mut dest = [0u8; 128];
         let dlen = a.addrlen as usize;
-        if a.addr != 0 && read_into(tgid, a.addr, &mut dest[..dlen]) != dlen {
+        if a.addr != 0 && mem::read_into(tgid, a.addr, &mut dest[..dlen]) != dlen {
             return Outcome::Program;
         }
         let (dp, dl) = if a.addr != 0 {
@@ -252,7 +250,7 @@ impl OneShot {
         let len = a.len.min(MAX_BYTES);
         // A blocking stream receive waits for SO_RCVLOWAT bytes.
         if stream
-            && int_opt(fd, libc::SOL_SOCKET, libc::SO_RCVLOWAT).is_none_or(|l| l > 1)
+            && sockets::int_opt(fd, libc::SOL_SOCKET, libc::SO_RCVLOWAT).is_none_or(|l| l > 1)
             && !nonblocking(fd, a.flags)
         {
             return Outcome::Program;
@@ -264,7 +262,7 @@ impl OneShot {
             (_, 0) => return Outcome::Program,
             // A negative length is the kernel's EINVAL; more room than
             // any address needs is only written up to the address.
-            (p, lp) => match super::mem::u32_at(tgid, lp).map(|r| r as i32) {
+            (p, lp) => match mem::u32_at(tgid, lp).map(|r| r as i32) {
                 Some(r) if r >= 0 => {
                     let r = (r as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
                     if !(writable(tgid, lp, 4) && writable(tgid, p, r)) {
@@ -310,7 +308,7 @@ impl OneShot {
         }
         // MSG_TRUNC: the datagram's whole length, more than was copied.
         let copied = (n as usize).min(len);
-        if write_from(tgid, a.buf, &self.scratch[..copied]) != copied {
+        if mem::write(tgid, a.buf, &self.scratch[..copied]) != copied {
             // Checked writable above: only a concurrent unmap gets here,
             // where the kernel would have failed the same way.
             return Outcome::Done(-i64::from(libc::EFAULT));
@@ -325,8 +323,8 @@ impl OneShot {
                     have,
                 )
             };
-            write_from(tgid, p, &bytes[..have.min(r)]);
-            write_from(tgid, lp, &sl.to_ne_bytes());
+            mem::write(tgid, p, &bytes[..have.min(r)]);
+            mem::write(tgid, lp, &sl.to_ne_bytes());
             from = Addr::from_bytes(bytes);
         }
         self.seen = Some(Known {
@@ -360,58 +358,6 @@ fn outq(fd: &OwnedFd) -> Option<i32> {
     // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one c_int, which we own.
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCOUTQ, &mut v) };
     (r == 0).then_some(v)
-}
-
-fn int_opt(fd: &OwnedFd, level: i32, name: i32) -> Option<i32> {
-    let mut v: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: v/len describe a c_int we own.
-    let r = unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            (&mut v as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    (r == 0).then_some(v)
-}
-
-/// Read `out.len()` bytes at `addr` in `pid`; how many were read.
-fn read_into(pid: Pid, addr: u64, out: &mut [u8]) -> usize {
-    if out.is_empty() {
-        return 0;
-    }
-    let local = libc::iovec {
-        iov_base: out.as_mut_ptr().cast(),
-        iov_len: out.len(),
-    };
-    let remote = libc::iovec {
-        iov_base: addr as *mut libc::c_void,
-        iov_len: out.len(),
-    };
-    // SAFETY: `local` describes `out`; the kernel checks the remote range.
-    let n = unsafe { libc::process_vm_readv(pid.as_raw(), &local, 1, &remote, 1, 0) };
-    n.max(0) as usize
-}
-
-/// Write `bytes` at `addr` in `pid`; how many were written.
-fn write_from(pid: Pid, addr: u64, bytes: &[u8]) -> usize {
-    if bytes.is_empty() {
-        return 0;
-    }
-    let local = libc::iovec {
-        iov_base: bytes.as_ptr() as *mut libc::c_void,
-        iov_len: bytes.len(),
-    };
-    let remote = libc::iovec {
-        iov_base: addr as *mut libc::c_void,
-        iov_len: bytes.len(),
-    };
-    // SAFETY: `local` describes `bytes` (only read); the kernel checks the remote range.
-    let n = unsafe { libc::process_vm_writev(pid.as_raw(), &local, 1, &remote, 1, 0) };
-    n.max(0) as usize
 }
 
 const PAGE: u64 = 4096;

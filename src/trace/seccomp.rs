@@ -56,7 +56,7 @@ pub fn first_program() -> Vec<libc::sock_filter> {
 }
 
 /// True for the calls that only make sense with a socket.
-pub fn needs_a_socket(sys: Sys) -> bool {
+fn needs_a_socket(sys: Sys) -> bool {
     matches!(
         sys,
         Sys::Socket

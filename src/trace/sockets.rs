@@ -224,14 +224,16 @@ fn steal(tgid: Pid, fd: i32) -> Option<OwnedFd> {
     }
     // SAFETY: pidfd was just returned to us and is owned from here on.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
+    getfd(pidfd.as_raw_fd(), fd)
+}
+
+/// A duplicate of `fd` of the process behind `pidfd` (`pidfd_getfd`).
+pub fn getfd(pidfd: i32, fd: i32) -> Option<OwnedFd> {
     // SAFETY: pidfd_getfd takes a pidfd, a target fd and flags; returns a
     // new fd in this process or -1.
-    let dup = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
-    if dup < 0 {
-        return None;
-    }
-    // SAFETY: dup is a new fd owned by us.
-    Some(unsafe { OwnedFd::from_raw_fd(dup as i32) })
+    let dup = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, fd, 0) };
+    // SAFETY: a new fd owned by us.
+    (dup >= 0).then(|| unsafe { OwnedFd::from_raw_fd(dup as i32) })
 }
 
 fn name_of(fd: &OwnedFd, peer: bool) -> Option<Addr> {
@@ -258,14 +260,15 @@ fn name_of(fd: &OwnedFd, peer: bool) -> Option<Addr> {
     Addr::from_bytes(bytes)
 }
 
-fn int_opt(fd: &OwnedFd, name: i32) -> Option<i32> {
+/// An integer socket option (`level`, `name`) of `fd`.
+pub fn int_opt(fd: &OwnedFd, level: i32, name: i32) -> Option<i32> {
     let mut v: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: v/len describe a c_int we own.
     let r = unsafe {
         libc::getsockopt(
             fd.as_raw_fd(),
-            libc::SOL_SOCKET,
+            level,
             name,
             (&mut v as *mut libc::c_int).cast(),
             &mut len,
@@ -280,8 +283,8 @@ fn query(tgid: Pid, fd: i32, info: &mut SocketInfo, kind: bool) {
         return;
     };
     if kind {
-        info.family = int_opt(&dup, libc::SO_DOMAIN).unwrap_or(0);
-        info.kind = int_opt(&dup, libc::SO_TYPE).unwrap_or(0);
+        info.family = int_opt(&dup, libc::SOL_SOCKET, libc::SO_DOMAIN).unwrap_or(0);
+        info.kind = int_opt(&dup, libc::SOL_SOCKET, libc::SO_TYPE).unwrap_or(0);
         // SAFETY: F_GETFL on an fd we own.
         let fl = unsafe { libc::fcntl(dup.as_raw_fd(), libc::F_GETFL) };
         info.nonblocking = fl >= 0 && fl & libc::O_NONBLOCK != 0;

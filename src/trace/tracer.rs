@@ -131,7 +131,6 @@ struct Injecting {
     regs: libc::user_regs_struct,
     at: u64,
     saved: Vec<u8>,
-    tgid: Pid,
 }
 
 /// Everything prepared before `fork`, so the child does not allocate.
@@ -758,28 +757,20 @@ impl Tracer {
             let _ = ptrace::setregs(tid, r);
             return self.resume(tid, None);
         }
-        self.injecting.insert(
-            tid,
-            Injecting {
-                regs: r,
-                at,
-                saved,
-                tgid,
-            },
-        );
+        self.injecting.insert(tid, Injecting { regs: r, at, saved });
     }
 
     /// The exit stop of the `seccomp` call [`Tracer::add_full_filter`] made:
     /// put the stack's bytes and the registers back, with the instruction
     /// pointer on the `syscall` instruction, so the program's call runs again.
     fn injected(&mut self, tid: Pid, inj: Injecting) {
+        let tgid = self.table.tgid(tid);
         let ok = ptrace::getregs(tid).is_ok_and(|x| x.rax == 0);
-        super::mem::write(inj.tgid, inj.at, &inj.saved);
+        super::mem::write(tgid, inj.at, &inj.saved);
         if !ok {
             crate::render::out::note(&format!(
-                "socklab trace: process {} refused the read/write/close filter: its read, \
-                 write and close calls on sockets are not shown",
-                inj.tgid
+                "socklab trace: process {tgid} refused the read/write/close filter: its read, \
+                 write and close calls on sockets are not shown"
             ));
         }
         let mut back = inj.regs;
